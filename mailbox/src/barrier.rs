@@ -26,6 +26,8 @@
 mod imp {
     use std::sync::atomic::compiler_fence;
 
+    use crossbeam_utils::CachePadded;
+
     use crate::sync::{fence, AtomicU8, Ordering};
 
     const UNKNOWN: u8 = 0;
@@ -42,7 +44,11 @@ mod imp {
     /// every access: a thread that still reads `UNKNOWN` in [`light`] uses a
     /// full fence, which is correct with either heavy side; a thread that reads
     /// `MEMBARRIER` knows the heavy side uses membarrier from then on.
-    static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
+    ///
+    /// Every publication loads it, so it sits on a cache line of its own:
+    /// a neighbouring static that is written often would otherwise bounce
+    /// the line between the cores.
+    static MODE: CachePadded<AtomicU8> = CachePadded::new(AtomicU8::new(UNKNOWN));
 
     fn membarrier(cmd: libc::c_long) -> libc::c_long {
         // SAFETY: membarrier takes (cmd, flags, cpu_id) by value and touches

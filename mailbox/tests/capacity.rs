@@ -21,7 +21,11 @@ fn non_power_of_two_is_an_error_that_says_what_to_do() {
 fn absurd_capacity_is_an_error_not_an_abort() {
     let err = spsc::channel::<u64>(1 << 62).unwrap_err();
     assert!(err.to_string().contains("overflows"), "{err}");
-    // Fits the address space on paper, but not in memory.
+    // Fits the address space on paper, but not in memory. (Miri stops at
+    // the failed allocation itself instead of reporting it.)
+    if cfg!(miri) {
+        return;
+    }
     let err = spsc::channel::<[u8; 64]>(1 << 52).unwrap_err();
     assert!(err.to_string().contains("memory") || err.to_string().contains("overflows"), "{err}");
 }

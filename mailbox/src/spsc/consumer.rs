@@ -8,6 +8,13 @@ use crate::sync::{Arc, Ordering};
 use crate::{Closed, Doorbell, PopError};
 
 /// The reading end of a [`spsc`](crate::spsc) ring. There is exactly one.
+///
+/// Aligned to 128 bytes (two cache lines, the unit the adjacent-line
+/// prefetcher moves) so that the indices it writes on every pop never share a
+/// line with whatever the producer's thread writes, wherever the two ends end
+/// up in memory; measured in the ring benchmark: without it per-item
+/// throughput dropped to ~0.7× rtrb's, depending on allocation luck.
+#[repr(align(128))]
 pub struct Consumer<T> {
     ring: Arc<Ring<T>>,
     /// Position of the next item to read. `ring.head` is updated to it after
@@ -51,10 +58,7 @@ impl<T> Consumer<T> {
     pub fn pop_each(&mut self, max: usize, mut f: impl FnMut(T)) -> Result<usize, Closed> {
         let mut available = self.available_cached();
         if available < max {
-            available = match self.reload_tail() {
-                Ok(n) => n,
-                Err(_) => return Err(Closed),
-            };
+            available = self.reload_tail().map_err(|_| Closed)?;
         }
         let count = available.min(max);
         if count == 0 {
@@ -80,12 +84,20 @@ impl<T> Consumer<T> {
     where
         T: Copy,
     {
-        let mut slots = out.iter_mut();
-        self.pop_each(slots.len(), |item| {
-            if let Some(slot) = slots.next() {
-                *slot = item;
-            }
-        })
+        let mut available = self.available_cached();
+        if available < out.len() {
+            available = self.reload_tail().map_err(|_| Closed)?;
+        }
+        let count = available.min(out.len());
+        if count == 0 {
+            return Ok(0);
+        }
+        // SAFETY: we are the consumer and the `count` items from `head` are
+        // published (`count <= cached_tail - head`) and not yet released.
+        unsafe { self.ring.copy_out(self.head, &mut out[..count]) };
+        self.head = self.head.wrapping_add(count);
+        self.release();
+        Ok(count)
     }
 
     /// Polls for the next item, parking on the ring's doorbell when it is

@@ -146,9 +146,82 @@ impl<T> Ring<T> {
         self.mask + 1
     }
 
+    #[inline(always)]
     fn slot(&self, position: usize) -> &UnsafeCell<MaybeUninit<T>> {
-        // Masking keeps the index in bounds, so the bounds check folds away.
-        &self.slots[position & self.mask]
+        debug_assert_eq!(self.slots.len(), self.mask + 1);
+        // SAFETY: `slots.len() == mask + 1`, so `position & mask` is in bounds.
+        unsafe { self.slots.get_unchecked(position & self.mask) }
+    }
+
+    /// Copies `items` into the slots from `position` on, wrapping at the end
+    /// of the array: two `memcpy`s at most.
+    ///
+    /// # Safety
+    ///
+    /// The caller must ensure: it is the producer, and the slots at
+    /// `position..position + items.len()` are free (not in `head..tail`).
+    #[inline]
+    unsafe fn copy_in(&self, position: usize, items: &[T])
+    where
+        T: Copy,
+    {
+        debug_assert!(items.len() <= self.capacity());
+        #[cfg(not(loom))]
+        {
+            let start = position & self.mask;
+            let first = items.len().min(self.capacity() - start);
+            // `UnsafeCell<MaybeUninit<T>>` has the layout of `T`, and a
+            // pointer from the whole slice may write any slot through the
+            // cells.
+            let base = self.slots.as_ptr() as *mut T;
+            // SAFETY: `start + first <= capacity` and `items.len() - first
+            // <= start`, so both ranges are inside the array; the caller
+            // owns those slots; `items` is a different allocation.
+            unsafe {
+                std::ptr::copy_nonoverlapping(items.as_ptr(), base.add(start), first);
+                std::ptr::copy_nonoverlapping(items.as_ptr().add(first), base, items.len() - first);
+            }
+        }
+        // Loom tracks each cell, so it gets one write per slot.
+        #[cfg(loom)]
+        for (i, item) in items.iter().enumerate() {
+            // SAFETY: as above, slot by slot.
+            self.slot(position.wrapping_add(i)).with_mut(|slot| unsafe { (*slot).write(*item) });
+        }
+    }
+
+    /// Copies the items at `position..position + out.len()` into `out`, two
+    /// `memcpy`s at most.
+    ///
+    /// # Safety
+    ///
+    /// The caller must ensure: it is the consumer, and those positions are
+    /// published and not yet released (inside `head..tail`).
+    #[inline]
+    unsafe fn copy_out(&self, position: usize, out: &mut [T])
+    where
+        T: Copy,
+    {
+        debug_assert!(out.len() <= self.capacity());
+        #[cfg(not(loom))]
+        {
+            let start = position & self.mask;
+            let first = out.len().min(self.capacity() - start);
+            let base = self.slots.as_ptr() as *const T;
+            // SAFETY: both ranges are inside the array (as in `copy_in`) and
+            // hold initialised items the caller may read; `out` is a
+            // different allocation.
+            unsafe {
+                std::ptr::copy_nonoverlapping(base.add(start), out.as_mut_ptr(), first);
+                std::ptr::copy_nonoverlapping(base, out.as_mut_ptr().add(first), out.len() - first);
+            }
+        }
+        #[cfg(loom)]
+        for (i, item) in out.iter_mut().enumerate() {
+            // SAFETY: as above, slot by slot.
+            *item =
+                self.slot(position.wrapping_add(i)).with(|slot| unsafe { (*slot).assume_init() });
+        }
     }
 
     /// Marks one side gone. Release: everything that side did before (its
