@@ -1,3 +1,49 @@
-//! One whirl shard: the actor slots, dispatch loop, fairness budget, timers and
-//! arenas that run on one pinned glommio executor. Built in the core-runtime
-//! issue; this crate holds no code yet.
+//! One whirl shard per core: the actor slots, dispatch loop, fairness budget,
+//! timers and the ring mesh between shards. Most programs use the `whirl`
+//! crate, which builds on this one and re-exports what users need.
+//!
+//! # How a message travels
+//!
+//! * Same shard: [`ActorRef::send`] pushes onto the actor's typed mailbox and
+//!   puts the actor on the shard's ready queue. No atomic, no allocation in
+//!   steady state.
+//! * Another shard: the message is wrapped in an envelope (inline for
+//!   values up to four words) and staged on the SPSC ring to that shard; a
+//!   dispatch pass publishes each ring once. The receiving shard polls its
+//!   rings in user space; only a parked shard is woken, through its doorbell.
+//! * Outside the runtime: through the target shard's bounded injection queue.
+//!
+//! # Fairness
+//!
+//! An actor handles at most `fairness_budget` messages per turn; the shard
+//! then moves to the next ready actor, and yields to the executor's other
+//! tasks (I/O, timers, piped jobs) after every pass.
+
+mod actor;
+mod actor_ref;
+mod ask;
+mod cell;
+mod context;
+mod dispatch;
+mod envelope;
+mod error;
+mod inbox;
+mod mesh;
+pub mod registry;
+mod shard;
+mod slab;
+mod spawn;
+
+pub use actor::Actor;
+pub use actor_ref::ActorRef;
+pub use ask::{Ask, Reply};
+pub use context::{Context, TimerHandle};
+pub use dispatch::run_shard;
+pub use error::{AskError, SendError, SpawnError};
+pub use mesh::{Mesh, ShardConfig};
+pub use spawn::spawn_on;
+
+/// Whether the calling thread runs a shard of `mesh`, and which.
+pub fn current_shard(mesh: &Mesh) -> Option<usize> {
+    shard::with_current(|shard| shard.filter(|s| s.mesh.id == mesh.id).map(|s| s.id as usize))
+}

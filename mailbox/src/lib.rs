@@ -7,6 +7,8 @@
 //! * [`Doorbell`]: the park/wake protocol that lets a consumer sleep on its
 //!   rings and a producer wake it, never losing a wake-up, at the cost of a
 //!   compiler fence and one load per publication on the producer.
+//! * [`Payload`]: a type-erased `Send` value of up to four words carried
+//!   inline (boxed when larger), the body of every cross-core envelope.
 //!
 //! # Guarantees
 //!
@@ -47,9 +49,11 @@ mod atomic_waker;
 mod barrier;
 mod doorbell;
 mod error;
+mod payload;
 pub mod spsc;
 mod sync;
 
 pub use barrier::asymmetric_barriers;
 pub use doorbell::Doorbell;
 pub use error::{CapacityError, Closed, PopError, PushError};
+pub use payload::{Payload, INLINE_WORDS};

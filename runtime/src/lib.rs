@@ -1,3 +1,70 @@
 //! whirl: a shard-per-core actor runtime for Linux on io_uring (glommio).
-//! The runtime API lands with the core-runtime issue; today the workspace
-//! ships the cross-core ring in `whirl-mailbox`.
+//!
+//! Each core runs one pinned glommio executor that owns a shard of actors.
+//! Actors on a shard talk without atomics; actors on different shards talk
+//! through lock-free SPSC rings polled in user space, one per ordered pair of
+//! shards, published once per dispatch pass. A shard with nothing to do
+//! parks in io_uring and is woken by the first sender that finds it parked.
+//!
+//! # Guarantees
+//!
+//! * Messages from one sender to one actor arrive in send order, same shard
+//!   or not.
+//! * A message is handled, refused with the message handed back
+//!   ([`SendError`]), or counted as a dead letter ([`System::dead_letters`]).
+//! * Mailboxes are bounded ([`DEFAULT_MAILBOX_CAPACITY`] by default):
+//!   [`ActorRef::send`] returns `Full(msg)` and [`ActorRef::send_async`]
+//!   waits for room. Same-shard senders see the actor's bound; cross-shard
+//!   senders see the bound of the ring to its shard.
+//! * Steady-state sends, handling, and ask/reply allocate nothing.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use whirl::{Actor, ActorRef, Context, Reply, Runtime};
+//!
+//! struct Counter { n: u64 }
+//! enum Msg { Add(u64), Get(Reply<u64>) }
+//!
+//! impl Actor for Counter {
+//!     type Msg = Msg;
+//!     fn handle(&mut self, msg: Msg, _ctx: &mut Context<Self>) {
+//!         match msg {
+//!             Msg::Add(k) => self.n += k,
+//!             Msg::Get(reply) => reply.send(self.n),
+//!         }
+//!     }
+//! }
+//!
+//! let rt = Runtime::builder().shards(2).build()?;
+//! let n = rt.block_on(|sys| async move {
+//!     let c: ActorRef<Msg> = sys.spawn_on(1, || Counter { n: 0 }).unwrap();
+//!     c.send(Msg::Add(5)).unwrap();
+//!     c.send_async(Msg::Add(1)).await.unwrap();
+//!     let n = c.ask(Msg::Get).timeout(Duration::from_millis(50)).await.unwrap();
+//!     sys.shutdown().await;
+//!     n
+//! })?;
+//! assert_eq!(n, 6);
+//! # Ok::<(), whirl::Error>(())
+//! ```
+
+mod builder;
+mod embed;
+mod error;
+mod runtime;
+mod system;
+
+pub use builder::{
+    Builder, DEFAULT_FAIRNESS_BUDGET, DEFAULT_INJECTOR_CAPACITY, DEFAULT_MAILBOX_CAPACITY,
+    DEFAULT_RING_CAPACITY, DEFAULT_SPIN_BEFORE_PARK,
+};
+pub use embed::{Embedded, ShardRunner};
+pub use error::Error;
+pub use runtime::Runtime;
+pub use system::{Placement, Shutdown, System};
+pub use whirl_executor::registry::RegistryError;
+pub use whirl_executor::{
+    Actor, ActorRef, Ask, AskError, Context, Reply, SendError, SpawnError, TimerHandle,
+};

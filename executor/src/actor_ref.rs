@@ -1,0 +1,197 @@
+//! `ActorRef`: the small, copyable address of an actor.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use futures_lite::future::yield_now;
+use whirl_mailbox::Payload;
+
+use crate::envelope::{Envelope, Kind};
+use crate::mesh::{phase, Mesh};
+use crate::shard::with_current;
+use crate::{Ask, Reply, SendError};
+
+/// The address of an actor that handles `M`: its runtime, shard, slot and
+/// the slot's generation. Twelve bytes, `Copy`, `Send + Sync`.
+///
+/// It works the same from the actor's own shard (no atomics), from another
+/// shard (through the ring between the two), and from a thread outside the
+/// runtime (through the shard's injection queue). Once the actor is stopped
+/// for good the ref reports `Closed`; a new actor in the same slot has a new
+/// generation, so old refs never reach it.
+///
+/// # Ordering
+///
+/// Messages from one sender (an actor, a task, or a foreign thread) to one
+/// actor arrive in the order they were sent.
+pub struct ActorRef<M> {
+    mesh: u16,
+    shard: u16,
+    slot: u32,
+    generation: u32,
+    _message: PhantomData<fn(M)>,
+}
+
+impl<M> ActorRef<M> {
+    pub(crate) fn new(mesh: u16, shard: u16, slot: u32, generation: u32) -> Self {
+        Self { mesh, shard, slot, generation, _message: PhantomData }
+    }
+
+    /// The index of the shard the actor lives on.
+    pub fn shard(&self) -> usize {
+        self.shard as usize
+    }
+
+    pub(crate) fn mesh_id(&self) -> u16 {
+        self.mesh
+    }
+
+    pub(crate) fn slot(&self) -> (u32, u32) {
+        (self.slot, self.generation)
+    }
+}
+
+impl<M: Send + 'static> ActorRef<M> {
+    /// Sends `msg` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Full`] when the actor's mailbox (same shard), the ring to
+    /// its shard (another shard) or its shard's injection queue (from outside
+    /// the runtime) is full; [`SendError::Closed`] when the actor is known to
+    /// be stopped or the runtime is shutting down. Both hand `msg` back.
+    /// A message to a stopped actor on another shard cannot be refused here;
+    /// it is counted as a dead letter there.
+    #[inline]
+    pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
+        with_current(|shard| match shard {
+            Some(shard) if shard.mesh.id == self.mesh => {
+                if shard.id == self.shard {
+                    shard.send_local(self.slot, self.generation, msg)
+                } else {
+                    shard.send_remote(self.shard, self.slot, self.generation, msg)
+                }
+            }
+            _ => self.send_from_outside(msg),
+        })
+    }
+
+    fn send_from_outside(&self, msg: M) -> Result<(), SendError<M>> {
+        let Some(mesh) = Mesh::find(self.mesh) else { return Err(SendError::Closed(msg)) };
+        if mesh.phase() != phase::RUNNING {
+            return Err(SendError::Closed(msg));
+        }
+        let shared = &mesh.shards[self.shard as usize];
+        let envelope = Envelope::new(Kind::Message, self.slot, self.generation, Payload::new(msg));
+        match shared.injector.push(envelope) {
+            Ok(()) => {
+                shared.doorbell.ring(&mut 0);
+                Ok(())
+            }
+            Err(envelope) => {
+                Err(SendError::Full(envelope.payload.downcast::<M>().ok().expect("own payload")))
+            }
+        }
+    }
+
+    /// Sends `msg`, waiting for room if the mailbox or ring is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] (with the message) when the actor is stopped.
+    pub async fn send_async(&self, mut msg: M) -> Result<(), SendError<M>> {
+        let mut attempt = 0u32;
+        loop {
+            match self.send(msg) {
+                Ok(()) => return Ok(()),
+                Err(SendError::Closed(back)) => return Err(SendError::Closed(back)),
+                Err(SendError::Full(back)) => msg = back,
+            }
+            attempt += 1;
+            wait_for_room(attempt).await;
+        }
+    }
+
+    /// Asks the actor a question: `make` builds the message around a
+    /// [`Reply`] the actor answers through. Await the returned [`Ask`];
+    /// [`Ask::timeout`] bounds the wait.
+    ///
+    /// ```ignore
+    /// let n: u64 = counter.ask(Msg::Get).timeout(Duration::from_millis(5)).await?;
+    /// ```
+    pub fn ask<R: Send + 'static>(&self, make: impl FnOnce(Reply<R>) -> M) -> Ask<M, R> {
+        Ask::new(*self, make)
+    }
+
+    /// Stops the actor after the messages already queued for it. Later
+    /// messages are refused (`Closed`) or counted as dead letters.
+    pub fn stop(&self) {
+        with_current(|shard| match shard {
+            Some(shard) if shard.mesh.id == self.mesh => {
+                if shard.id == self.shard {
+                    shard.request_stop(self.slot, self.generation, true);
+                } else {
+                    let envelope = Envelope::control(Kind::Stop, self.slot, self.generation);
+                    shard.send_control(self.shard, envelope);
+                }
+            }
+            _ => {
+                let Some(mesh) = Mesh::find(self.mesh) else { return };
+                let shared = &mesh.shards[self.shard as usize];
+                let mut envelope = Envelope::control(Kind::Stop, self.slot, self.generation);
+                while let Err(back) = shared.injector.push(envelope) {
+                    envelope = back;
+                    std::thread::yield_now();
+                }
+                shared.doorbell.ring(&mut 0);
+            }
+        });
+    }
+}
+
+/// Backs off while a mailbox or ring is full: on a shard, first by letting
+/// the executor run other tasks (the dispatch loop drains mailboxes), then
+/// with short sleeps (a full ring drains on another core, which does not
+/// wake us); off the runtime, by yielding the thread.
+async fn wait_for_room(attempt: u32) {
+    let on_shard = with_current(|shard| shard.is_some());
+    if !on_shard {
+        std::thread::yield_now();
+        yield_now().await;
+    } else if attempt < 64 {
+        yield_now().await;
+    } else {
+        glommio::timer::sleep(Duration::from_micros(20)).await;
+    }
+}
+
+impl<M> Clone for ActorRef<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for ActorRef<M> {}
+
+impl<M> PartialEq for ActorRef<M> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.mesh, self.shard, self.slot, self.generation)
+            == (other.mesh, other.shard, other.slot, other.generation)
+    }
+}
+
+impl<M> Eq for ActorRef<M> {}
+
+impl<M> Hash for ActorRef<M> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.mesh, self.shard, self.slot, self.generation).hash(state);
+    }
+}
+
+impl<M> fmt::Debug for ActorRef<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ActorRef({}:{}:{}#{})", self.mesh, self.shard, self.slot, self.generation)
+    }
+}

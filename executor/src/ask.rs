@@ -1,0 +1,404 @@
+//! Request/response: `ActorRef::ask` hands the actor a [`Reply`] and returns
+//! an [`Ask`] future that resolves with the answer.
+//!
+//! # Allocation behavior
+//!
+//! An ask from a shard waits in that shard's reply table (a slab reused from
+//! ask to ask), and the reply travels back inline in a ring envelope, so the
+//! steady state of ask and reply allocates nothing for replies of up to four
+//! words. Asks from threads outside the runtime allocate one shared cell.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use whirl_mailbox::Payload;
+
+use crate::envelope::{Envelope, Kind};
+use crate::mesh::Mesh;
+use crate::shard::{with_current, Shard};
+use crate::{ActorRef, AskError, SendError};
+
+/// State of one pending ask in a shard's reply table.
+enum ReplyState {
+    Vacant,
+    Waiting(Option<Waker>),
+    Done(Result<Payload, AskError>),
+}
+
+struct ReplyEntry {
+    generation: u32,
+    state: ReplyState,
+}
+
+/// The asks pending on one shard.
+#[derive(Default)]
+pub(crate) struct ReplySlab {
+    entries: Vec<ReplyEntry>,
+    free: Vec<u32>,
+}
+
+impl ReplySlab {
+    fn open(&mut self) -> (u32, u32) {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.entries.push(ReplyEntry { generation: 0, state: ReplyState::Vacant });
+                (self.entries.len() - 1) as u32
+            }
+        };
+        let entry = &mut self.entries[index as usize];
+        entry.state = ReplyState::Waiting(None);
+        (index, entry.generation)
+    }
+
+    fn close(&mut self, index: u32) {
+        let entry = &mut self.entries[index as usize];
+        entry.generation = entry.generation.wrapping_add(1);
+        entry.state = ReplyState::Vacant;
+        self.free.push(index);
+    }
+}
+
+impl Shard {
+    /// Completes the ask in reply entry `index`, if it still waits.
+    pub(crate) fn complete_reply(
+        &self,
+        index: u32,
+        generation: u32,
+        result: Result<Payload, AskError>,
+    ) {
+        let mut replies = self.replies.borrow_mut();
+        let Some(entry) = replies.entries.get_mut(index as usize) else { return };
+        if entry.generation != generation {
+            // The ask gave up (timeout, dropped): the answer is a dead letter.
+            drop(replies);
+            self.count_dead_letters(result.is_ok() as usize);
+            return;
+        }
+        if let ReplyState::Waiting(waker) =
+            std::mem::replace(&mut entry.state, ReplyState::Done(result))
+        {
+            drop(replies);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// Where an answer from a thread outside the runtime waits.
+#[derive(Default)]
+struct ForeignReply {
+    state: Mutex<(Option<Result<Payload, AskError>>, Option<Waker>)>,
+}
+
+impl ForeignReply {
+    fn complete(&self, result: Result<Payload, AskError>) {
+        let waker = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.0.is_some() {
+                return;
+            }
+            state.0 = Some(result);
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+enum Target {
+    Shard { mesh: u16, shard: u16, index: u32, generation: u32 },
+    Foreign(Arc<ForeignReply>),
+    Sent,
+}
+
+/// The right to answer one ask, once. Send it with the message; the actor
+/// calls [`send`](Reply::send). Dropping it unanswered fails the ask with
+/// [`AskError::Closed`].
+pub struct Reply<T> {
+    target: Target,
+    _value: PhantomData<fn(T)>,
+}
+
+impl<T: Send + 'static> Reply<T> {
+    /// Answers the ask. If the asker gave up already, the answer is counted
+    /// as a dead letter.
+    pub fn send(mut self, value: T) {
+        let target = std::mem::replace(&mut self.target, Target::Sent);
+        deliver(target, Ok(Payload::new(value)));
+    }
+}
+
+fn deliver(target: Target, result: Result<Payload, AskError>) {
+    match target {
+        Target::Sent => {}
+        Target::Foreign(cell) => cell.complete(result),
+        Target::Shard { mesh, shard, index, generation } => {
+            let kind = if result.is_ok() { Kind::Reply } else { Kind::ReplyDropped };
+            let envelope = |result: Result<Payload, AskError>| {
+                Envelope::new(kind, index, generation, result.unwrap_or_else(|_| Payload::new(())))
+            };
+            let unsent = with_current(|current| match current {
+                Some(current) if current.mesh.id == mesh && current.id == shard => {
+                    current.complete_reply(index, generation, result);
+                    None
+                }
+                Some(current) if current.mesh.id == mesh => {
+                    current.send_control(shard, envelope(result));
+                    None
+                }
+                _ => Some(result),
+            });
+            if let Some(result) = unsent {
+                // From a thread outside the runtime: through the injector.
+                if let Some(mesh) = Mesh::find(mesh) {
+                    let shared = &mesh.shards[shard as usize];
+                    let mut pending = envelope(result);
+                    while let Err(back) = shared.injector.push(pending) {
+                        pending = back;
+                        std::thread::yield_now();
+                    }
+                    shared.doorbell.ring(&mut 0);
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        let target = std::mem::replace(&mut self.target, Target::Sent);
+        if !matches!(target, Target::Sent) {
+            deliver(target, Err(AskError::Closed));
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reply(..)")
+    }
+}
+
+enum Waiting {
+    Shard { shard: u16, mesh: u16, index: u32, generation: u32 },
+    Foreign(Arc<ForeignReply>),
+    Finished,
+}
+
+/// A pending ask: resolves with the actor's answer, [`AskError::Closed`] if
+/// the actor stops or drops the [`Reply`], or [`AskError::Timeout`] after
+/// [`timeout`](Self::timeout).
+///
+/// If the mailbox is full the ask waits for room before the question is
+/// sent. An ask made on a shard must be awaited on that shard.
+#[must_use = "an ask does nothing unless awaited"]
+pub struct Ask<M, R> {
+    to: ActorRef<M>,
+    /// The question, until it has been sent.
+    question: Option<M>,
+    waiting: Waiting,
+    timeout: Option<Duration>,
+    deadline: Option<Deadline>,
+    _answer: PhantomData<fn() -> R>,
+}
+
+enum Deadline {
+    Timer(glommio::timer::Timer),
+    /// Off the runtime there is no timer: a sleeper thread wakes the task.
+    Foreign {
+        at: Instant,
+        sleeper: bool,
+    },
+}
+
+impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
+    pub(crate) fn new(to: ActorRef<M>, make: impl FnOnce(Reply<R>) -> M) -> Self {
+        let (reply_target, waiting) = with_current(|shard| match shard {
+            Some(shard) if shard.mesh.id == to.mesh_id() => {
+                let (index, generation) = shard.replies.borrow_mut().open();
+                let mesh = shard.mesh.id;
+                (
+                    Target::Shard { mesh, shard: shard.id, index, generation },
+                    Waiting::Shard { shard: shard.id, mesh, index, generation },
+                )
+            }
+            _ => {
+                let cell = Arc::new(ForeignReply::default());
+                (Target::Foreign(cell.clone()), Waiting::Foreign(cell))
+            }
+        });
+        let question = make(Reply { target: reply_target, _value: PhantomData });
+        Self {
+            to,
+            question: Some(question),
+            waiting,
+            timeout: None,
+            deadline: None,
+            _answer: PhantomData,
+        }
+    }
+
+    /// Fails the ask with [`AskError::Timeout`] if no answer came within
+    /// `limit` of the first poll.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    fn finish(&mut self) {
+        if let Waiting::Shard { shard, mesh, index, .. } = self.waiting {
+            with_current(|current| {
+                if let Some(current) = current {
+                    if current.mesh.id == mesh && current.id == shard {
+                        current.replies.borrow_mut().close(index);
+                    }
+                }
+            });
+        }
+        self.waiting = Waiting::Finished;
+    }
+
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(limit) = self.timeout else { return false };
+        let on_shard = matches!(self.waiting, Waiting::Shard { .. });
+        let deadline = self.deadline.get_or_insert_with(|| {
+            if on_shard {
+                Deadline::Timer(glommio::timer::Timer::new(limit))
+            } else {
+                Deadline::Foreign { at: Instant::now() + limit, sleeper: false }
+            }
+        });
+        match deadline {
+            Deadline::Timer(timer) => Pin::new(timer).poll(cx).is_ready(),
+            Deadline::Foreign { at, sleeper } => {
+                let at = *at;
+                if Instant::now() >= at {
+                    return true;
+                }
+                if !*sleeper {
+                    *sleeper = true;
+                    let waker = cx.waker().clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                        waker.wake();
+                    });
+                }
+                false
+            }
+        }
+    }
+}
+
+// No field is structurally pinned: the question is moved out before it is
+// ever sent, and the timer is polled through `Pin::new` on its own.
+impl<M, R> Unpin for Ask<M, R> {}
+
+impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
+    type Output = Result<R, AskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(question) = this.question.take() {
+            match this.to.send(question) {
+                Ok(()) => {}
+                Err(SendError::Full(question)) => {
+                    this.question = Some(question);
+                    if this.poll_deadline(cx) {
+                        this.finish();
+                        return Poll::Ready(Err(AskError::Timeout));
+                    }
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Err(SendError::Closed(question)) => {
+                    // Dropping the question drops the Reply inside, which
+                    // completes our own entry with Closed; just finish.
+                    drop(question);
+                    this.finish();
+                    return Poll::Ready(Err(AskError::Closed));
+                }
+            }
+        }
+        let result = match &this.waiting {
+            Waiting::Finished => return Poll::Ready(Err(AskError::Closed)),
+            Waiting::Shard { shard, mesh, index, generation } => {
+                let (shard, mesh, index, generation) = (*shard, *mesh, *index, *generation);
+                with_current(|current| {
+                    let current = current
+                        .filter(|c| c.mesh.id == mesh && c.id == shard)
+                        .expect("an ask made on a shard must be awaited on that shard");
+                    let mut replies = current.replies.borrow_mut();
+                    let entry = &mut replies.entries[index as usize];
+                    debug_assert_eq!(entry.generation, generation);
+                    match &mut entry.state {
+                        ReplyState::Done(_) => {
+                            match std::mem::replace(&mut entry.state, ReplyState::Vacant) {
+                                ReplyState::Done(result) => Some(result),
+                                _ => unreachable!(),
+                            }
+                        }
+                        ReplyState::Waiting(waker) => {
+                            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                                *waker = Some(cx.waker().clone());
+                            }
+                            None
+                        }
+                        ReplyState::Vacant => Some(Err(AskError::Closed)),
+                    }
+                })
+            }
+            Waiting::Foreign(cell) => {
+                let mut state = cell.state.lock().unwrap_or_else(|e| e.into_inner());
+                match state.0.take() {
+                    Some(result) => Some(result),
+                    None => {
+                        state.1 = Some(cx.waker().clone());
+                        None
+                    }
+                }
+            }
+        };
+        match result {
+            Some(result) => {
+                this.finish();
+                Poll::Ready(result.map(|payload| {
+                    payload.downcast::<R>().ok().expect("a Reply<R> answers with an R")
+                }))
+            }
+            None => {
+                if this.poll_deadline(cx) {
+                    this.finish();
+                    return Poll::Ready(Err(AskError::Timeout));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<M, R> Drop for Ask<M, R> {
+    fn drop(&mut self) {
+        if let Waiting::Shard { shard, mesh, index, .. } = self.waiting {
+            with_current(|current| {
+                if let Some(current) = current {
+                    if current.mesh.id == mesh && current.id == shard {
+                        current.replies.borrow_mut().close(index);
+                    }
+                }
+            });
+        }
+    }
+}
+
+impl<M, R> std::fmt::Debug for Ask<M, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ask").field("to", &self.to).finish_non_exhaustive()
+    }
+}

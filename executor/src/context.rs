@@ -1,0 +1,178 @@
+//! What a handler can do besides changing its own state.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use crate::shard::{with_current, Shard};
+use crate::{Actor, ActorRef, SpawnError};
+
+/// The handle a running actor gets with each message and lifecycle hook: its
+/// own ref, spawning, stopping itself, timers, and async jobs.
+///
+/// A `Context` exists only for the duration of one call on the actor's shard.
+pub struct Context<A: Actor> {
+    /// Valid for the whole call: the shard outlives every call it makes.
+    shard: NonNull<Shard>,
+    slot: u32,
+    generation: u32,
+    stop: bool,
+    _actor: PhantomData<fn(A)>,
+}
+
+impl<A: Actor> Context<A> {
+    pub(crate) fn new(shard: &Shard, slot: u32, generation: u32) -> Self {
+        Self { shard: NonNull::from(shard), slot, generation, stop: false, _actor: PhantomData }
+    }
+
+    fn shard(&self) -> &Shard {
+        // SAFETY: a Context is created by the shard for one call into the
+        // actor and handed out only as `&mut` for that call, so the shard
+        // (which made the call) is alive and on this thread.
+        unsafe { self.shard.as_ref() }
+    }
+
+    /// This actor's own ref.
+    pub fn myself(&self) -> ActorRef<A::Msg> {
+        let shard = self.shard();
+        ActorRef::new(shard.mesh.id, shard.id, self.slot, self.generation)
+    }
+
+    /// The index of the shard this actor runs on.
+    pub fn shard_id(&self) -> usize {
+        self.shard().id as usize
+    }
+
+    /// How many shards the runtime has.
+    pub fn shard_count(&self) -> usize {
+        self.shard().mesh.shard_count()
+    }
+
+    /// Stops this actor once the current call returns; `stopped` runs next
+    /// and queued messages become dead letters.
+    pub fn stop(&mut self) {
+        self.stop = true;
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop
+    }
+
+    /// Spawns an actor on this shard.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::ShuttingDown`] during shutdown.
+    pub fn spawn<B: Actor>(
+        &self,
+        factory: impl Fn() -> B + Send + 'static,
+    ) -> Result<ActorRef<B::Msg>, SpawnError> {
+        self.spawn_on(self.shard_id(), factory)
+    }
+
+    /// Spawns an actor on shard `shard`.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_on`](crate::spawn_on).
+    pub fn spawn_on<B: Actor>(
+        &self,
+        shard: usize,
+        factory: impl Fn() -> B + Send + 'static,
+    ) -> Result<ActorRef<B::Msg>, SpawnError> {
+        crate::spawn_on(&self.shard().mesh, shard, factory)
+    }
+
+    /// Sends `msg` to this actor after `delay`. Cancel with the handle;
+    /// cancelled automatically when the actor stops.
+    pub fn send_after(&self, delay: Duration, msg: A::Msg) -> TimerHandle {
+        let me = self.myself();
+        self.job(async move {
+            glommio::timer::sleep(delay).await;
+            let _ = me.send_async(msg).await;
+        })
+    }
+
+    /// Sends `make()` to this actor every `period`, until cancelled or the
+    /// actor stops. A tick waits for room if the mailbox is full.
+    pub fn send_interval(
+        &self,
+        period: Duration,
+        mut make: impl FnMut() -> A::Msg + 'static,
+    ) -> TimerHandle {
+        let me = self.myself();
+        self.job(async move {
+            loop {
+                glommio::timer::sleep(period).await;
+                if me.send_async(make()).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    /// Runs `future` as a task on this shard (it may do glommio I/O, sleep,
+    /// ...) and delivers `map(output)` to this actor as a message. The task is
+    /// cancelled if the actor stops first.
+    pub fn pipe<F: Future + 'static>(
+        &self,
+        future: F,
+        map: impl FnOnce(F::Output) -> A::Msg + 'static,
+    ) -> TimerHandle {
+        let me = self.myself();
+        self.job(async move {
+            let output = future.await;
+            let _ = me.send_async(map(output)).await;
+        })
+    }
+
+    fn job(&self, job: impl Future<Output = ()> + 'static) -> TimerHandle {
+        let shard = self.shard();
+        let id = shard.start_job(self.slot, self.generation, job);
+        TimerHandle {
+            mesh: shard.mesh.id,
+            shard: shard.id,
+            slot: self.slot,
+            generation: self.generation,
+            id,
+            _local: PhantomData,
+        }
+    }
+}
+
+impl<A: Actor> std::fmt::Debug for Context<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("actor", &self.myself()).finish_non_exhaustive()
+    }
+}
+
+/// A timer or piped job of an actor; [`cancel`](Self::cancel) stops it.
+/// Dropping the handle lets it run. It belongs to the actor's shard.
+#[derive(Debug)]
+pub struct TimerHandle {
+    mesh: u16,
+    shard: u16,
+    slot: u32,
+    generation: u32,
+    /// `None` if the job was refused (shutdown in progress).
+    id: Option<u64>,
+    _local: PhantomData<*const ()>,
+}
+
+impl TimerHandle {
+    /// Cancels the job if it has not finished.
+    pub fn cancel(&self) {
+        let Some(id) = self.id else { return };
+        with_current(|shard| {
+            if let Some(shard) = shard.filter(|s| s.mesh.id == self.mesh && s.id == self.shard) {
+                shard.cancel_job(self.slot, self.generation, id);
+            }
+        });
+    }
+
+    /// Whether the job was started (false during shutdown).
+    pub fn is_active(&self) -> bool {
+        self.id.is_some()
+    }
+}

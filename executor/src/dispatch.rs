@@ -1,0 +1,231 @@
+//! The shard's dispatch loop: drain the rings, run ready actors under a
+//! fairness budget, publish outgoing batches once per pass, park when idle,
+//! and walk through the shutdown phases.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_lite::future::yield_now;
+use whirl_mailbox::PushError;
+
+use crate::mesh::{phase, Mesh};
+use crate::shard::{CurrentShard, Shard};
+
+/// Envelopes taken from the injection queue per pass, so foreign threads
+/// cannot starve the rings.
+const INJECTOR_BATCH: usize = 256;
+
+/// Runs shard `id` of `mesh` on the current glommio executor until the mesh
+/// has shut down. Returns `false` at once if that shard is already running.
+pub async fn run_shard(mesh: Arc<Mesh>, id: usize) -> bool {
+    let Some(shard) = Shard::new(mesh, id) else { return false };
+    let _current = CurrentShard::enter(shard.clone());
+    shard.dispatch_loop().await;
+    true
+}
+
+impl Shard {
+    async fn dispatch_loop(self: &Rc<Self>) {
+        let mut draining = false;
+        let mut stopped = false;
+        loop {
+            let phase = self.mesh.phase();
+            if phase >= phase::DRAINING && !draining {
+                draining = true;
+                self.cancel_all_jobs();
+            }
+            if phase >= phase::STOPPING && !stopped {
+                stopped = true;
+                self.stop_all();
+                let n = self.mesh.shard_count();
+                if self.mesh.stopped_shards.fetch_add(1, Ordering::AcqRel) + 1 == n {
+                    self.mesh.advance(phase::STOPPING, phase::DONE);
+                }
+            }
+            let work = self.pass();
+            if work > 0 {
+                if self.shared().quiet.swap(false, Ordering::SeqCst) {
+                    self.mesh.activity.fetch_add(1, Ordering::SeqCst);
+                }
+                // Let the executor's other tasks (piped futures, timers,
+                // block_on) run between passes.
+                yield_now().await;
+                continue;
+            }
+            if phase == phase::DONE
+                && self.mesh.phase() == phase::DONE
+                && !self.has_work()
+                && self.mesh.live_tasks.load(Ordering::Acquire) == 0
+            {
+                break;
+            }
+            if phase == phase::DRAINING && self.is_quiescent() {
+                self.become_quiet();
+            }
+            if self.overflow_blocked() {
+                // A ring we must write to is full and its consumer will not
+                // ring us when it drains: look again shortly.
+                glommio::timer::sleep(Duration::from_micros(50)).await;
+                continue;
+            }
+            self.idle_wait(phase).await;
+        }
+        self.mesh.exited_shards.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// One pass: drain inbound rings and the injector, run every actor that
+    /// was ready when the pass began for up to its budget, then publish every
+    /// outgoing ring once. Returns the envelopes and messages processed.
+    pub(crate) fn pass(&self) -> usize {
+        self.in_dispatch.set(true);
+        let mut work = self.drain_inbound();
+        let ready = self.ready.borrow().len();
+        for _ in 0..ready {
+            let Some(slot) = self.ready.borrow_mut().pop_front() else { break };
+            work += self.run_turn(slot).max(1);
+        }
+        self.flush_outbound();
+        self.in_dispatch.set(false);
+        self.shared().queued.store(self.queued.get(), Ordering::Relaxed);
+        work
+    }
+
+    fn drain_inbound(&self) -> usize {
+        let mut work = 0;
+        let rings = self.inbound.borrow().len();
+        for from in 0..rings {
+            // Take the ring out while delivering: delivery runs user code
+            // (hooks, factories) that never touches inbound rings, but the
+            // borrow must not be held across it.
+            let Some(mut ring) = self.inbound.borrow_mut()[from].take() else { continue };
+            let capacity = ring.capacity();
+            work += ring.pop_each(capacity, |envelope| self.deliver(envelope)).unwrap_or(0);
+            self.inbound.borrow_mut()[from] = Some(ring);
+        }
+        let injector = &self.mesh.shards[self.id as usize].injector;
+        for _ in 0..INJECTOR_BATCH {
+            let Some(envelope) = injector.pop() else { break };
+            self.deliver(envelope);
+            work += 1;
+        }
+        work
+    }
+
+    /// Moves waiting control envelopes into their rings and publishes every
+    /// ring with staged envelopes: one release store per ring per pass.
+    fn flush_outbound(&self) {
+        let mut outbound = self.outbound.borrow_mut();
+        let mut overflow = self.overflow.borrow_mut();
+        for (producer, waiting) in outbound.iter_mut().zip(overflow.iter_mut()) {
+            let Some(producer) = producer else { continue };
+            while let Some(envelope) = waiting.pop_front() {
+                match producer.stage(envelope) {
+                    Ok(()) => {}
+                    Err(PushError::Full(envelope)) => {
+                        waiting.push_front(envelope);
+                        break;
+                    }
+                    Err(PushError::Closed(_)) => waiting.clear(),
+                }
+            }
+            producer.publish();
+        }
+    }
+
+    /// Whether a pass now would find something to do.
+    pub(crate) fn has_work(&self) -> bool {
+        if !self.ready.borrow().is_empty() || !self.shared().injector.is_empty() {
+            return true;
+        }
+        self.inbound.borrow_mut().iter_mut().flatten().any(|ring| !ring.is_empty())
+    }
+
+    /// Control envelopes wait for a full ring.
+    fn overflow_blocked(&self) -> bool {
+        self.overflow.borrow().iter().any(|queue| !queue.is_empty())
+    }
+
+    /// Nothing queued here and everything this shard sent has been taken by
+    /// its receivers.
+    fn is_quiescent(&self) -> bool {
+        !self.has_work()
+            && !self.overflow_blocked()
+            && self
+                .outbound
+                .borrow_mut()
+                .iter_mut()
+                .flatten()
+                .all(|ring| ring.staged() == 0 && ring.free_slots() == ring.capacity())
+    }
+
+    /// Shutdown, draining phase: this shard is quiet. If every shard is quiet
+    /// at once, no message is in flight anywhere (a shard only becomes quiet
+    /// once its receivers took all it sent), so actors may be stopped.
+    fn become_quiet(&self) {
+        self.shared().quiet.store(true, Ordering::SeqCst);
+        let before = self.mesh.activity.load(Ordering::SeqCst);
+        let all_quiet = self.mesh.shards.iter().all(|s| s.quiet.load(Ordering::SeqCst));
+        let after = self.mesh.activity.load(Ordering::SeqCst);
+        if all_quiet && before == after {
+            self.mesh.advance(phase::DRAINING, phase::STOPPING);
+        }
+    }
+
+    /// Waits for work: polls for `spin_before_park`, then parks on the
+    /// doorbell until a ring, the injector or a local sender wakes us.
+    async fn idle_wait(&self, phase: u8) {
+        let spin = self.mesh.config.spin_before_park;
+        if !spin.is_zero() {
+            let until = Instant::now() + spin;
+            while Instant::now() < until {
+                if self.has_work() || self.mesh.phase() != phase {
+                    return;
+                }
+                yield_now().await;
+            }
+        }
+        Park { shard: self, phase, parked: false }.await
+    }
+}
+
+/// Parks the dispatch loop: announce on the doorbell, re-check, sleep.
+struct Park<'a> {
+    shard: &'a Shard,
+    phase: u8,
+    parked: bool,
+}
+
+impl Future for Park<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let shard = self.shard;
+        let doorbell = &shard.shared().doorbell;
+        if self.parked {
+            // Woken by a ring, the injector, a local sender or the mesh.
+            doorbell.cancel_park();
+            shard.idle.set(false);
+            return Poll::Ready(());
+        }
+        {
+            let mut dispatcher = shard.dispatcher.borrow_mut();
+            if !dispatcher.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *dispatcher = Some(cx.waker().clone());
+            }
+        }
+        shard.idle.set(true);
+        doorbell.prepare_park(cx.waker());
+        if shard.has_work() || shard.mesh.phase() != self.phase {
+            doorbell.cancel_park();
+            shard.idle.set(false);
+            return Poll::Ready(());
+        }
+        self.parked = true;
+        Poll::Pending
+    }
+}

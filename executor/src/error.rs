@@ -1,0 +1,104 @@
+//! Errors of sending, asking and spawning.
+
+use std::fmt;
+
+/// A send that did not happen; the message comes back inside.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum SendError<M> {
+    /// The mailbox (same shard) or the ring to the actor's shard (another
+    /// shard) is full right now; `send_async` waits for room instead.
+    Full(M),
+    /// The actor is stopped for good (or the runtime is shutting down).
+    Closed(M),
+}
+
+impl<M> SendError<M> {
+    /// The message that was not sent.
+    pub fn into_inner(self) -> M {
+        match self {
+            Self::Full(m) | Self::Closed(m) => m,
+        }
+    }
+
+    /// Whether the mailbox or ring was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, Self::Full(_))
+    }
+
+    /// Whether the actor is gone.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed(_))
+    }
+}
+
+impl<M> fmt::Debug for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("Full(..)"),
+            Self::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<M> fmt::Display for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("mailbox full"),
+            Self::Closed(_) => f.write_str("actor stopped"),
+        }
+    }
+}
+
+impl<M> std::error::Error for SendError<M> {}
+
+/// Why an ask produced no answer.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum AskError {
+    /// The actor is stopped, or it dropped the reply handle without replying.
+    Closed,
+    /// No reply within the time given to [`Ask::timeout`](crate::Ask::timeout).
+    Timeout,
+}
+
+impl fmt::Display for AskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.write_str("ask failed: the actor stopped or dropped the reply"),
+            Self::Timeout => f.write_str("ask timed out"),
+        }
+    }
+}
+
+impl std::error::Error for AskError {}
+
+/// Why an actor could not be spawned.
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub enum SpawnError {
+    /// There is no shard with this index.
+    NoSuchShard {
+        /// The index asked for.
+        shard: usize,
+        /// How many shards the runtime has.
+        shards: usize,
+    },
+    /// The runtime is shutting down and accepts no new actors.
+    ShuttingDown,
+    /// The target shard's injection queue is full (spawning from a thread
+    /// outside the runtime); try again.
+    Busy,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSuchShard { shard, shards } => write!(
+                f,
+                "cannot spawn on shard {shard}: the runtime has {shards} shards (0..{shards})"
+            ),
+            Self::ShuttingDown => f.write_str("cannot spawn: the runtime is shutting down"),
+            Self::Busy => f.write_str("cannot spawn: the shard's injection queue is full"),
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {}

@@ -1,0 +1,106 @@
+//! Names for actors, valid across the runtime.
+
+use std::any::TypeId;
+use std::fmt;
+use std::sync::atomic::Ordering;
+
+use crate::mesh::{Mesh, Registration};
+use crate::ActorRef;
+
+/// Why a name could not be registered or looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryError {
+    /// The name belongs to another actor; it frees itself when that actor
+    /// stops for good.
+    NameTaken(String),
+    /// No actor has this name.
+    NotFound(String),
+    /// The actor of this name handles another message type.
+    WrongType {
+        /// The name looked up.
+        name: String,
+        /// The message type asked for.
+        expected: &'static str,
+        /// The message type the actor handles.
+        found: &'static str,
+    },
+    /// The ref belongs to another runtime.
+    OtherRuntime,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NameTaken(name) => write!(f, "the name {name:?} is already registered"),
+            Self::NotFound(name) => write!(f, "no actor is registered as {name:?}"),
+            Self::WrongType { name, expected, found } => {
+                write!(f, "the actor registered as {name:?} handles {found}, not {expected}")
+            }
+            Self::OtherRuntime => f.write_str("the actor belongs to another runtime"),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+/// Registers `actor` as `name`.
+///
+/// # Errors
+///
+/// [`RegistryError::NameTaken`] if the name is in use,
+/// [`RegistryError::OtherRuntime`] if the ref is not of this runtime.
+pub fn register<M: Send + 'static>(
+    mesh: &Mesh,
+    name: &str,
+    actor: ActorRef<M>,
+) -> Result<(), RegistryError> {
+    if actor.mesh_id() != mesh.id {
+        return Err(RegistryError::OtherRuntime);
+    }
+    let mut registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
+    if registry.contains_key(name) {
+        return Err(RegistryError::NameTaken(name.to_owned()));
+    }
+    let (slot, generation) = actor.slot();
+    registry.insert(
+        name.to_owned(),
+        Registration {
+            type_id: TypeId::of::<M>(),
+            type_name: std::any::type_name::<M>(),
+            shard: actor.shard() as u16,
+            slot,
+            generation,
+        },
+    );
+    mesh.shards[actor.shard()].registered.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The actor registered as `name`, if it handles `M`.
+///
+/// # Errors
+///
+/// [`RegistryError::NotFound`] or [`RegistryError::WrongType`].
+pub fn lookup<M: Send + 'static>(mesh: &Mesh, name: &str) -> Result<ActorRef<M>, RegistryError> {
+    let registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = registry.get(name).ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+    if entry.type_id != TypeId::of::<M>() {
+        return Err(RegistryError::WrongType {
+            name: name.to_owned(),
+            expected: std::any::type_name::<M>(),
+            found: entry.type_name,
+        });
+    }
+    Ok(ActorRef::new(mesh.id, entry.shard, entry.slot, entry.generation))
+}
+
+/// Frees every name of the actor at this address (it stopped for good).
+pub(crate) fn forget(mesh: &Mesh, shard: u16, slot: u32, generation: u32) {
+    let mut registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
+    let before = registry.len();
+    registry.retain(|_, r| !(r.shard == shard && r.slot == slot && r.generation == generation));
+    let freed = before - registry.len();
+    if freed > 0 {
+        mesh.shards[shard as usize].registered.fetch_sub(freed, Ordering::Relaxed);
+    }
+}

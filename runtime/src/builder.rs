@@ -1,0 +1,161 @@
+//! Configuring and starting a runtime.
+
+use std::time::Duration;
+
+use whirl_executor::{Mesh, ShardConfig};
+
+use crate::{Embedded, Error, Runtime};
+
+/// Default bound of an actor's mailbox.
+pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
+/// Default slots in each ring between two shards.
+pub const DEFAULT_RING_CAPACITY: usize = 1024;
+/// Default messages per actor per turn.
+pub const DEFAULT_FAIRNESS_BUDGET: usize = 64;
+/// Default slots in each shard's queue for sends from outside the runtime.
+pub const DEFAULT_INJECTOR_CAPACITY: usize = 4096;
+/// Default time an idle shard keeps polling before it parks.
+pub const DEFAULT_SPIN_BEFORE_PARK: Duration = Duration::from_micros(50);
+
+/// Configures a [`Runtime`]; [`build`](Self::build) validates everything and
+/// starts one pinned glommio executor per shard.
+///
+/// ```no_run
+/// let rt = whirl::Runtime::builder()
+///     .shards(2)
+///     .spin_before_park(std::time::Duration::ZERO)
+///     .build()?;
+/// # Ok::<(), whirl::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    shards: Option<usize>,
+    pin: bool,
+    spin_before_park: Duration,
+    ring_capacity: usize,
+    mailbox_capacity: usize,
+    fairness_budget: usize,
+    injector_capacity: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            shards: None,
+            pin: true,
+            spin_before_park: DEFAULT_SPIN_BEFORE_PARK,
+            ring_capacity: DEFAULT_RING_CAPACITY,
+            mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+            fairness_budget: DEFAULT_FAIRNESS_BUDGET,
+            injector_capacity: DEFAULT_INJECTOR_CAPACITY,
+        }
+    }
+}
+
+impl Builder {
+    /// Number of shards (default: one per CPU in the affinity mask).
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
+        self
+    }
+
+    /// Pin shard `i` to the `i`-th CPU of the affinity mask (default: on).
+    pub fn pin(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
+    }
+
+    /// How long an idle shard keeps polling its rings before it parks
+    /// (default 50 µs). Zero parks at once: use it in tests and on
+    /// machines with fewer cores than busy threads.
+    pub fn spin_before_park(mut self, spin: Duration) -> Self {
+        self.spin_before_park = spin;
+        self
+    }
+
+    /// Slots in each ring between two shards (default 1024; a power of
+    /// two). A full ring makes cross-shard `send` return `Full`.
+    pub fn ring_capacity(mut self, capacity: usize) -> Self {
+        self.ring_capacity = capacity;
+        self
+    }
+
+    /// Bound of each actor's mailbox (default 1024).
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
+        self.mailbox_capacity = capacity;
+        self
+    }
+
+    /// Messages an actor handles per turn before its shard moves on
+    /// (default 64).
+    pub fn fairness_budget(mut self, budget: usize) -> Self {
+        self.fairness_budget = budget;
+        self
+    }
+
+    /// Slots of each shard's queue for sends from threads outside the
+    /// runtime (default 4096).
+    pub fn injector_capacity(mut self, capacity: usize) -> Self {
+        self.injector_capacity = capacity;
+        self
+    }
+
+    fn config(&self) -> Result<(ShardConfig, Vec<usize>), Error> {
+        let cpus = crate::runtime::allowed_cpus();
+        let shards = self.shards.unwrap_or(cpus.len().max(1));
+        if shards == 0 {
+            return Err(Error::NoShards);
+        }
+        if self.pin && shards > cpus.len() {
+            return Err(Error::TooManyShards { requested: shards, cpus: cpus.len() });
+        }
+        if shards > u16::MAX as usize {
+            return Err(Error::TooManyShards { requested: shards, cpus: u16::MAX as usize });
+        }
+        if self.ring_capacity < 2 || !self.ring_capacity.is_power_of_two() {
+            return Err(Error::RingCapacity(self.ring_capacity));
+        }
+        if self.mailbox_capacity == 0 {
+            return Err(Error::ZeroCapacity("the mailbox capacity"));
+        }
+        if self.injector_capacity == 0 {
+            return Err(Error::ZeroCapacity("the injector capacity"));
+        }
+        if self.fairness_budget == 0 {
+            return Err(Error::ZeroBudget);
+        }
+        let config = ShardConfig {
+            shards,
+            ring_capacity: self.ring_capacity,
+            mailbox_capacity: self.mailbox_capacity,
+            fairness_budget: self.fairness_budget,
+            injector_capacity: self.injector_capacity,
+            spin_before_park: self.spin_before_park,
+        };
+        Ok((config, cpus))
+    }
+
+    /// Validates the configuration and starts the shards.
+    ///
+    /// # Errors
+    ///
+    /// A configuration [`Error`] that says what to change, or
+    /// [`Error::Executor`] if glommio cannot start.
+    pub fn build(self) -> Result<Runtime, Error> {
+        let (config, cpus) = self.config()?;
+        let mesh = Mesh::new(config).map_err(|e| Error::Executor(e.to_string()))?;
+        Runtime::start(mesh, if self.pin { Some(cpus) } else { None })
+    }
+
+    /// Validates the configuration and prepares shards for executors the
+    /// program runs itself (see [`Embedded`]); `pin` is up to the program.
+    ///
+    /// # Errors
+    ///
+    /// A configuration [`Error`].
+    pub fn build_embedded(self) -> Result<Embedded, Error> {
+        let (config, _) = Self { pin: false, ..self }.config()?;
+        let mesh = Mesh::new(config).map_err(|e| Error::Executor(e.to_string()))?;
+        Ok(Embedded::new(mesh))
+    }
+}

@@ -1,0 +1,164 @@
+//! `System`: what a program does with a running runtime.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use whirl_executor::registry::{self, RegistryError};
+use whirl_executor::{Actor, ActorRef, Mesh, SpawnError};
+
+/// Where to spawn an actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On this shard.
+    Shard(usize),
+    /// On the shards in turn.
+    RoundRobin,
+    /// On the shard with the fewest actors plus queued messages.
+    LeastLoaded,
+    /// On the same shard as another actor (see [`Placement::near`]).
+    Near(usize),
+}
+
+impl Placement {
+    /// On the same shard as `actor`: the two then talk without crossing
+    /// cores.
+    pub fn near<M>(actor: &ActorRef<M>) -> Self {
+        Self::Near(actor.shard())
+    }
+}
+
+/// A handle to a runtime: spawn actors, name them, shut down. Cheap to
+/// clone, usable from shards and from any other thread.
+#[derive(Debug, Clone)]
+pub struct System {
+    mesh: Arc<Mesh>,
+}
+
+impl System {
+    pub(crate) fn new(mesh: Arc<Mesh>) -> Self {
+        Self { mesh }
+    }
+
+    pub(crate) fn mesh(&self) -> &Arc<Mesh> {
+        &self.mesh
+    }
+
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.mesh.shard_count()
+    }
+
+    /// The shard the calling thread runs, if it is one of this runtime's.
+    pub fn current_shard(&self) -> Option<usize> {
+        whirl_executor::current_shard(&self.mesh)
+    }
+
+    /// Spawns an actor round-robin over the shards.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_with`](Self::spawn_with).
+    pub fn spawn<A: Actor>(
+        &self,
+        factory: impl Fn() -> A + Send + 'static,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        self.spawn_with(Placement::RoundRobin, factory)
+    }
+
+    /// Spawns an actor on shard `shard`.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_with`](Self::spawn_with).
+    pub fn spawn_on<A: Actor>(
+        &self,
+        shard: usize,
+        factory: impl Fn() -> A + Send + 'static,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        self.spawn_with(Placement::Shard(shard), factory)
+    }
+
+    /// Spawns the actor `factory` builds where `placement` says. The factory
+    /// runs on the chosen shard and is kept for restarts.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::NoSuchShard`] for a shard index out of range,
+    /// [`SpawnError::ShuttingDown`] during shutdown, [`SpawnError::Busy`]
+    /// from outside the runtime when the shard's injection queue is full.
+    pub fn spawn_with<A: Actor>(
+        &self,
+        placement: Placement,
+        factory: impl Fn() -> A + Send + 'static,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        let shard = match placement {
+            Placement::Shard(shard) | Placement::Near(shard) => shard,
+            Placement::RoundRobin => self.mesh.next_round_robin(),
+            Placement::LeastLoaded => (0..self.shards())
+                .min_by_key(|&s| {
+                    let (actors, queued) = self.mesh.load(s);
+                    actors + queued
+                })
+                .unwrap_or(0),
+        };
+        whirl_executor::spawn_on(&self.mesh, shard, factory)
+    }
+
+    /// Names `actor`. The name frees itself when the actor stops for good.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::NameTaken`] if another actor has the name.
+    pub fn register<M: Send + 'static>(
+        &self,
+        name: &str,
+        actor: ActorRef<M>,
+    ) -> Result<(), RegistryError> {
+        registry::register(&self.mesh, name, actor)
+    }
+
+    /// The actor named `name`, if it handles `M`.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::NotFound`], or [`RegistryError::WrongType`] when the
+    /// actor handles another message type.
+    pub fn lookup<M: Send + 'static>(&self, name: &str) -> Result<ActorRef<M>, RegistryError> {
+        registry::lookup(&self.mesh, name)
+    }
+
+    /// Messages counted as dead letters so far (sent to stopped actors,
+    /// queued when an actor stopped, or answers to asks that gave up).
+    pub fn dead_letters(&self) -> u64 {
+        self.mesh.dead_letters()
+    }
+
+    /// Starts shutdown (see [`Runtime`](crate::Runtime)) and resolves once
+    /// every actor has stopped. The shards' threads exit after the futures
+    /// of `block_on` have finished.
+    pub fn shutdown(&self) -> Shutdown {
+        self.mesh.begin_shutdown();
+        Shutdown { mesh: self.mesh.clone() }
+    }
+}
+
+/// Resolves once every actor of the runtime has stopped.
+#[derive(Debug)]
+#[must_use = "shutdown has begun; await this to wait for every actor to stop"]
+pub struct Shutdown {
+    mesh: Arc<Mesh>,
+}
+
+impl Future for Shutdown {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.mesh.wait_shut_down(cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
