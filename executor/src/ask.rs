@@ -196,8 +196,9 @@ enum Waiting {
 /// the actor stops or drops the [`Reply`], or [`AskError::Timeout`] after
 /// [`timeout`](Self::timeout).
 ///
-/// If the mailbox is full the ask waits for room before the question is
-/// sent. An ask made on a shard must be awaited on that shard.
+/// The question is sent when the ask is made; if the mailbox is full, it is
+/// sent once there is room, while the ask is awaited. An ask made on a shard
+/// must be awaited on that shard.
 #[must_use = "an ask does nothing unless awaited"]
 pub struct Ask<M, R> {
     to: ActorRef<M>,
@@ -235,14 +236,26 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
             }
         });
         let question = make(Reply { target: reply_target, _value: PhantomData });
-        Self {
+        let mut ask = Self {
             to,
-            question: Some(question),
+            question: None,
             waiting,
             timeout: None,
             deadline: None,
             _answer: PhantomData,
+        };
+        // The question goes out now; only if the mailbox is full does it
+        // wait for the first poll (and then for room).
+        match to.send(question) {
+            Ok(()) => {}
+            Err(SendError::Full(question)) => ask.question = Some(question),
+            Err(SendError::Closed(question)) => {
+                // Dropping it drops the Reply inside, which completes our
+                // own entry with Closed.
+                drop(question);
+            }
         }
+        ask
     }
 
     /// Fails the ask with [`AskError::Timeout`] if no answer came within

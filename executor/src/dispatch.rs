@@ -166,13 +166,20 @@ impl Shard {
     /// Shutdown, draining phase: this shard is quiet. If every shard is quiet
     /// at once, no message is in flight anywhere (a shard only becomes quiet
     /// once its receivers took all it sent), so actors may be stopped.
+    ///
+    /// A shard can be held back only by a receiver that has not yet taken
+    /// what it sent, and receivers do not ring senders; so a shard that has
+    /// just become quiet and finds others not yet quiet wakes them all to
+    /// look again.
     fn become_quiet(&self) {
-        self.shared().quiet.store(true, Ordering::SeqCst);
+        let newly = !self.shared().quiet.swap(true, Ordering::SeqCst);
         let before = self.mesh.activity.load(Ordering::SeqCst);
         let all_quiet = self.mesh.shards.iter().all(|s| s.quiet.load(Ordering::SeqCst));
         let after = self.mesh.activity.load(Ordering::SeqCst);
         if all_quiet && before == after {
             self.mesh.advance(phase::DRAINING, phase::STOPPING);
+        } else if newly {
+            self.mesh.wake_all();
         }
     }
 

@@ -1,0 +1,58 @@
+//! A bad configuration fails at build time with a message that says what to do.
+
+use whirl::{Error, Runtime};
+
+#[test]
+fn zero_shards() {
+    let err = Runtime::builder().shards(0).build().unwrap_err();
+    assert_eq!(err, Error::NoShards);
+    assert!(err.to_string().contains(".shards(1)"), "{err}");
+}
+
+#[test]
+fn more_pinned_shards_than_cpus() {
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let err = Runtime::builder().shards(cpus + 1).build().unwrap_err();
+    assert!(matches!(err, Error::TooManyShards { requested, .. } if requested == cpus + 1));
+    assert!(err.to_string().contains("pin(false)"), "{err}");
+}
+
+#[test]
+fn ring_capacity_must_be_a_power_of_two() {
+    for bad in [0, 1, 3, 1000] {
+        let err = Runtime::builder().shards(1).ring_capacity(bad).build().unwrap_err();
+        assert_eq!(err, Error::RingCapacity(bad));
+        assert!(err.to_string().contains("power of two"), "{err}");
+    }
+    let err = Runtime::builder().shards(1).ring_capacity(1000).build().unwrap_err();
+    assert!(err.to_string().contains("use 1024"), "{err}");
+}
+
+#[test]
+fn zero_capacities_and_budget() {
+    let err = Runtime::builder().shards(1).mailbox_capacity(0).build().unwrap_err();
+    assert!(err.to_string().contains("mailbox capacity must be at least 1"), "{err}");
+    let err = Runtime::builder().shards(1).injector_capacity(0).build().unwrap_err();
+    assert!(matches!(err, Error::ZeroCapacity(_)));
+    let err = Runtime::builder().shards(1).fairness_budget(0).build().unwrap_err();
+    assert_eq!(err, Error::ZeroBudget);
+}
+
+#[test]
+fn unpinned_runtimes_may_have_more_shards_than_cpus() {
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let rt = Runtime::builder()
+        .shards(cpus + 1)
+        .pin(false)
+        .spin_before_park(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    assert_eq!(rt.system().shards(), cpus + 1);
+    rt.shutdown();
+}
+
+#[test]
+fn default_shard_count_is_one_per_cpu() {
+    let rt = Runtime::builder().spin_before_park(std::time::Duration::ZERO).build().unwrap();
+    assert_eq!(rt.system().shards(), std::thread::available_parallelism().unwrap().get());
+}
