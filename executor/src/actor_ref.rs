@@ -91,7 +91,7 @@ impl<M: Send + 'static> ActorRef<M> {
                 Ok(())
             }
             Err(envelope) => {
-                Err(SendError::Full(envelope.payload.downcast::<M>().ok().expect("own payload")))
+                Err(SendError::Full(envelope.payload.downcast::<M>().expect("own payload")))
             }
         }
     }

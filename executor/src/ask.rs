@@ -90,10 +90,13 @@ impl Shard {
     }
 }
 
-/// Where an answer from a thread outside the runtime waits.
+/// The answer, once there is one, and whom to wake for it.
+type ForeignState = (Option<Result<Payload, AskError>>, Option<Waker>);
+
+/// Where an answer for a thread outside the runtime waits.
 #[derive(Default)]
 struct ForeignReply {
-    state: Mutex<(Option<Result<Payload, AskError>>, Option<Waker>)>,
+    state: Mutex<ForeignState>,
 }
 
 impl ForeignReply {
@@ -382,7 +385,7 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
             Some(result) => {
                 this.finish();
                 Poll::Ready(result.map(|payload| {
-                    payload.downcast::<R>().ok().expect("a Reply<R> answers with an R")
+                    payload.downcast::<R>().expect("a Reply<R> answers with an R")
                 }))
             }
             None => {

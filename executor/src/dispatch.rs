@@ -121,6 +121,7 @@ impl Shard {
     fn flush_outbound(&self) {
         let mut outbound = self.outbound.borrow_mut();
         let mut overflow = self.overflow.borrow_mut();
+        let mut wakes = 0;
         for (producer, waiting) in outbound.iter_mut().zip(overflow.iter_mut()) {
             let Some(producer) = producer else { continue };
             while let Some(envelope) = waiting.pop_front() {
@@ -134,7 +135,9 @@ impl Shard {
                 }
             }
             producer.publish();
+            wakes += producer.wakes();
         }
+        self.shared().wakes.store(wakes, Ordering::Relaxed);
     }
 
     /// Whether a pass now would find something to do.

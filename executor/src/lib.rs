@@ -40,7 +40,7 @@ pub use ask::{Ask, Reply};
 pub use context::{Context, TimerHandle};
 pub use dispatch::run_shard;
 pub use error::{AskError, SendError, SpawnError};
-pub use mesh::{Mesh, ShardConfig};
+pub use mesh::{Mesh, ShardConfig, Stats};
 pub use spawn::spawn_on;
 
 /// Whether the calling thread runs a shard of `mesh`, and which.

@@ -66,6 +66,8 @@ pub(crate) struct ShardShared {
     /// Names registered for actors of this shard (so a stopping actor only
     /// takes the registry lock when there may be a name to free).
     pub(crate) registered: AtomicUsize,
+    /// Times this shard's publications woke a parked shard.
+    pub(crate) wakes: AtomicU64,
     /// During shutdown: this shard found nothing to do in its last pass.
     pub(crate) quiet: std::sync::atomic::AtomicBool,
 }
@@ -113,6 +115,20 @@ pub struct Mesh {
     pub(crate) shutdown_waiters: Mutex<Vec<Waker>>,
 }
 
+/// Counters over all shards of a runtime.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Live actors.
+    pub actors: usize,
+    /// Messages waiting in mailboxes, as of each shard's last pass.
+    pub queued: usize,
+    /// Messages counted as dead letters.
+    pub dead_letters: u64,
+    /// Times a shard's publication woke a parked shard (each goes through
+    /// glommio's cross-thread wake-up).
+    pub wakes: u64,
+}
+
 /// Every live mesh, by id, so an `ActorRef` (which names its mesh by a small
 /// id) can be routed from any thread. Read-locked only on sends from threads
 /// outside the runtime; shards reach their mesh directly.
@@ -153,6 +169,7 @@ impl Mesh {
                 queued: AtomicUsize::new(0),
                 dead_letters: AtomicU64::new(0),
                 registered: AtomicUsize::new(0),
+                wakes: AtomicU64::new(0),
                 quiet: false.into(),
             })
             .collect();
@@ -258,7 +275,7 @@ impl Mesh {
                 target.doorbell.ring(&mut 0);
                 Ok(())
             }
-            Err(envelope) => Err(envelope.payload.downcast().ok().expect("run payload")),
+            Err(envelope) => Err(envelope.payload.downcast().expect("run payload")),
         }
     }
 
@@ -298,6 +315,18 @@ impl Mesh {
     /// Shards whose dispatch loop has exited.
     pub fn exited_shards(&self) -> usize {
         self.exited_shards.load(Ordering::Acquire)
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats::default();
+        for s in self.shards.iter() {
+            stats.actors += s.actors.load(Ordering::Relaxed);
+            stats.queued += s.queued.load(Ordering::Relaxed);
+            stats.dead_letters += s.dead_letters.load(Ordering::Relaxed);
+            stats.wakes += s.wakes.load(Ordering::Relaxed);
+        }
+        stats
     }
 
     /// Messages counted as dead letters so far, over all shards.

@@ -227,7 +227,7 @@ impl Shard {
             }
             Err(error) => {
                 let full = error.is_full();
-                let msg = error.into_inner().payload.downcast::<M>().ok().expect("own payload");
+                let msg = error.into_inner().payload.downcast::<M>().expect("own payload");
                 Err(if full { SendError::Full(msg) } else { SendError::Closed(msg) })
             }
         }
@@ -269,7 +269,7 @@ impl Shard {
             Kind::Message => self.deliver_message(slot, generation, payload),
             Kind::Stop => self.request_stop(slot, generation, true),
             Kind::Spawn => {
-                let spawn: SpawnFn = payload.downcast().ok().expect("spawn payload");
+                let spawn: SpawnFn = payload.downcast().expect("spawn payload");
                 if self.mesh.phase() >= phase::STOPPING {
                     // Too late to start anything; the factory is dropped.
                     self.count_dead_letters(1);
@@ -280,7 +280,7 @@ impl Shard {
             Kind::Reply => self.complete_reply(slot, generation, Ok(payload)),
             Kind::ReplyDropped => self.complete_reply(slot, generation, Err(AskError::Closed)),
             Kind::Run => {
-                let run: RunFn = payload.downcast().ok().expect("run payload");
+                let run: RunFn = payload.downcast().expect("run payload");
                 run();
             }
         }

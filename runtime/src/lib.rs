@@ -66,5 +66,5 @@ pub use runtime::Runtime;
 pub use system::{Placement, Shutdown, System};
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::{
-    Actor, ActorRef, Ask, AskError, Context, Reply, SendError, SpawnError, TimerHandle,
+    Actor, ActorRef, Ask, AskError, Context, Reply, SendError, SpawnError, Stats, TimerHandle,
 };

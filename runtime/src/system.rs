@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use whirl_executor::registry::{self, RegistryError};
-use whirl_executor::{Actor, ActorRef, Mesh, SpawnError};
+use whirl_executor::{Actor, ActorRef, Mesh, SpawnError, Stats};
 
 /// Where to spawn an actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +133,12 @@ impl System {
     /// queued when an actor stopped, or answers to asks that gave up).
     pub fn dead_letters(&self) -> u64 {
         self.mesh.dead_letters()
+    }
+
+    /// A snapshot of the runtime's counters (actors, queued messages, dead
+    /// letters, wake-ups of parked shards).
+    pub fn stats(&self) -> Stats {
+        self.mesh.stats()
     }
 
     /// Starts shutdown (see [`Runtime`](crate::Runtime)) and resolves once

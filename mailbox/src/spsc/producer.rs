@@ -27,6 +27,8 @@ pub struct Producer<T> {
     cached_head: usize,
     /// The doorbell epoch this producer last woke (see [`Doorbell::ring`]).
     woken: usize,
+    /// How many times a publication woke the parked consumer.
+    wakes: u64,
 }
 
 impl<T> Producer<T> {
@@ -38,6 +40,7 @@ impl<T> Producer<T> {
             published: 0,
             cached_head: 0,
             woken: 0,
+            wakes: 0,
         }
     }
 
@@ -85,7 +88,9 @@ impl<T> Producer<T> {
         // consumer that Acquire-loads the new tail.
         self.ring.tail.store(self.tail, Ordering::Release);
         self.published = self.tail;
-        self.doorbell.ring(&mut self.woken);
+        if self.doorbell.ring(&mut self.woken) {
+            self.wakes += 1;
+        }
     }
 
     /// Pushes items from `items` while there is room and publishes them with
@@ -149,6 +154,11 @@ impl<T> Producer<T> {
     /// How many items are staged and not yet published.
     pub fn staged(&self) -> usize {
         self.tail.wrapping_sub(self.published)
+    }
+
+    /// How many publications found the consumer parked and woke it.
+    pub fn wakes(&self) -> u64 {
+        self.wakes
     }
 
     /// The number of slots in the ring.

@@ -1,6 +1,6 @@
 //! Shared test helpers (included with `mod common;`).
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, missing_docs, missing_debug_implementations)]
 
 use std::time::Duration;
 

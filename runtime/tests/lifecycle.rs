@@ -1,0 +1,132 @@
+//! Lifecycle hooks, stopping, and failures that stay inside one actor.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{runtime, Counter, CounterMsg};
+use whirl::{Actor, AskError, Context, Reply};
+
+/// Records its hooks in shared counters.
+struct Hooked {
+    started: Arc<AtomicUsize>,
+    stopped: Arc<AtomicUsize>,
+    handled: u64,
+}
+
+enum HookedMsg {
+    Work,
+    Count(Reply<u64>),
+    Panic,
+}
+
+impl Actor for Hooked {
+    type Msg = HookedMsg;
+    fn started(&mut self, _ctx: &mut Context<Self>) {
+        self.started.fetch_add(1, Ordering::SeqCst);
+    }
+    fn handle(&mut self, msg: HookedMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            HookedMsg::Work => self.handled += 1,
+            HookedMsg::Count(reply) => reply.send(self.handled),
+            HookedMsg::Panic => panic!("this actor fails (on purpose, in a test)"),
+        }
+    }
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.stopped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counters() -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)))
+}
+
+#[test]
+fn started_runs_first_and_stopped_runs_on_stop() {
+    let rt = runtime(2);
+    let (started, stopped) = counters();
+    let (s1, s2) = (started.clone(), stopped.clone());
+    rt.block_on(move |sys| async move {
+        for shard in 0..2 {
+            let (s1, s2) = (s1.clone(), s2.clone());
+            let a = sys
+                .spawn_on(shard, move || Hooked {
+                    started: s1.clone(),
+                    stopped: s2.clone(),
+                    handled: 0,
+                })
+                .unwrap();
+            a.send(HookedMsg::Work).unwrap();
+            a.send(HookedMsg::Work).unwrap();
+            // Stop comes after the two queued messages: both are handled.
+            a.stop();
+            assert_eq!(a.ask(HookedMsg::Count).await, Err(AskError::Closed));
+        }
+        sys.shutdown().await;
+    })
+    .unwrap();
+    assert_eq!(started.load(Ordering::SeqCst), 2);
+    assert_eq!(stopped.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_panicking_actor_stops_alone() {
+    let rt = runtime(2);
+    let (started, stopped) = counters();
+    let (s1, s2) = (started.clone(), stopped.clone());
+    rt.block_on(move |sys| async move {
+        for shard in 0..2 {
+            let (s1, s2) = (s1.clone(), s2.clone());
+            let a = sys
+                .spawn_on(shard, move || Hooked {
+                    started: s1.clone(),
+                    stopped: s2.clone(),
+                    handled: 0,
+                })
+                .unwrap();
+            let neighbour = sys.spawn_on(shard, || Counter { n: 1 }).unwrap();
+            a.send(HookedMsg::Panic).unwrap();
+            assert_eq!(a.ask(HookedMsg::Count).await, Err(AskError::Closed));
+            // The shard and its other actors carry on.
+            assert_eq!(neighbour.ask(CounterMsg::Get).await, Ok(1));
+        }
+        sys.shutdown().await;
+    })
+    .unwrap();
+    assert_eq!(stopped.load(Ordering::SeqCst), 2, "stopped ran for the failed actors");
+}
+
+/// Fails in its factory.
+struct Unbuildable;
+
+impl Actor for Unbuildable {
+    type Msg = ();
+    fn handle(&mut self, _msg: (), _ctx: &mut Context<Self>) {}
+}
+
+#[test]
+fn a_panicking_factory_is_a_stopped_actor() {
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        for shard in 0..2 {
+            let a = sys
+                .spawn_on(shard, || -> Unbuildable {
+                    panic!("factory fails (on purpose, in a test)")
+                })
+                .unwrap();
+            // Its messages become dead letters, or are refused.
+            let before = sys.dead_letters();
+            match a.send(()) {
+                Ok(()) => {
+                    let probe = sys.spawn_on(shard, || Counter { n: 0 }).unwrap();
+                    probe.ask(CounterMsg::Get).await.unwrap();
+                    assert_eq!(sys.dead_letters(), before + 1);
+                }
+                Err(e) => assert!(e.is_closed()),
+            }
+        }
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
