@@ -3,10 +3,15 @@
 //! percentiles and ratios.
 //!
 //! Binaries:
+//! * `suite`: the latency suite — whirl's actors against glommio's
+//!   `local_channel` and `shared_channel` and tokio's mpsc
+//!   (`cargo run --release -p whirl-bench --bin suite`).
 //! * `ring`: the cross-core SPSC ring against rtrb, crossbeam's `ArrayQueue`
 //!   and glommio's `shared_channel`
 //!   (`cargo run --release -p whirl-bench --bin ring`).
 
 pub mod affinity;
+pub mod alloc;
 pub mod report;
 pub mod ring;
+pub mod suite;

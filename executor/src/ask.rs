@@ -384,9 +384,11 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
         match result {
             Some(result) => {
                 this.finish();
-                Poll::Ready(result.map(|payload| {
-                    payload.downcast::<R>().expect("a Reply<R> answers with an R")
-                }))
+                Poll::Ready(
+                    result.map(|payload| {
+                        payload.downcast::<R>().expect("a Reply<R> answers with an R")
+                    }),
+                )
             }
             None => {
                 if this.poll_deadline(cx) {

@@ -104,7 +104,9 @@ impl Shard {
             // borrow must not be held across it.
             let Some(mut ring) = self.inbound.borrow_mut()[from].take() else { continue };
             let capacity = ring.capacity();
-            work += ring.pop_each(capacity, |envelope| self.deliver(envelope)).unwrap_or(0);
+            // A message for a full mailbox stops this ring until the actor
+            // has made room: backpressure to the sending shard.
+            work += ring.pop_until(capacity, |envelope| self.offer(envelope)).unwrap_or(0);
             self.inbound.borrow_mut()[from] = Some(ring);
         }
         let injector = &self.mesh.shards[self.id as usize].injector;
@@ -188,20 +190,37 @@ impl Shard {
 
     /// Waits for work: polls for `spin_before_park`, then parks on the
     /// doorbell until a ring, the injector or a local sender wakes us.
+    ///
+    /// The poll checks the rings in a tight loop and lets the executor's
+    /// other tasks run only every [`SPIN_CHECKS_PER_YIELD`] checks: a yield
+    /// costs a trip through glommio's scheduler, which would otherwise sit
+    /// between a message's arrival and its notice.
     async fn idle_wait(&self, phase: u8) {
         let spin = self.mesh.config.spin_before_park;
         if !spin.is_zero() {
             let until = Instant::now() + spin;
-            while Instant::now() < until {
+            'spin: loop {
+                for _ in 0..SPIN_CHECKS_PER_YIELD {
+                    if self.has_work() || self.mesh.phase() != phase {
+                        return;
+                    }
+                    std::hint::spin_loop();
+                }
+                if Instant::now() >= until {
+                    break 'spin;
+                }
+                yield_now().await;
                 if self.has_work() || self.mesh.phase() != phase {
                     return;
                 }
-                yield_now().await;
             }
         }
         Park { shard: self, phase, parked: false }.await
     }
 }
+
+/// Ring checks between two yields to the executor while spinning.
+const SPIN_CHECKS_PER_YIELD: usize = 64;
 
 /// Parks the dispatch loop: announce on the doorbell, re-check, sleep.
 struct Park<'a> {

@@ -6,9 +6,11 @@ use std::collections::VecDeque;
 
 use whirl_mailbox::Payload;
 
-/// An actor's mailbox. Same-shard senders see its bound directly (`Full`);
-/// cross-shard envelopes are bounded by their ring and may take it past the
-/// bound by at most the ring capacity per sending shard.
+/// An actor's mailbox, bounded. Same-shard senders see the bound directly
+/// (`Full`); a cross-shard envelope for a full mailbox stays in its ring, so
+/// the sender sees the ring fill up. Only envelopes from threads outside the
+/// runtime (bounded by the injection queue) and messages that waited for a
+/// spawn to arrive are queued past the bound.
 #[derive(Debug)]
 pub(crate) struct Inbox<M> {
     queue: VecDeque<M>,
@@ -37,14 +39,21 @@ impl<M: Send + 'static> Inbox<M> {
     }
 }
 
+/// Why an inbox did not take a payload.
+pub(crate) enum Refused {
+    /// At its bound; try again once the actor has handled some messages.
+    Full(Payload),
+    /// Not this inbox's message type (a bug: refs are typed); dropped.
+    WrongType,
+}
+
 /// An inbox of any message type, as the shard's slot table holds it.
 pub(crate) trait AnyInbox {
     /// For typed access (`downcast_mut::<Inbox<M>>`).
     fn as_any(&mut self) -> &mut dyn Any;
-    /// Queues an envelope's payload, bypassing the bound (cross-shard
-    /// messages were bounded by their ring). Hands it back if it is not
-    /// this inbox's message type.
-    fn deliver(&mut self, payload: Payload) -> Result<(), Payload>;
+    /// Queues an envelope's payload; `bounded`: unless the mailbox is full.
+    /// Hands it back if refused.
+    fn offer(&mut self, payload: Payload, bounded: bool) -> Result<(), Refused>;
     /// Messages waiting.
     fn len(&self) -> usize;
     /// Drops every waiting message; returns how many.
@@ -56,8 +65,11 @@ impl<M: Send + 'static> AnyInbox for Inbox<M> {
         self
     }
 
-    fn deliver(&mut self, payload: Payload) -> Result<(), Payload> {
-        self.queue.push_back(payload.downcast::<M>()?);
+    fn offer(&mut self, payload: Payload, bounded: bool) -> Result<(), Refused> {
+        if bounded && self.queue.len() >= self.capacity {
+            return Err(Refused::Full(payload));
+        }
+        self.queue.push_back(payload.downcast::<M>().map_err(|_| Refused::WrongType)?);
         Ok(())
     }
 

@@ -20,7 +20,7 @@ use whirl_mailbox::{Payload, PushError};
 use crate::ask::ReplySlab;
 use crate::cell::{ActorCell, RunActor};
 use crate::envelope::{Envelope, Kind, RunFn, SpawnFn};
-use crate::inbox::Inbox;
+use crate::inbox::{Inbox, Refused};
 use crate::mesh::{phase, Mesh};
 use crate::slab::{Live, Slab, SlotState};
 use crate::{Actor, ActorRef, AskError, SendError, SpawnError};
@@ -262,11 +262,30 @@ impl Shard {
 
     // ----- receiving -----------------------------------------------------
 
-    /// Acts on one envelope from a ring or the injector.
+    /// Acts on one envelope from a ring, unless it is a message for a full
+    /// mailbox: that one is handed back to wait in its ring.
+    pub(crate) fn offer(&self, envelope: Envelope) -> Result<(), Envelope> {
+        if envelope.kind != Kind::Message {
+            self.deliver(envelope);
+            return Ok(());
+        }
+        let Envelope { slot, generation, kind, payload } = envelope;
+        self.deliver_message(slot, generation, payload, true).map_err(|payload| Envelope {
+            slot,
+            generation,
+            kind,
+            payload,
+        })
+    }
+
+    /// Acts on one envelope, queueing a message even past its mailbox's
+    /// bound (injector, pending spawns, local control).
     pub(crate) fn deliver(&self, envelope: Envelope) {
         let Envelope { slot, generation, kind, payload } = envelope;
         match kind {
-            Kind::Message => self.deliver_message(slot, generation, payload),
+            Kind::Message => {
+                let _ = self.deliver_message(slot, generation, payload, false);
+            }
             Kind::Stop => self.request_stop(slot, generation, true),
             Kind::Spawn => {
                 let spawn: SpawnFn = payload.downcast().expect("spawn payload");
@@ -286,27 +305,40 @@ impl Shard {
         }
     }
 
-    fn deliver_message(&self, slot: u32, generation: u32, payload: Payload) {
+    /// Queues a message for the actor at `slot`; `bounded`: hands it back
+    /// if the mailbox is full. A message for a stopped actor is a dead
+    /// letter.
+    fn deliver_message(
+        &self,
+        slot: u32,
+        generation: u32,
+        payload: Payload,
+        bounded: bool,
+    ) -> Result<(), Payload> {
         let mut slab = self.slab.borrow_mut();
         if slab.slots.len() <= slot as usize {
             if generation == 0 && slot < self.shared().next_slot.load(Ordering::Relaxed) {
                 if let SlotState::Reserved { pending } = &mut slab.ensure(slot).state {
                     pending.push(Envelope::new(Kind::Message, slot, generation, payload));
-                    return;
+                    return Ok(());
                 }
             }
             drop(slab);
             self.count_dead_letters(1);
-            return;
+            return Ok(());
         }
         let entry = &mut slab.slots[slot as usize];
         match &mut entry.state {
             SlotState::Live(live) if entry.generation == generation => {
-                if live.inbox.deliver(payload).is_err() {
-                    drop(slab);
-                    tracing::error!(shard = self.id, slot, "message of the wrong type dropped");
-                    self.count_dead_letters(1);
-                    return;
+                match live.inbox.offer(payload, bounded) {
+                    Ok(()) => {}
+                    Err(Refused::Full(payload)) => return Err(payload),
+                    Err(Refused::WrongType) => {
+                        drop(slab);
+                        tracing::error!(shard = self.id, slot, "message of the wrong type dropped");
+                        self.count_dead_letters(1);
+                        return Ok(());
+                    }
                 }
                 self.queued.set(self.queued.get() + 1);
                 if !live.scheduled {
@@ -323,6 +355,7 @@ impl Shard {
                 self.count_dead_letters(1);
             }
         }
+        Ok(())
     }
 
     /// Takes the next message for the actor at `slot`, honouring a pending

@@ -53,3 +53,43 @@ fn batches_report_closed() {
     assert_eq!(rx.pop_slice(&mut out), Err(Closed));
     assert_eq!(rx.pop_each(1, drop), Err(Closed));
 }
+
+#[test]
+fn pop_until_leaves_a_refused_item_at_the_head() {
+    let (mut tx, mut rx) = spsc::channel::<u32>(8).unwrap();
+    tx.push_slice(&[1, 2, 3, 4, 5]).unwrap();
+    let mut got = Vec::new();
+    let taken = rx.pop_until(10, |v| {
+        if v == 3 {
+            return Err(v);
+        }
+        got.push(v);
+        Ok(())
+    });
+    assert_eq!(taken, Ok(2));
+    assert_eq!(got, [1, 2]);
+    assert_eq!(rx.len(), 3, "the refused item and those behind it stay");
+    assert_eq!(rx.try_pop(), Ok(3));
+    assert_eq!(tx.free_slots(), 6, "only the taken slots were released");
+}
+
+#[test]
+fn refused_items_are_dropped_once_with_the_ring() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    struct Tracked(Arc<AtomicUsize>);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut tx, mut rx) = spsc::channel(4).unwrap();
+    for _ in 0..3 {
+        tx.try_push(Tracked(drops.clone())).ok().unwrap();
+    }
+    assert_eq!(rx.pop_until(3, Err), Ok(0));
+    assert_eq!(drops.load(Ordering::Relaxed), 0);
+    drop((tx, rx));
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
+}

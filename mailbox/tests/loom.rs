@@ -103,6 +103,41 @@ fn batches_publish_and_release_whole() {
 // `join` confuses loom (std ignores it), and the consumer never joins.
 
 #[test]
+fn refused_items_stay_at_the_head() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel::<u32>(2).unwrap();
+        let producer = thread::spawn(move || {
+            let mut sent = 0;
+            for _ in 0..3 {
+                if tx.try_push(sent).is_ok() {
+                    sent += 1;
+                }
+            }
+            sent
+        });
+        let mut received = Vec::new();
+        // Refuse every odd item once: it must come back first next time.
+        let mut refused_once = Vec::new();
+        for _ in 0..4 {
+            let _ = rx.pop_until(2, |v| {
+                if v % 2 == 1 && !refused_once.contains(&v) {
+                    refused_once.push(v);
+                    return Err(v);
+                }
+                received.push(v);
+                Ok(())
+            });
+            thread::yield_now();
+        }
+        let sent = producer.join().unwrap();
+        while let Ok(v) = rx.try_pop() {
+            received.push(v);
+        }
+        assert_eq!(received, (0..sent).collect::<Vec<_>>());
+    });
+}
+
+#[test]
 fn parked_consumer_is_always_woken_by_a_push() {
     loom::model(|| {
         let (mut tx, mut rx) = spsc::channel::<u32>(2).unwrap();

@@ -56,6 +56,26 @@ impl<T> Consumer<T> {
     ///
     /// [`Closed`] when the ring is drained and the producer is gone.
     pub fn pop_each(&mut self, max: usize, mut f: impl FnMut(T)) -> Result<usize, Closed> {
+        self.pop_until(max, |item| {
+            f(item);
+            Ok(())
+        })
+    }
+
+    /// As [`pop_each`](Self::pop_each), but `f` may refuse an item by handing
+    /// it back: it goes back to the head of the ring, unchanged, and popping
+    /// stops. Returns how many were taken. This is how a consumer applies
+    /// backpressure: what it cannot take now stays in the ring, and the
+    /// producer sees the ring fill up.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] when the ring is drained and the producer is gone.
+    pub fn pop_until(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(T) -> Result<(), T>,
+    ) -> Result<usize, Closed> {
         let mut available = self.available_cached();
         if available < max {
             available = self.reload_tail().map_err(|_| Closed)?;
@@ -66,9 +86,12 @@ impl<T> Consumer<T> {
         }
         // Publishes `head` when dropped, also if `f` unwinds.
         let batch = ReleaseOnDrop(self);
-        for _ in 0..count {
+        for taken in 0..count {
             let item = batch.0.read();
-            f(item);
+            if let Err(item) = f(item) {
+                batch.0.unread(item);
+                return Ok(taken);
+            }
         }
         drop(batch);
         Ok(count)
@@ -181,6 +204,17 @@ impl<T> Consumer<T> {
         let item = self.ring.slot(self.head).with(|slot| unsafe { (*slot).assume_init_read() });
         self.head = self.head.wrapping_add(1);
         item
+    }
+
+    /// Puts back the item [`read`](Self::read) just took, unchanged.
+    #[inline]
+    fn unread(&mut self, item: T) {
+        self.head = self.head.wrapping_sub(1);
+        // SAFETY: the slot at `head` is the one `read` just emptied; it is
+        // still ours (we have not published a head beyond it), so the
+        // producer does not touch it, and refilling it restores the
+        // invariant that `head..tail` holds initialised items.
+        self.ring.slot(self.head).with_mut(|slot| unsafe { (*slot).write(item) });
     }
 
     /// Hands the slots before `head` back to the producer.

@@ -1,0 +1,192 @@
+//! The whirl latency suite: whirl's actors against glommio's channels and
+//! tokio's mpsc, in one run, on two pinned cores.
+//!
+//! ```text
+//! cargo run --release -p whirl-bench --bin suite            # full run
+//! cargo run --release -p whirl-bench --bin suite -- --quick # CI smoke run
+//! ```
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use whirl_bench::alloc::TrackingAllocator;
+use whirl_bench::report::{mps, nanos, ratio, Latency, Throughput};
+use whirl_bench::ring::{glommio_channel, Cores};
+use whirl_bench::suite::{peers, whirl_runtime, Scale};
+
+#[global_allocator]
+static ALLOCATOR: TrackingAllocator = TrackingAllocator;
+
+fn latency_row(scenario: &str, peer: &str, h: &Histogram<u64>, baseline: u64) -> Latency {
+    let l = Latency::from_histogram(h);
+    println!(
+        "| {scenario} | {peer} | {} | {} | {} | {} | {} | {} |",
+        l.samples,
+        nanos(l.p50),
+        nanos(l.p99),
+        nanos(l.p999),
+        nanos(l.max),
+        ratio(l.p50, baseline.max(1)),
+    );
+    l
+}
+
+fn throughput_row(scenario: &str, peer: &str, h: &Histogram<u64>, baseline: u64) -> Throughput {
+    let t = Throughput::from_histogram(h);
+    println!(
+        "| {scenario} | {peer} | {} | {} | {} | {} | {} |",
+        t.runs,
+        mps(t.p50),
+        mps(t.min),
+        mps(t.max),
+        ratio(t.p50, baseline.max(1)),
+    );
+    t
+}
+
+fn p50(h: &Histogram<u64>) -> u64 {
+    h.value_at_quantile(0.5)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let scale = if quick { Scale::quick() } else { Scale::full() };
+    let cores = Cores { producer: 0, consumer: 1 };
+    let glommio_spin = Duration::from_millis(1);
+    println!(
+        "# whirl latency suite{}: 2 shards pinned to cpus 0 and 1",
+        if quick { " (quick)" } else { "" }
+    );
+    println!(
+        "# whirl: 'busy' shards poll 10 ms before parking, 'parked' ones park at once; \
+         glommio executors spin {glommio_spin:?} before parking; tokio multi-thread has 2 workers"
+    );
+
+    // Same shard.
+    let whirl_hops = whirl_runtime::same_shard_hops(scale);
+    let glommio_hops = peers::glommio_local_hops(scale);
+    let tokio_hops = peers::tokio_local_hops(scale);
+    // Cross shard.
+    let whirl_rtt = whirl_runtime::cross_shard_round_trip(scale);
+    let glommio_rtt =
+        glommio_channel::round_trip(cores, scale.samples / 100, scale.samples / 10, glommio_spin);
+    let tokio_rtt = peers::tokio_multi_round_trip(scale);
+    let whirl_wake = whirl_runtime::wake_parked(scale);
+    let ask_here = whirl_runtime::ask_round_trip(scale, false);
+    let ask_there = whirl_runtime::ask_round_trip(scale, true);
+
+    println!();
+    println!("## latency (vs = p50 / whirl's p50 in the same scenario)");
+    println!("| scenario | peer | samples | p50 | p99 | p99.9 | max | vs whirl |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let hop = latency_row("same-shard ping-pong, per hop", "whirl", &whirl_hops, p50(&whirl_hops));
+    latency_row("same-shard ping-pong, per hop", "glommio local_channel", &glommio_hops, hop.p50);
+    latency_row("same-shard ping-pong, per hop", "tokio mpsc current-thread", &tokio_hops, hop.p50);
+    let rtt =
+        latency_row("cross-shard round trip, both busy", "whirl", &whirl_rtt, p50(&whirl_rtt));
+    let glommio_rt = latency_row(
+        "cross-shard round trip, both busy",
+        "glommio shared_channel",
+        &glommio_rtt,
+        rtt.p50,
+    );
+    latency_row(
+        "cross-shard round trip, both busy",
+        "tokio mpsc multi-thread",
+        &tokio_rtt,
+        rtt.p50,
+    );
+    let wake = latency_row("one way to a parked shard", "whirl", &whirl_wake, p50(&whirl_wake));
+    let ask = latency_row("ask round trip, same shard", "whirl", &ask_here, p50(&ask_here));
+    latency_row("ask round trip, cross shard", "whirl", &ask_there, p50(&ask_there));
+
+    // Throughput.
+    let whirl_local = whirl_runtime::same_shard_send(scale);
+    let glommio_local = peers::glommio_local_throughput(scale);
+    let tokio_local = peers::tokio_local_throughput(scale);
+    let whirl_cross = whirl_runtime::cross_shard_throughput(scale, false);
+    let whirl_batched = whirl_runtime::cross_shard_throughput(scale, true);
+    let mut glommio_cross = whirl_bench::report::histogram(100_000_000_000);
+    for _ in 0..scale.runs {
+        let run =
+            glommio_channel::throughput(cores, 1024, scale.messages.min(1_000_000), glommio_spin);
+        glommio_cross.record(run).expect("in range");
+    }
+    let tokio_cross = peers::tokio_multi_throughput(scale);
+
+    println!();
+    println!("## throughput (messages/s per run; vs = p50 / whirl's p50 in the same scenario)");
+    println!("| scenario | peer | runs | p50 | min | max | vs whirl |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let local =
+        throughput_row("same-shard send + handle", "whirl", &whirl_local, p50(&whirl_local));
+    throughput_row("same-shard send + receive", "glommio local_channel", &glommio_local, local.p50);
+    throughput_row(
+        "same-shard send + receive",
+        "tokio mpsc current-thread",
+        &tokio_local,
+        local.p50,
+    );
+    let cross = throughput_row(
+        "cross-shard one way, per message",
+        "whirl",
+        &whirl_cross,
+        p50(&whirl_cross),
+    );
+    let batched =
+        throughput_row("cross-shard one way, batched per pass", "whirl", &whirl_batched, cross.p50);
+    throughput_row("cross-shard one way", "glommio shared_channel", &glommio_cross, cross.p50);
+    throughput_row("cross-shard one way", "tokio mpsc multi-thread", &tokio_cross, cross.p50);
+
+    let (spawns, bytes_per_actor) = whirl_runtime::spawn_rate_and_memory(scale);
+    let spawn = Throughput::from_histogram(&spawns);
+    println!();
+    println!("## actors");
+    println!("| measure | p50 | min | max |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| spawn rate on one shard ({} per sample, actors/s) | {} | {} | {} |",
+        scale.spawns_per_sample,
+        mps(spawn.p50),
+        mps(spawn.min),
+        mps(spawn.max)
+    );
+    println!(
+        "| runtime memory per idle actor ({} actors, bytes) | {bytes_per_actor:.0} | | |",
+        scale.idle_actors
+    );
+
+    let per_message_ns = 1e9 / local.p50.max(1) as f64;
+    println!();
+    println!("## targets");
+    let checks = [
+        (
+            format!("same-shard send + handle <= 50 ns ({per_message_ns:.1} ns)"),
+            per_message_ns <= 50.0,
+        ),
+        (format!("cross-shard round trip p50 <= 1 µs ({})", nanos(rtt.p50)), rtt.p50 <= 1_000),
+        (format!("cross-shard round trip p99 <= 3 µs ({})", nanos(rtt.p99)), rtt.p99 <= 3_000),
+        (
+            format!(
+                "round trip >= 10x better than glommio shared_channel ({:.1}x)",
+                glommio_rt.p50 as f64 / rtt.p50.max(1) as f64
+            ),
+            glommio_rt.p50 >= 10 * rtt.p50,
+        ),
+        (
+            format!(
+                "cross-shard one way >= 50 M msg/s (per message {}, batched {})",
+                mps(cross.p50),
+                mps(batched.p50)
+            ),
+            cross.p50.max(batched.p50) >= 50_000_000,
+        ),
+        (format!("waking a parked shard p50 <= 10 µs ({})", nanos(wake.p50)), wake.p50 <= 10_000),
+        (format!("spawn >= 1 M actors/s per shard ({})", mps(spawn.p50)), spawn.p50 >= 1_000_000),
+        (format!("<= 256 bytes per idle actor ({bytes_per_actor:.0})"), bytes_per_actor <= 256.0),
+    ];
+    let _ = ask;
+    for (what, met) in checks {
+        println!("- {what}: {}", if met { "met" } else { "MISSED" });
+    }
+}

@@ -1,0 +1,52 @@
+//! The latency suite: whirl's actors against glommio's channels and tokio's
+//! mpsc, each scenario measured the same way for every peer.
+
+pub mod peers;
+pub mod whirl_runtime;
+
+/// How much each scenario measures.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    /// Hops per same-shard sample (each sample is the mean over its hops).
+    pub hops_per_sample: u64,
+    /// Samples per latency scenario.
+    pub samples: u64,
+    /// Messages per throughput run.
+    pub messages: u64,
+    /// Throughput runs.
+    pub runs: usize,
+    /// Samples of waking a parked shard (each waits ~200 µs first).
+    pub wake_samples: u64,
+    /// Actors spawned per spawn-rate sample.
+    pub spawns_per_sample: u64,
+    /// Idle actors spawned to measure memory per actor.
+    pub idle_actors: u64,
+}
+
+impl Scale {
+    /// The full run.
+    pub fn full() -> Self {
+        Self {
+            hops_per_sample: 1_000,
+            samples: 20_000,
+            messages: 2_000_000,
+            runs: 7,
+            wake_samples: 2_000,
+            spawns_per_sample: 10_000,
+            idle_actors: 100_000,
+        }
+    }
+
+    /// A smoke run for CI.
+    pub fn quick() -> Self {
+        Self {
+            hops_per_sample: 200,
+            samples: 500,
+            messages: 100_000,
+            runs: 2,
+            wake_samples: 100,
+            spawns_per_sample: 2_000,
+            idle_actors: 10_000,
+        }
+    }
+}

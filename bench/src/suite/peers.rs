@@ -1,0 +1,201 @@
+//! The baselines: glommio's local and shared channels, tokio's mpsc on a
+//! current-thread and on a multi-thread runtime. Each scenario mirrors a
+//! whirl one: two tasks passing a value back and forth, or one streaming to
+//! another.
+
+use std::time::{Duration, Instant};
+
+use glommio::channels::local_channel;
+use glommio::{LocalExecutorBuilder, Placement};
+use hdrhistogram::Histogram;
+
+use super::Scale;
+use crate::report::histogram;
+
+fn per_second(count: u64, elapsed: Duration) -> u64 {
+    (count as f64 / elapsed.as_secs_f64()) as u64
+}
+
+/// glommio `local_channel`: two tasks on one executor; nanoseconds per hop
+/// (one send + one receive), each sample the mean over its hops.
+pub fn glommio_local_hops(scale: Scale) -> Histogram<u64> {
+    LocalExecutorBuilder::new(Placement::Fixed(0))
+        .spawn(move || async move {
+            let (to_b, from_a) = local_channel::new_bounded::<u64>(16);
+            let (to_a, from_b) = local_channel::new_bounded::<u64>(16);
+            let echo = glommio::spawn_local(async move {
+                while let Some(v) = from_a.recv().await {
+                    if to_a.send(v).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut hops = histogram(60_000_000_000);
+            let samples = scale.samples / 10;
+            for i in 0..samples + samples / 10 {
+                let began = Instant::now();
+                for v in 0..scale.hops_per_sample / 2 {
+                    to_b.send(v).await.expect("echo alive");
+                    from_b.recv().await.expect("echo alive");
+                }
+                let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
+                if i >= samples / 10 {
+                    hops.record(ns.max(1)).expect("in range");
+                }
+            }
+            drop(to_b);
+            echo.await;
+            hops
+        })
+        .expect("executor")
+        .join()
+        .expect("join")
+}
+
+/// glommio `local_channel` throughput between two tasks on one executor.
+pub fn glommio_local_throughput(scale: Scale) -> Histogram<u64> {
+    LocalExecutorBuilder::new(Placement::Fixed(0))
+        .spawn(move || async move {
+            let mut runs = histogram(100_000_000_000);
+            for _ in 0..scale.runs {
+                let (tx, rx) = local_channel::new_bounded::<u64>(1024);
+                let began = Instant::now();
+                let consumer = glommio::spawn_local(async move {
+                    let mut n = 0;
+                    while rx.recv().await.is_some() {
+                        n += 1;
+                    }
+                    n
+                });
+                for v in 0..scale.messages {
+                    tx.send(v).await.expect("consumer alive");
+                }
+                drop(tx);
+                assert_eq!(consumer.await, scale.messages);
+                runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+            }
+            runs
+        })
+        .expect("executor")
+        .join()
+        .expect("join")
+}
+
+fn tokio_current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().build().expect("tokio runtime")
+}
+
+fn tokio_multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("tokio runtime")
+}
+
+/// tokio mpsc on a current-thread runtime: nanoseconds per hop.
+pub fn tokio_local_hops(scale: Scale) -> Histogram<u64> {
+    tokio_current_thread().block_on(async move {
+        let (to_b, mut from_a) = tokio::sync::mpsc::channel::<u64>(16);
+        let (to_a, mut from_b) = tokio::sync::mpsc::channel::<u64>(16);
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async move {
+                let echo = tokio::task::spawn_local(async move {
+                    while let Some(v) = from_a.recv().await {
+                        if to_a.send(v).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut hops = histogram(60_000_000_000);
+                let samples = scale.samples / 10;
+                for i in 0..samples + samples / 10 {
+                    let began = Instant::now();
+                    for v in 0..scale.hops_per_sample / 2 {
+                        to_b.send(v).await.expect("echo alive");
+                        from_b.recv().await.expect("echo alive");
+                    }
+                    let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
+                    if i >= samples / 10 {
+                        hops.record(ns.max(1)).expect("in range");
+                    }
+                }
+                drop(to_b);
+                echo.await.expect("echo");
+                hops
+            })
+            .await
+    })
+}
+
+async fn tokio_stream(
+    scale: Scale,
+    spawn: impl Fn(tokio::sync::mpsc::Receiver<u64>) -> tokio::task::JoinHandle<u64>,
+) -> Histogram<u64> {
+    let mut runs = histogram(100_000_000_000);
+    for _ in 0..scale.runs {
+        let (tx, rx) = tokio::sync::mpsc::channel::<u64>(1024);
+        let began = Instant::now();
+        let consumer = spawn(rx);
+        for v in 0..scale.messages {
+            tx.send(v).await.expect("consumer alive");
+        }
+        drop(tx);
+        assert_eq!(consumer.await.expect("consumer"), scale.messages);
+        runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+    }
+    runs
+}
+
+async fn count_all(mut rx: tokio::sync::mpsc::Receiver<u64>) -> u64 {
+    let mut n = 0;
+    while rx.recv().await.is_some() {
+        n += 1;
+    }
+    n
+}
+
+/// tokio mpsc throughput between two tasks of a current-thread runtime.
+pub fn tokio_local_throughput(scale: Scale) -> Histogram<u64> {
+    let rt = tokio_current_thread();
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, tokio_stream(scale, |rx| tokio::task::spawn_local(count_all(rx))))
+}
+
+/// tokio mpsc throughput from the main task to a spawned task of a
+/// two-worker multi-thread runtime.
+pub fn tokio_multi_throughput(scale: Scale) -> Histogram<u64> {
+    let rt = tokio_multi_thread();
+    rt.block_on(async move {
+        tokio::spawn(tokio_stream(scale, |rx| tokio::spawn(count_all(rx)))).await.expect("task")
+    })
+}
+
+/// tokio mpsc round trip between two tasks of a two-worker multi-thread
+/// runtime: nanoseconds per round trip.
+pub fn tokio_multi_round_trip(scale: Scale) -> Histogram<u64> {
+    let rt = tokio_multi_thread();
+    rt.block_on(async move {
+        let (to_b, mut from_a) = tokio::sync::mpsc::channel::<u64>(16);
+        let (to_a, mut from_b) = tokio::sync::mpsc::channel::<u64>(16);
+        let echo = tokio::spawn(async move {
+            while let Some(v) = from_a.recv().await {
+                if to_a.send(v).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let pinger = tokio::spawn(async move {
+            let mut samples = histogram(60_000_000_000);
+            for i in 0..scale.samples + scale.samples / 10 {
+                let began = Instant::now();
+                to_b.send(i).await.expect("echo alive");
+                from_b.recv().await.expect("echo alive");
+                if i >= scale.samples / 10 {
+                    samples.record((began.elapsed().as_nanos() as u64).max(1)).expect("in range");
+                }
+            }
+            samples
+        });
+        let samples = pinger.await.expect("pinger");
+        echo.await.expect("echo");
+        samples
+    })
+}

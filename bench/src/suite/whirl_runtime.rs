@@ -1,0 +1,419 @@
+//! whirl's side of the suite: each scenario builds its own runtime, runs on
+//! it, and returns its samples.
+
+use std::time::{Duration, Instant};
+
+use futures_lite::future::yield_now;
+use hdrhistogram::Histogram;
+use whirl::{Actor, ActorRef, Context, Reply, Runtime, SendError};
+
+use super::Scale;
+use crate::alloc::live_bytes;
+use crate::report::histogram;
+
+/// A runtime of two pinned shards. `busy`: shards poll for 10 ms before
+/// parking, so they never park between the samples of a scenario; else they
+/// park at once.
+fn runtime(busy: bool) -> Runtime {
+    let spin = if busy { Duration::from_millis(10) } else { Duration::ZERO };
+    Runtime::builder().shards(2).spin_before_park(spin).build().expect("runtime")
+}
+
+/// Counts what it gets; answers with the count.
+struct Sink {
+    count: u64,
+}
+
+/// Messages of [`Sink`].
+enum SinkMsg {
+    One,
+    Count(Reply<u64>),
+}
+
+impl Actor for Sink {
+    type Msg = SinkMsg;
+    fn handle(&mut self, msg: SinkMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            SinkMsg::One => self.count += 1,
+            SinkMsg::Count(reply) => reply.send(self.count),
+        }
+    }
+}
+
+/// Sends `count` messages from the current task, waiting when full.
+async fn stream(to: ActorRef<SinkMsg>, count: u64) {
+    for _ in 0..count {
+        let mut msg = SinkMsg::One;
+        loop {
+            match to.send(msg) {
+                Ok(()) => break,
+                Err(SendError::Full(back)) => {
+                    msg = back;
+                    yield_now().await;
+                }
+                Err(SendError::Closed(_)) => panic!("sink stopped"),
+            }
+        }
+    }
+}
+
+/// Same-shard send + handle: messages per second per run, from a task that
+/// sends to an actor on its own shard.
+pub fn same_shard_send(scale: Scale) -> Histogram<u64> {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
+        let mut runs = histogram(100_000_000_000);
+        for _ in 0..scale.runs {
+            let sink = sys.spawn_on(here, || Sink { count: 0 }).expect("spawn");
+            let began = Instant::now();
+            stream(sink, scale.messages).await;
+            assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
+            runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+            sink.stop();
+        }
+        runs
+    })
+    .expect("block_on")
+}
+
+/// A ball passed between two actors.
+struct Hopper {
+    peer: Option<ActorRef<HopMsg>>,
+    done: Option<Reply<()>>,
+}
+
+/// Messages of [`Hopper`].
+enum HopMsg {
+    Peer(ActorRef<HopMsg>),
+    Start(u64, Reply<()>),
+    Ball(u64),
+}
+
+impl Actor for Hopper {
+    type Msg = HopMsg;
+    fn handle(&mut self, msg: HopMsg, _ctx: &mut Context<Self>) {
+        let peer = self.peer;
+        match msg {
+            HopMsg::Peer(p) => self.peer = Some(p),
+            HopMsg::Start(hops, done) => {
+                self.done = Some(done);
+                let _ = peer.expect("peer set").send(HopMsg::Ball(hops));
+            }
+            HopMsg::Ball(0) => match self.done.take() {
+                Some(done) => done.send(()),
+                None => {
+                    let _ = peer.expect("peer set").send(HopMsg::Ball(0));
+                }
+            },
+            HopMsg::Ball(n) => {
+                let _ = peer.expect("peer set").send(HopMsg::Ball(n - 1));
+            }
+        }
+    }
+}
+
+/// Same-shard ping-pong: nanoseconds per hop (one send + one handle), each
+/// sample the mean over `hops_per_sample` hops.
+pub fn same_shard_hops(scale: Scale) -> Histogram<u64> {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
+        let a = sys.spawn_on(here, || Hopper { peer: None, done: None }).expect("spawn");
+        let b = sys.spawn_on(here, || Hopper { peer: None, done: None }).expect("spawn");
+        a.send(HopMsg::Peer(b)).expect("send");
+        b.send(HopMsg::Peer(a)).expect("send");
+        let mut hops = histogram(60_000_000_000);
+        let samples = scale.samples / 10;
+        for i in 0..samples + samples / 10 {
+            let began = Instant::now();
+            a.ask(|r| HopMsg::Start(scale.hops_per_sample, r)).await.expect("ask");
+            let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
+            if i >= samples / 10 {
+                hops.record(ns.max(1)).expect("in range");
+            }
+        }
+        hops
+    })
+    .expect("block_on")
+}
+
+/// Times round trips to a [`Ponger`] from inside an actor.
+struct Pinger {
+    peer: Option<ActorRef<PongMsg>>,
+    samples: Histogram<u64>,
+    /// Round trips still to make, warm-up included.
+    left: u64,
+    /// Round trips to record (the last `count` of them).
+    count: u64,
+    sent_at: Instant,
+    done: Option<Reply<Histogram<u64>>>,
+}
+
+/// Messages of [`Pinger`].
+enum PingMsg {
+    Start(ActorRef<PongMsg>, u64, Reply<Histogram<u64>>),
+    Pong,
+}
+
+impl Actor for Pinger {
+    type Msg = PingMsg;
+    fn handle(&mut self, msg: PingMsg, ctx: &mut Context<Self>) {
+        match msg {
+            PingMsg::Start(peer, count, done) => {
+                self.peer = Some(peer);
+                self.count = count;
+                self.left = count + count / 10;
+                self.done = Some(done);
+            }
+            PingMsg::Pong => {
+                let ns = self.sent_at.elapsed().as_nanos() as u64;
+                self.left -= 1;
+                if self.left < self.count {
+                    self.samples.record(ns.max(1)).expect("in range");
+                }
+                if self.left == 0 {
+                    let samples = std::mem::replace(&mut self.samples, histogram(60_000_000_000));
+                    self.done.take().expect("started").send(samples);
+                    return;
+                }
+            }
+        }
+        self.sent_at = Instant::now();
+        let _ = self.peer.expect("started").send(PongMsg::Ping(ctx.myself()));
+    }
+}
+
+impl Pinger {
+    fn new() -> Self {
+        Self {
+            peer: None,
+            samples: histogram(60_000_000_000),
+            left: 0,
+            count: 0,
+            sent_at: Instant::now(),
+            done: None,
+        }
+    }
+}
+
+/// Answers pings.
+struct Ponger;
+
+/// Messages of [`Ponger`].
+enum PongMsg {
+    Ping(ActorRef<PingMsg>),
+}
+
+impl Actor for Ponger {
+    type Msg = PongMsg;
+    fn handle(&mut self, msg: PongMsg, _ctx: &mut Context<Self>) {
+        let PongMsg::Ping(back) = msg;
+        let _ = back.send(PingMsg::Pong);
+    }
+}
+
+/// Cross-shard round trip between two actors, both shards polling (busy):
+/// nanoseconds per round trip.
+pub fn cross_shard_round_trip(scale: Scale) -> Histogram<u64> {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let pinger = sys.spawn_on(0, Pinger::new).expect("spawn");
+        let ponger = sys.spawn_on(1, || Ponger).expect("spawn");
+        pinger.ask(|r| PingMsg::Start(ponger, scale.samples, r)).await.expect("ask")
+    })
+    .expect("block_on")
+}
+
+/// Receives time stamps and records how long each took to arrive.
+struct StampSink {
+    samples: Histogram<u64>,
+    want: u64,
+    done: Option<Reply<Histogram<u64>>>,
+}
+
+/// Messages of [`StampSink`].
+enum StampMsg {
+    Collect(u64, Reply<Histogram<u64>>),
+    Stamp(Instant),
+}
+
+impl Actor for StampSink {
+    type Msg = StampMsg;
+    fn handle(&mut self, msg: StampMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            StampMsg::Collect(want, done) => {
+                self.want = want;
+                self.done = Some(done);
+            }
+            StampMsg::Stamp(sent) => {
+                if self.done.is_none() {
+                    return;
+                }
+                self.samples.record((sent.elapsed().as_nanos() as u64).max(1)).expect("in range");
+                if self.samples.len() == self.want {
+                    let samples = std::mem::replace(&mut self.samples, histogram(60_000_000_000));
+                    self.done.take().expect("collecting").send(samples);
+                }
+            }
+        }
+    }
+}
+
+/// Sends a time stamp every 200 µs, so the receiving shard has parked.
+struct Stamper {
+    to: ActorRef<StampMsg>,
+}
+
+impl Actor for Stamper {
+    type Msg = ();
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.send_interval(Duration::from_micros(200), || ());
+    }
+    fn handle(&mut self, _tick: (), _ctx: &mut Context<Self>) {
+        let _ = self.to.send(StampMsg::Stamp(Instant::now()));
+    }
+}
+
+/// Waking a parked shard: one-way nanoseconds from the send on shard 0 to
+/// the handler on shard 1, which parked (spin 0) since the previous message.
+pub fn wake_parked(scale: Scale) -> Histogram<u64> {
+    let rt = runtime(false);
+    rt.block_on(move |sys| async move {
+        let sink = sys
+            .spawn_on(1, || StampSink { samples: histogram(60_000_000_000), want: 0, done: None })
+            .expect("spawn");
+        let collected = sink.ask(|r| StampMsg::Collect(scale.wake_samples, r));
+        let stamper = sys.spawn_on(0, move || Stamper { to: sink }).expect("spawn");
+        let samples = collected.await.expect("ask");
+        stamper.stop();
+        samples
+    })
+    .expect("block_on")
+}
+
+/// Sends bursts from inside a handler: every send of a pass is published
+/// with the pass, once per ring.
+struct BurstSource {
+    done: Option<Reply<()>>,
+}
+
+/// Messages of [`BurstSource`].
+enum BurstMsg {
+    Start(ActorRef<SinkMsg>, u64, Reply<()>),
+    More(ActorRef<SinkMsg>, u64),
+}
+
+impl Actor for BurstSource {
+    type Msg = BurstMsg;
+    fn handle(&mut self, msg: BurstMsg, ctx: &mut Context<Self>) {
+        let (to, mut left) = match msg {
+            BurstMsg::Start(to, count, done) => {
+                self.done = Some(done);
+                (to, count)
+            }
+            BurstMsg::More(to, left) => (to, left),
+        };
+        while left > 0 {
+            if to.send(SinkMsg::One).is_err() {
+                break; // ring full: continue after this pass publishes
+            }
+            left -= 1;
+        }
+        if left > 0 {
+            let _ = ctx.myself().send(BurstMsg::More(to, left));
+        } else {
+            self.done.take().expect("started").send(());
+        }
+    }
+}
+
+/// Cross-shard one-way throughput, messages per second per run.
+/// `batched`: sent from a handler, published once per pass; otherwise sent
+/// from a task, each published on its own.
+pub fn cross_shard_throughput(scale: Scale, batched: bool) -> Histogram<u64> {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let mut runs = histogram(100_000_000_000);
+        for _ in 0..scale.runs {
+            let sink = sys.spawn_on(1, || Sink { count: 0 }).expect("spawn");
+            let began = Instant::now();
+            if batched {
+                let source = sys.spawn_on(0, || BurstSource { done: None }).expect("spawn");
+                source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
+                source.stop();
+            } else {
+                stream(sink, scale.messages).await;
+            }
+            assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
+            runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+            sink.stop();
+        }
+        runs
+    })
+    .expect("block_on")
+}
+
+/// Ask round trip from a task to an actor on shard `to`: nanoseconds.
+pub fn ask_round_trip(scale: Scale, cross_shard: bool) -> Histogram<u64> {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
+        let to = if cross_shard { 1 - here } else { here };
+        let sink = sys.spawn_on(to, || Sink { count: 0 }).expect("spawn");
+        let mut samples = histogram(60_000_000_000);
+        for i in 0..scale.samples + scale.samples / 10 {
+            let began = Instant::now();
+            sink.ask(SinkMsg::Count).await.expect("ask");
+            if i >= scale.samples / 10 {
+                samples.record((began.elapsed().as_nanos() as u64).max(1)).expect("in range");
+            }
+        }
+        samples
+    })
+    .expect("block_on")
+}
+
+/// An actor with no state that ignores its messages.
+struct Idle;
+
+impl Actor for Idle {
+    type Msg = ();
+    fn handle(&mut self, _msg: (), _ctx: &mut Context<Self>) {}
+}
+
+/// Spawn rate on one shard (actors per second per sample), and the runtime
+/// memory per idle actor in bytes (state and mailbox buffer excluded: the
+/// actor has no state and an idle mailbox holds no buffer).
+pub fn spawn_rate_and_memory(scale: Scale) -> (Histogram<u64>, f64) {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
+        let mut rates = histogram(100_000_000_000);
+        for _ in 0..10 {
+            let mut refs = Vec::with_capacity(scale.spawns_per_sample as usize);
+            let began = Instant::now();
+            for _ in 0..scale.spawns_per_sample {
+                refs.push(sys.spawn_on(here, || Idle).expect("spawn"));
+            }
+            rates.record(per_second(scale.spawns_per_sample, began.elapsed())).expect("in range");
+            for r in refs {
+                r.stop();
+            }
+            // Let the stops be processed before the next sample.
+            yield_now().await;
+        }
+        let mut refs = Vec::with_capacity(scale.idle_actors as usize);
+        let before = live_bytes();
+        for _ in 0..scale.idle_actors {
+            refs.push(sys.spawn_on(here, || Idle).expect("spawn"));
+        }
+        let per_actor = (live_bytes() - before) as f64 / scale.idle_actors as f64;
+        (rates, per_actor)
+    })
+    .expect("block_on")
+}
+
+fn per_second(count: u64, elapsed: Duration) -> u64 {
+    (count as f64 / elapsed.as_secs_f64()) as u64
+}
