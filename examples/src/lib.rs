@@ -1,1 +1,10 @@
-//! Runnable programs that show how to use whirl. They arrive with the runtime.
+//! Runnable programs that show how to use whirl, numbered in reading order.
+//! Run one with `cargo run -p whirl-examples --bin 01_counter`; the tests in
+//! `tests/examples.rs` run each and check what it prints.
+//!
+//! 1. `01_counter`: spawn an actor, send, ask, shut down.
+//! 2. `02_cross_shard`: actors on different cores, ping-pong, placement.
+//! 3. `03_timers_and_io`: timers, and async work piped back as messages.
+//! 4. `04_names_and_outside_threads`: the registry, sending from a plain
+//!    thread, and what shutdown guarantees.
+//! 5. `05_embedding`: whirl shards inside executors the program runs itself.

@@ -91,7 +91,7 @@ impl<M: Send + 'static> ActorRef<M> {
                 Ok(())
             }
             Err(envelope) => {
-                Err(SendError::Full(envelope.payload.downcast::<M>().expect("own payload")))
+                Err(SendError::Full(envelope.into_payload().downcast::<M>().expect("own payload")))
             }
         }
     }
@@ -116,11 +116,8 @@ impl<M: Send + 'static> ActorRef<M> {
 
     /// Asks the actor a question: `make` builds the message around a
     /// [`Reply`] the actor answers through. Await the returned [`Ask`];
-    /// [`Ask::timeout`] bounds the wait.
-    ///
-    /// ```ignore
-    /// let n: u64 = counter.ask(Msg::Get).timeout(Duration::from_millis(5)).await?;
-    /// ```
+    /// [`Ask::timeout`] bounds the wait. The `whirl` crate's documentation
+    /// has a complete example.
     pub fn ask<R: Send + 'static>(&self, make: impl FnOnce(Reply<R>) -> M) -> Ask<M, R> {
         Ask::new(*self, make)
     }

@@ -5,8 +5,8 @@
 //!
 //! An ask from a shard waits in that shard's reply table (a slab reused from
 //! ask to ask), and the reply travels back inline in a ring envelope, so the
-//! steady state of ask and reply allocates nothing for replies of up to four
-//! words. Asks from threads outside the runtime allocate one shared cell.
+//! steady state of ask and reply allocates nothing for replies of up to 16
+//! bytes. Asks from threads outside the runtime allocate one shared cell.
 
 use std::future::Future;
 use std::marker::PhantomData;

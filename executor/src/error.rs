@@ -86,6 +86,8 @@ pub enum SpawnError {
     /// The target shard's injection queue is full (spawning from a thread
     /// outside the runtime); try again.
     Busy,
+    /// The shard has handed out all 2^28 slot indices.
+    TooManyActors,
 }
 
 impl fmt::Display for SpawnError {
@@ -97,6 +99,9 @@ impl fmt::Display for SpawnError {
             ),
             Self::ShuttingDown => f.write_str("cannot spawn: the runtime is shutting down"),
             Self::Busy => f.write_str("cannot spawn: the shard's injection queue is full"),
+            Self::TooManyActors => {
+                f.write_str("cannot spawn: the shard has used all 2^28 actor slots")
+            }
         }
     }
 }

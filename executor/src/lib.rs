@@ -8,7 +8,8 @@
 //!   puts the actor on the shard's ready queue. No atomic, no allocation in
 //!   steady state.
 //! * Another shard: the message is wrapped in an envelope (inline for
-//!   values up to four words) and staged on the SPSC ring to that shard; a
+//!   values up to 16 bytes, in a 32-byte envelope, two to a cache line) and
+//!   staged on the SPSC ring to that shard; a
 //!   dispatch pass publishes each ring once. The receiving shard polls its
 //!   rings in user space; only a parked shard is woken, through its doorbell.
 //! * Outside the runtime: through the target shard's bounded injection queue.

@@ -72,6 +72,18 @@ pub(crate) struct ShardShared {
     pub(crate) quiet: std::sync::atomic::AtomicBool,
 }
 
+impl ShardShared {
+    /// A never-used slot index of this shard.
+    pub(crate) fn reserve_slot(&self) -> Result<u32, crate::SpawnError> {
+        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
+        if slot >= crate::envelope::MAX_SLOTS {
+            self.next_slot.store(crate::envelope::MAX_SLOTS, Ordering::Relaxed);
+            return Err(crate::SpawnError::TooManyActors);
+        }
+        Ok(slot)
+    }
+}
+
 /// The ring ends one shard owns, handed to it when it starts.
 #[derive(Debug)]
 pub(crate) struct ShardEnds {
@@ -275,7 +287,7 @@ impl Mesh {
                 target.doorbell.ring(&mut 0);
                 Ok(())
             }
-            Err(envelope) => Err(envelope.payload.downcast().expect("run payload")),
+            Err(envelope) => Err(envelope.into_payload().downcast().expect("run payload")),
         }
     }
 

@@ -227,7 +227,7 @@ impl Shard {
             }
             Err(error) => {
                 let full = error.is_full();
-                let msg = error.into_inner().payload.downcast::<M>().expect("own payload");
+                let msg = error.into_inner().into_payload().downcast::<M>().expect("own payload");
                 Err(if full { SendError::Full(msg) } else { SendError::Closed(msg) })
             }
         }
@@ -265,23 +265,19 @@ impl Shard {
     /// Acts on one envelope from a ring, unless it is a message for a full
     /// mailbox: that one is handed back to wait in its ring.
     pub(crate) fn offer(&self, envelope: Envelope) -> Result<(), Envelope> {
-        if envelope.kind != Kind::Message {
+        if envelope.kind() != Kind::Message {
             self.deliver(envelope);
             return Ok(());
         }
-        let Envelope { slot, generation, kind, payload } = envelope;
-        self.deliver_message(slot, generation, payload, true).map_err(|payload| Envelope {
-            slot,
-            generation,
-            kind,
-            payload,
-        })
+        let (kind, slot, generation, payload) = envelope.into_parts();
+        self.deliver_message(slot, generation, payload, true)
+            .map_err(|payload| Envelope::new(kind, slot, generation, payload))
     }
 
     /// Acts on one envelope, queueing a message even past its mailbox's
     /// bound (injector, pending spawns, local control).
     pub(crate) fn deliver(&self, envelope: Envelope) {
-        let Envelope { slot, generation, kind, payload } = envelope;
+        let (kind, slot, generation, payload) = envelope.into_parts();
         match kind {
             Kind::Message => {
                 let _ = self.deliver_message(slot, generation, payload, false);
@@ -390,7 +386,7 @@ impl Shard {
         let reused = self.slab.borrow_mut().free.pop();
         let slot = match reused {
             Some(slot) => slot,
-            None => self.shared().next_slot.fetch_add(1, Ordering::Relaxed),
+            None => self.shared().reserve_slot()?,
         };
         let generation = self.install(slot, factory);
         Ok(ActorRef::new(self.mesh.id, self.id, slot, generation))

@@ -1,6 +1,5 @@
 //! Spawning an actor on a chosen shard from anywhere.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::mesh::{phase, Mesh};
@@ -38,7 +37,7 @@ pub fn spawn_on<A: Actor>(
         }
         current => {
             let target = &mesh.shards[shard];
-            let slot = target.next_slot.fetch_add(1, Ordering::Relaxed);
+            let slot = target.reserve_slot()?;
             let envelope = spawn_envelope(slot, factory);
             match current {
                 Some(current) if current.mesh.id == mesh.id => {

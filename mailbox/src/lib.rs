@@ -7,7 +7,7 @@
 //! * [`Doorbell`]: the park/wake protocol that lets a consumer sleep on its
 //!   rings and a producer wake it, never losing a wake-up, at the cost of a
 //!   compiler fence and one load per publication on the producer.
-//! * [`Payload`]: a type-erased `Send` value of up to four words carried
+//! * [`Payload`]: a type-erased `Send` value of up to two words (16 bytes) carried
 //!   inline (boxed when larger), the body of every cross-core envelope.
 //!
 //! # Guarantees

@@ -20,7 +20,7 @@ pub const DEFAULT_SPIN_BEFORE_PARK: Duration = Duration::from_micros(50);
 /// Configures a [`Runtime`]; [`build`](Self::build) validates everything and
 /// starts one pinned glommio executor per shard.
 ///
-/// ```no_run
+/// ```
 /// let rt = whirl::Runtime::builder()
 ///     .shards(2)
 ///     .spin_before_park(std::time::Duration::ZERO)

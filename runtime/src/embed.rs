@@ -11,7 +11,7 @@ use crate::{Error, System};
 /// each shard on the executor that should host it (one shard per executor),
 /// and uses the same [`ActorRef`](crate::ActorRef)s and [`System`].
 ///
-/// ```no_run
+/// ```
 /// use glommio::{LocalExecutorBuilder, Placement};
 ///
 /// let whirl = whirl::Runtime::builder().shards(2).build_embedded()?;

@@ -20,7 +20,7 @@
 //!
 //! # Example
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use whirl::{Actor, ActorRef, Context, Reply, Runtime};
 //!

@@ -1,0 +1,48 @@
+//! Runs every example and checks what it prints.
+
+use std::process::Command;
+
+fn run(binary: &str) -> String {
+    let output = Command::new(binary).output().expect("example runs");
+    assert!(
+        output.status.success(),
+        "{binary} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn example_01_counter() {
+    assert_eq!(run(env!("CARGO_BIN_EXE_01_counter")), "counter = 42\n");
+}
+
+#[test]
+fn example_02_cross_shard() {
+    let out = run(env!("CARGO_BIN_EXE_02_cross_shard"));
+    assert!(out.contains("alice plays on shard 0\n"), "{out}");
+    assert!(out.contains("bob plays on shard 1\n"), "{out}");
+    assert!(out.contains("carol plays on shard 0\n"), "{out}");
+    assert!(out.ends_with("alice hit the ball 500 times\n"), "{out}");
+}
+
+#[test]
+fn example_03_timers_and_io() {
+    assert_eq!(run(env!("CARGO_BIN_EXE_03_timers_and_io")), "work done\ntimer\n");
+}
+
+#[test]
+fn example_04_names_and_outside_threads() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_04_names_and_outside_threads")),
+        "accumulator stopped with sum 5050\ndead letters: 0\n"
+    );
+}
+
+#[test]
+fn example_05_embedding() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_05_embedding")),
+        "the actor answered from shard 1\nall executors finished\n"
+    );
+}
