@@ -199,3 +199,60 @@ pub fn tokio_multi_round_trip(scale: Scale) -> Histogram<u64> {
         samples
     })
 }
+
+/// A bare glommio task on an executor that parks at once, woken from
+/// another pinned thread through its `Waker` every `gap`: one-way
+/// nanoseconds from the wake call to the task running. The floor under any
+/// runtime that wakes a parked glommio executor from another core.
+pub fn glommio_foreign_wake(samples: u64, gap: Duration) -> Histogram<u64> {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Poll, Waker};
+
+    /// The parked task's waker, and the time stamp it is woken with.
+    type Slot = Arc<Mutex<(Option<Waker>, Option<Instant>)>>;
+    let slot: Slot = Arc::new(Mutex::new((None, None)));
+    let parked = slot.clone();
+    let executor = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .spin_before_park(Duration::ZERO)
+        .spawn(move || async move {
+            let mut latencies = histogram(60_000_000_000);
+            for _ in 0..samples {
+                let sent = futures_lite::future::poll_fn(|cx| {
+                    let mut slot = parked.lock().expect("slot");
+                    match slot.1.take() {
+                        Some(sent) => Poll::Ready(sent),
+                        None => {
+                            slot.0 = Some(cx.waker().clone());
+                            Poll::Pending
+                        }
+                    }
+                })
+                .await;
+                latencies.record((sent.elapsed().as_nanos() as u64).max(1)).expect("in range");
+            }
+            latencies
+        })
+        .expect("executor");
+    // The waking side on its own pinned thread (pinning this one would
+    // narrow the CPUs later scenarios may use).
+    std::thread::spawn(move || {
+        crate::affinity::pin_current_thread(0).expect("pin waker thread");
+        for _ in 0..samples {
+            std::thread::sleep(gap);
+            // Wait until the task has parked again, then wake it.
+            let waker = loop {
+                let mut slot = slot.lock().expect("slot");
+                if let Some(waker) = slot.0.take() {
+                    slot.1 = Some(Instant::now());
+                    break waker;
+                }
+                drop(slot);
+                std::thread::yield_now();
+            };
+            waker.wake();
+        }
+    })
+    .join()
+    .expect("waker thread");
+    executor.join().expect("join")
+}

@@ -260,15 +260,16 @@ impl Actor for StampSink {
     }
 }
 
-/// Sends a time stamp every 200 µs, so the receiving shard has parked.
+/// Sends a time stamp every `gap`, so the receiving shard has parked.
 struct Stamper {
     to: ActorRef<StampMsg>,
+    gap: Duration,
 }
 
 impl Actor for Stamper {
     type Msg = ();
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.send_interval(Duration::from_micros(200), || ());
+        ctx.send_interval(self.gap, || ());
     }
     fn handle(&mut self, _tick: (), _ctx: &mut Context<Self>) {
         let _ = self.to.send(StampMsg::Stamp(Instant::now()));
@@ -276,15 +277,16 @@ impl Actor for Stamper {
 }
 
 /// Waking a parked shard: one-way nanoseconds from the send on shard 0 to
-/// the handler on shard 1, which parked (spin 0) since the previous message.
-pub fn wake_parked(scale: Scale) -> Histogram<u64> {
+/// the handler on shard 1, which parked (spin 0) since the previous message
+/// `gap` earlier.
+pub fn wake_parked(scale: Scale, gap: Duration) -> Histogram<u64> {
     let rt = runtime(false);
     rt.block_on(move |sys| async move {
         let sink = sys
             .spawn_on(1, || StampSink { samples: histogram(60_000_000_000), want: 0, done: None })
             .expect("spawn");
         let collected = sink.ask(|r| StampMsg::Collect(scale.wake_samples, r));
-        let stamper = sys.spawn_on(0, move || Stamper { to: sink }).expect("spawn");
+        let stamper = sys.spawn_on(0, move || Stamper { to: sink, gap }).expect("spawn");
         let samples = collected.await.expect("ask");
         stamper.stop();
         samples
