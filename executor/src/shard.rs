@@ -51,6 +51,13 @@ pub(crate) struct Shard {
     pub(crate) next_job: Cell<u64>,
 }
 
+/// Envelopes staged on one ring during a pass before they are published
+/// anyway. Measured with the latency suite: publishing only at the end of
+/// the pass made the receiver wait for whole ring-fulls (batched throughput
+/// 0.67x of per-message publication in the same run); with batches of 32 it
+/// is 0.96-1.2x.
+const PUBLISH_BATCH: usize = 32;
+
 thread_local! {
     /// The shard running on this thread, if any. Points into the `Rc` held
     /// by [`CurrentShard`] for as long as it is set.
@@ -220,7 +227,10 @@ impl Shard {
         let envelope = Envelope::new(Kind::Message, slot, generation, Payload::new(msg));
         match producer.stage(envelope) {
             Ok(()) => {
-                if !self.in_dispatch.get() {
+                // In a pass, publish in batches: once per pass, or sooner
+                // when a batch is big enough that the receiver had better
+                // start on it while we write the rest.
+                if !self.in_dispatch.get() || producer.staged() >= PUBLISH_BATCH {
                     producer.publish();
                 }
                 Ok(())
