@@ -43,7 +43,9 @@ impl fmt::Display for RegistryError {
 
 impl std::error::Error for RegistryError {}
 
-/// Registers `actor` as `name`.
+/// Registers `actor` as `name`. The name frees itself when the actor stops
+/// for good; an actor that had already stopped when it was registered keeps
+/// the name until [`unregister`].
 ///
 /// # Errors
 ///
@@ -92,6 +94,18 @@ pub fn lookup<M: Send + 'static>(mesh: &Mesh, name: &str) -> Result<ActorRef<M>,
         });
     }
     Ok(ActorRef::new(mesh.id, entry.shard, entry.slot, entry.generation))
+}
+
+/// Frees `name`; returns whether it was registered.
+pub fn unregister(mesh: &Mesh, name: &str) -> bool {
+    let mut registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
+    match registry.remove(name) {
+        Some(entry) => {
+            mesh.shards[entry.shard as usize].registered.fetch_sub(1, Ordering::Relaxed);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Frees every name of the actor at this address (it stopped for good).

@@ -119,6 +119,11 @@ impl System {
         registry::register(&self.mesh, name, actor)
     }
 
+    /// Frees `name` before its actor stops; returns whether it was taken.
+    pub fn unregister(&self, name: &str) -> bool {
+        registry::unregister(&self.mesh, name)
+    }
+
     /// The actor named `name`, if it handles `M`.
     ///
     /// # Errors

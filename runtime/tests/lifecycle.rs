@@ -42,6 +42,15 @@ fn counters() -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
     (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)))
 }
 
+/// A factory for [`Hooked`] actors that count into `started` and `stopped`.
+fn hooked(
+    started: &Arc<AtomicUsize>,
+    stopped: &Arc<AtomicUsize>,
+) -> impl Fn() -> Hooked + Send + 'static {
+    let (started, stopped) = (started.clone(), stopped.clone());
+    move || Hooked { started: started.clone(), stopped: stopped.clone(), handled: 0 }
+}
+
 #[test]
 fn started_runs_first_and_stopped_runs_on_stop() {
     let rt = runtime(2);
@@ -49,14 +58,7 @@ fn started_runs_first_and_stopped_runs_on_stop() {
     let (s1, s2) = (started.clone(), stopped.clone());
     rt.block_on(move |sys| async move {
         for shard in 0..2 {
-            let (s1, s2) = (s1.clone(), s2.clone());
-            let a = sys
-                .spawn_on(shard, move || Hooked {
-                    started: s1.clone(),
-                    stopped: s2.clone(),
-                    handled: 0,
-                })
-                .unwrap();
+            let a = sys.spawn_on(shard, hooked(&s1, &s2)).unwrap();
             a.send(HookedMsg::Work).unwrap();
             a.send(HookedMsg::Work).unwrap();
             // Stop comes after the two queued messages: both are handled.
@@ -77,14 +79,7 @@ fn a_panicking_actor_stops_alone() {
     let (s1, s2) = (started.clone(), stopped.clone());
     rt.block_on(move |sys| async move {
         for shard in 0..2 {
-            let (s1, s2) = (s1.clone(), s2.clone());
-            let a = sys
-                .spawn_on(shard, move || Hooked {
-                    started: s1.clone(),
-                    stopped: s2.clone(),
-                    handled: 0,
-                })
-                .unwrap();
+            let a = sys.spawn_on(shard, hooked(&s1, &s2)).unwrap();
             let neighbour = sys.spawn_on(shard, || Counter { n: 1 }).unwrap();
             a.send(HookedMsg::Panic).unwrap();
             assert_eq!(a.ask(HookedMsg::Count).await, Err(AskError::Closed));

@@ -34,6 +34,10 @@ fn a_taken_name_is_an_error() {
     let err = sys.register("x", b).unwrap_err();
     assert_eq!(err, RegistryError::NameTaken("x".into()));
     assert!(err.to_string().contains("already registered"));
+    assert!(sys.unregister("x"));
+    assert!(!sys.unregister("x"), "already free");
+    sys.register("x", b).unwrap();
+    assert_eq!(sys.lookup::<CounterMsg>("x"), Ok(b));
 }
 
 #[test]

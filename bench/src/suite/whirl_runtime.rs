@@ -60,14 +60,39 @@ async fn stream(to: ActorRef<SinkMsg>, count: u64) {
 /// Same-shard send + handle: messages per second per run, from a task that
 /// sends to an actor on its own shard.
 pub fn same_shard_send(scale: Scale) -> Histogram<u64> {
+    sink_throughput(scale, Target::SameShard)
+}
+
+/// Where [`sink_throughput`] sends, and how.
+#[derive(Clone, Copy)]
+enum Target {
+    /// From a task to an actor on the task's shard.
+    SameShard,
+    /// From a task on shard 0 to an actor on shard 1, each send published
+    /// on its own.
+    OtherShard,
+    /// From an actor on shard 0 to one on shard 1, in bursts published per
+    /// pass.
+    OtherShardBatched,
+}
+
+/// Messages per second into a [`Sink`], one sample per run.
+fn sink_throughput(scale: Scale, target: Target) -> Histogram<u64> {
     let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
+        let sink_shard = if matches!(target, Target::SameShard) { here } else { 1 - here };
         let mut runs = histogram(100_000_000_000);
         for _ in 0..scale.runs {
-            let sink = sys.spawn_on(here, || Sink { count: 0 }).expect("spawn");
+            let sink = sys.spawn_on(sink_shard, || Sink { count: 0 }).expect("spawn");
             let began = Instant::now();
-            stream(sink, scale.messages).await;
+            if matches!(target, Target::OtherShardBatched) {
+                let source = sys.spawn_on(here, || BurstSource { done: None }).expect("spawn");
+                source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
+                source.stop();
+            } else {
+                stream(sink, scale.messages).await;
+            }
             assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
             runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
             sink.stop();
@@ -331,29 +356,10 @@ impl Actor for BurstSource {
 }
 
 /// Cross-shard one-way throughput, messages per second per run.
-/// `batched`: sent from a handler, published once per pass; otherwise sent
-/// from a task, each published on its own.
+/// `batched`: sent from a handler, published in batches per pass; otherwise
+/// sent from a task, each published on its own.
 pub fn cross_shard_throughput(scale: Scale, batched: bool) -> Histogram<u64> {
-    let rt = runtime(true);
-    rt.block_on(move |sys| async move {
-        let mut runs = histogram(100_000_000_000);
-        for _ in 0..scale.runs {
-            let sink = sys.spawn_on(1, || Sink { count: 0 }).expect("spawn");
-            let began = Instant::now();
-            if batched {
-                let source = sys.spawn_on(0, || BurstSource { done: None }).expect("spawn");
-                source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
-                source.stop();
-            } else {
-                stream(sink, scale.messages).await;
-            }
-            assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
-            runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
-            sink.stop();
-        }
-        runs
-    })
-    .expect("block_on")
+    sink_throughput(scale, if batched { Target::OtherShardBatched } else { Target::OtherShard })
 }
 
 /// Ask round trip from a task to an actor on shard `to`: nanoseconds.
