@@ -223,7 +223,7 @@ fn main() {
     for row in &rows {
         let result = row.result();
         println!(
-            "| {} | {} | {} | {} | {} | {:.2}× |",
+            "| {} | {} | {} | {} | {} | {:.3}× |",
             row.peer,
             row.mode,
             mps(result.p50),
