@@ -49,7 +49,8 @@ impl Shard {
             }
             let work = self.pass();
             if work > 0 {
-                if self.shared().quiet.swap(false, Ordering::SeqCst) {
+                // Shutdown bookkeeping only: a quiet shard got work again.
+                if phase == phase::DRAINING && self.shared().quiet.swap(false, Ordering::SeqCst) {
                     self.mesh.activity.fetch_add(1, Ordering::SeqCst);
                 }
                 // Let the executor's other tasks (piped futures, timers,
