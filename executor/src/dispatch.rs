@@ -34,7 +34,10 @@ impl Shard {
         let mut draining = false;
         let mut stopped = false;
         loop {
-            let phase = self.mesh.phase();
+            // Read before the pass: whatever the mesh does after this is
+            // noticed by `mesh_changed` before the shard parks.
+            let seen = self.mesh_view();
+            let phase = seen.phase;
             if phase >= phase::DRAINING && !draining {
                 draining = true;
                 self.cancel_all_jobs();
@@ -74,7 +77,7 @@ impl Shard {
                 glommio::timer::sleep(Duration::from_micros(50)).await;
                 continue;
             }
-            self.idle_wait(phase).await;
+            self.idle_wait(seen).await;
         }
         self.mesh.exited_shards.fetch_add(1, Ordering::AcqRel);
     }
@@ -143,6 +146,16 @@ impl Shard {
         self.shared().wakes.store(wakes, Ordering::Relaxed);
     }
 
+    /// The mesh state the loop acted on.
+    fn mesh_view(&self) -> MeshView {
+        MeshView { phase: self.mesh.phase(), nudges: self.mesh.nudges.load(Ordering::SeqCst) }
+    }
+
+    /// Work arrived, or the mesh moved on since `seen`.
+    fn should_wake(&self, seen: MeshView) -> bool {
+        self.has_work() || self.mesh_view() != seen
+    }
+
     /// Whether a pass now would find something to do.
     pub(crate) fn has_work(&self) -> bool {
         if !self.ready.borrow().is_empty() || !self.shared().injector.is_empty() {
@@ -196,13 +209,13 @@ impl Shard {
     /// other tasks run only every [`SPIN_CHECKS_PER_YIELD`] checks: a yield
     /// costs a trip through glommio's scheduler, which would otherwise sit
     /// between a message's arrival and its notice.
-    async fn idle_wait(&self, phase: u8) {
+    async fn idle_wait(&self, seen: MeshView) {
         let spin = self.mesh.config.spin_before_park;
         if !spin.is_zero() {
             let until = Instant::now() + spin;
             'spin: loop {
                 for _ in 0..SPIN_CHECKS_PER_YIELD {
-                    if self.has_work() || self.mesh.phase() != phase {
+                    if self.should_wake(seen) {
                         return;
                     }
                     std::hint::spin_loop();
@@ -211,13 +224,21 @@ impl Shard {
                     break 'spin;
                 }
                 yield_now().await;
-                if self.has_work() || self.mesh.phase() != phase {
+                if self.should_wake(seen) {
                     return;
                 }
             }
         }
-        Park { shard: self, phase, parked: false }.await
+        Park { shard: self, seen, parked: false }.await
     }
+}
+
+/// What a shard last saw of the mesh: its phase, and how many times shards
+/// were asked to look again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MeshView {
+    phase: u8,
+    nudges: u64,
 }
 
 /// Ring checks between two yields to the executor while spinning.
@@ -226,7 +247,7 @@ const SPIN_CHECKS_PER_YIELD: usize = 64;
 /// Parks the dispatch loop: announce on the doorbell, re-check, sleep.
 struct Park<'a> {
     shard: &'a Shard,
-    phase: u8,
+    seen: MeshView,
     parked: bool,
 }
 
@@ -250,7 +271,7 @@ impl Future for Park<'_> {
         }
         shard.idle.set(true);
         doorbell.prepare_park(cx.waker());
-        if shard.has_work() || shard.mesh.phase() != self.phase {
+        if shard.should_wake(self.seen) {
             doorbell.cancel_park();
             shard.idle.set(false);
             return Poll::Ready(());

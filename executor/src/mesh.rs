@@ -123,6 +123,10 @@ pub struct Mesh {
     /// them before exiting.
     pub(crate) live_tasks: AtomicUsize,
     pub(crate) round_robin: AtomicUsize,
+    /// Bumped by [`wake_all`](Self::wake_all) before it rings: a shard that
+    /// was polling (not parked, so not rung) sees the change and looks at
+    /// the mesh again.
+    pub(crate) nudges: AtomicU64,
     pub(crate) registry: Mutex<HashMap<String, Registration>>,
     pub(crate) shutdown_waiters: Mutex<Vec<Waker>>,
 }
@@ -200,6 +204,7 @@ impl Mesh {
             exited_shards: AtomicUsize::new(0),
             live_tasks: AtomicUsize::new(0),
             round_robin: AtomicUsize::new(0),
+            nudges: AtomicU64::new(0),
             registry: Mutex::new(HashMap::new()),
             shutdown_waiters: Mutex::new(Vec::new()),
         });
@@ -255,8 +260,13 @@ impl Mesh {
         moved
     }
 
-    /// Asks every shard to look at the mesh again.
+    /// Asks every shard to look at the mesh again: shards that poll see the
+    /// nudge count change, parked ones are rung.
     pub(crate) fn wake_all(&self) {
+        // SeqCst: ordered before the rings' loads of each doorbell's epoch,
+        // as a parking shard's epoch store is before its re-check of this
+        // count (the doorbell's Dekker pattern, with this as the item).
+        self.nudges.fetch_add(1, Ordering::SeqCst);
         for shard in self.shards.iter() {
             shard.doorbell.ring(&mut 0);
         }

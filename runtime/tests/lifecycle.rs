@@ -125,3 +125,28 @@ fn a_panicking_factory_is_a_stopped_actor() {
     })
     .unwrap();
 }
+
+/// Regression: a shard still polling (spin before park) when the last
+/// `block_on` task finished, or when another shard asked everyone to look
+/// again, was not rung (only parked shards are) and parked for good, so
+/// dropping the runtime hung. Shards now also watch the mesh's nudge count.
+#[test]
+fn regression_polling_shard_sees_the_end_of_shutdown() {
+    for _ in 0..20 {
+        let rt = whirl::Runtime::builder()
+            .shards(2)
+            .spin_before_park(std::time::Duration::from_micros(200))
+            .build()
+            .unwrap();
+        let n = rt
+            .block_on(|sys| async move {
+                let c = sys.spawn_on(1, || Counter { n: 1 }).unwrap();
+                let n = c.ask(CounterMsg::Get).await.unwrap();
+                sys.shutdown().await;
+                n
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        drop(rt); // joins both shards
+    }
+}
