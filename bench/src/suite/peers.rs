@@ -16,6 +16,25 @@ fn per_second(count: u64, elapsed: Duration) -> u64 {
     (count as f64 / elapsed.as_secs_f64()) as u64
 }
 
+/// Nanoseconds per hop: each sample times `hops_per_sample / 2` calls of
+/// `round_trip` (two hops each) and records the mean; the first tenth of the
+/// samples warms up.
+async fn sample_hops(scale: Scale, mut round_trip: impl AsyncFnMut(u64)) -> Histogram<u64> {
+    let mut hops = histogram(60_000_000_000);
+    let samples = scale.samples / 10;
+    for i in 0..samples + samples / 10 {
+        let began = Instant::now();
+        for v in 0..scale.hops_per_sample / 2 {
+            round_trip(v).await;
+        }
+        let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
+        if i >= samples / 10 {
+            hops.record(ns.max(1)).expect("in range");
+        }
+    }
+    hops
+}
+
 /// glommio `local_channel`: two tasks on one executor; nanoseconds per hop
 /// (one send + one receive), each sample the mean over its hops.
 pub fn glommio_local_hops(scale: Scale) -> Histogram<u64> {
@@ -30,19 +49,11 @@ pub fn glommio_local_hops(scale: Scale) -> Histogram<u64> {
                     }
                 }
             });
-            let mut hops = histogram(60_000_000_000);
-            let samples = scale.samples / 10;
-            for i in 0..samples + samples / 10 {
-                let began = Instant::now();
-                for v in 0..scale.hops_per_sample / 2 {
-                    to_b.send(v).await.expect("echo alive");
-                    from_b.recv().await.expect("echo alive");
-                }
-                let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
-                if i >= samples / 10 {
-                    hops.record(ns.max(1)).expect("in range");
-                }
-            }
+            let hops = sample_hops(scale, async |v| {
+                to_b.send(v).await.expect("echo alive");
+                from_b.recv().await.expect("echo alive");
+            })
+            .await;
             drop(to_b);
             echo.await;
             hops
@@ -104,19 +115,11 @@ pub fn tokio_local_hops(scale: Scale) -> Histogram<u64> {
                         }
                     }
                 });
-                let mut hops = histogram(60_000_000_000);
-                let samples = scale.samples / 10;
-                for i in 0..samples + samples / 10 {
-                    let began = Instant::now();
-                    for v in 0..scale.hops_per_sample / 2 {
-                        to_b.send(v).await.expect("echo alive");
-                        from_b.recv().await.expect("echo alive");
-                    }
-                    let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
-                    if i >= samples / 10 {
-                        hops.record(ns.max(1)).expect("in range");
-                    }
-                }
+                let hops = sample_hops(scale, async |v| {
+                    to_b.send(v).await.expect("echo alive");
+                    from_b.recv().await.expect("echo alive");
+                })
+                .await;
                 drop(to_b);
                 echo.await.expect("echo");
                 hops
