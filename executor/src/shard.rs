@@ -455,7 +455,10 @@ impl Shard {
     /// Asks the actor to stop: at once, or after the messages already queued.
     pub(crate) fn request_stop(&self, slot: u32, generation: u32, after_queued: bool) {
         let mut slab = self.slab.borrow_mut();
-        if slab.slots.len() <= slot as usize && generation == 0 {
+        // A stop for a slot reserved by a spawn still on its way waits for
+        // the actor like a message would.
+        let reserved = slot < self.shared().next_slot.load(Ordering::Relaxed);
+        if slab.slots.len() <= slot as usize && generation == 0 && reserved {
             let _ = slab.ensure(slot);
         }
         let Some(entry) = slab.slots.get_mut(slot as usize) else { return };
