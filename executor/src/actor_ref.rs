@@ -136,13 +136,8 @@ impl<M: Send + 'static> ActorRef<M> {
             }
             _ => {
                 let Some(mesh) = Mesh::find(self.mesh) else { return };
-                let shared = &mesh.shards[self.shard as usize];
-                let mut envelope = Envelope::control(Kind::Stop, self.slot, self.generation);
-                while let Err(back) = shared.injector.push(envelope) {
-                    envelope = back;
-                    std::thread::yield_now();
-                }
-                shared.doorbell.ring(&mut 0);
+                let envelope = Envelope::control(Kind::Stop, self.slot, self.generation);
+                mesh.shards[self.shard as usize].inject_waiting(envelope);
             }
         });
     }

@@ -161,13 +161,7 @@ fn deliver(target: Target, result: Result<Payload, AskError>) {
             if let Some(result) = unsent {
                 // From a thread outside the runtime: through the injector.
                 if let Some(mesh) = Mesh::find(mesh) {
-                    let shared = &mesh.shards[shard as usize];
-                    let mut pending = envelope(result);
-                    while let Err(back) = shared.injector.push(pending) {
-                        pending = back;
-                        std::thread::yield_now();
-                    }
-                    shared.doorbell.ring(&mut 0);
+                    mesh.shards[shard as usize].inject_waiting(envelope(result));
                 }
             }
         }
@@ -266,19 +260,6 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
         self
-    }
-
-    fn finish(&mut self) {
-        if let Waiting::Shard { shard, mesh, index, .. } = self.waiting {
-            with_current(|current| {
-                if let Some(current) = current {
-                    if current.mesh.id == mesh && current.id == shard {
-                        current.replies.borrow_mut().close(index);
-                    }
-                }
-            });
-        }
-        self.waiting = Waiting::Finished;
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
@@ -401,8 +382,10 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
     }
 }
 
-impl<M, R> Drop for Ask<M, R> {
-    fn drop(&mut self) {
+impl<M, R> Ask<M, R> {
+    /// Gives the reply entry back (a late answer then counts as a dead
+    /// letter); the ask is over.
+    fn finish(&mut self) {
         if let Waiting::Shard { shard, mesh, index, .. } = self.waiting {
             with_current(|current| {
                 if let Some(current) = current {
@@ -412,6 +395,13 @@ impl<M, R> Drop for Ask<M, R> {
                 }
             });
         }
+        self.waiting = Waiting::Finished;
+    }
+}
+
+impl<M, R> Drop for Ask<M, R> {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 

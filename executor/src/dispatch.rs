@@ -79,7 +79,6 @@ impl Shard {
             }
             self.idle_wait(seen).await;
         }
-        self.mesh.exited_shards.fetch_add(1, Ordering::AcqRel);
     }
 
     /// One pass: drain inbound rings and the injector, run every actor that

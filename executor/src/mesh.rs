@@ -73,6 +73,23 @@ pub(crate) struct ShardShared {
 }
 
 impl ShardShared {
+    /// Queues `envelope` from outside the shard's thread and wakes the shard
+    /// if it is parked. Hands the envelope back if the queue is full.
+    pub(crate) fn inject(&self, envelope: Envelope) -> Result<(), Envelope> {
+        self.injector.push(envelope)?;
+        self.doorbell.ring(&mut 0);
+        Ok(())
+    }
+
+    /// As [`inject`](Self::inject), for envelopes that must not be lost
+    /// (stops, replies): yields the thread while the queue is full.
+    pub(crate) fn inject_waiting(&self, mut envelope: Envelope) {
+        while let Err(back) = self.inject(envelope) {
+            envelope = back;
+            std::thread::yield_now();
+        }
+    }
+
     /// A never-used slot index of this shard.
     pub(crate) fn reserve_slot(&self) -> Result<u32, crate::SpawnError> {
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
@@ -117,8 +134,6 @@ pub struct Mesh {
     pub(crate) activity: AtomicU64,
     /// Shards that have stopped all their actors.
     pub(crate) stopped_shards: AtomicUsize,
-    /// Shards whose dispatch loop has exited.
-    pub(crate) exited_shards: AtomicUsize,
     /// Tasks started by `block_on` that have not finished; shards wait for
     /// them before exiting.
     pub(crate) live_tasks: AtomicUsize,
@@ -201,7 +216,6 @@ impl Mesh {
             phase: AtomicU8::new(phase::RUNNING),
             activity: AtomicU64::new(0),
             stopped_shards: AtomicUsize::new(0),
-            exited_shards: AtomicUsize::new(0),
             live_tasks: AtomicUsize::new(0),
             round_robin: AtomicUsize::new(0),
             nudges: AtomicU64::new(0),
@@ -292,13 +306,9 @@ impl Mesh {
         f: Box<dyn FnOnce() + Send>,
     ) -> Result<(), Box<dyn FnOnce() + Send>> {
         let Some(target) = self.shards.get(shard) else { return Err(f) };
-        match target.injector.push(crate::shard::run_envelope(f)) {
-            Ok(()) => {
-                target.doorbell.ring(&mut 0);
-                Ok(())
-            }
-            Err(envelope) => Err(envelope.into_payload().downcast().expect("run payload")),
-        }
+        target
+            .inject(crate::shard::run_envelope(f))
+            .map_err(|envelope| envelope.into_payload().downcast().expect("run payload"))
     }
 
     /// Live actors and queued messages on `shard`, as of its last pass.
@@ -332,11 +342,6 @@ impl Mesh {
         }
         self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner()).push(waker.clone());
         self.is_shut_down()
-    }
-
-    /// Shards whose dispatch loop has exited.
-    pub fn exited_shards(&self) -> usize {
-        self.exited_shards.load(Ordering::Acquire)
     }
 
     /// A snapshot of the runtime's counters.

@@ -76,7 +76,10 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Shard>) -> R) -> R {
 }
 
 /// Makes a shard this thread's current shard until dropped.
-pub(crate) struct CurrentShard(#[allow(dead_code)] Rc<Shard>);
+pub(crate) struct CurrentShard {
+    /// Keeps the shard alive while `CURRENT` points at it.
+    _shard: Rc<Shard>,
+}
 
 impl CurrentShard {
     pub(crate) fn enter(shard: Rc<Shard>) -> Self {
@@ -84,7 +87,7 @@ impl CurrentShard {
             assert!(current.get().is_null(), "a whirl shard already runs on this thread");
             current.set(Rc::as_ptr(&shard));
         });
-        Self(shard)
+        Self { _shard: shard }
     }
 }
 
@@ -169,8 +172,7 @@ impl Shard {
                     .expect("an ActorRef's message type is its actor's");
                 inbox.push(msg).map_err(SendError::Full)?;
                 self.queued.set(self.queued.get() + 1);
-                if !live.scheduled {
-                    live.scheduled = true;
+                if live.claim_turn() {
                     drop(slab);
                     self.schedule(slot);
                 }
@@ -347,8 +349,7 @@ impl Shard {
                     }
                 }
                 self.queued.set(self.queued.get() + 1);
-                if !live.scheduled {
-                    live.scheduled = true;
+                if live.claim_turn() {
                     drop(slab);
                     self.schedule(slot);
                 }
@@ -469,8 +470,7 @@ impl Shard {
             SlotState::Live(live) => {
                 let after = if after_queued { live.inbox.len() } else { 0 };
                 live.stop_after = Some(live.stop_after.map_or(after, |n| n.min(after)));
-                if !live.scheduled {
-                    live.scheduled = true;
+                if live.claim_turn() {
                     drop(slab);
                     self.schedule(slot);
                 }

@@ -31,6 +31,14 @@ pub(crate) struct Live {
     pub(crate) jobs: Vec<(u64, JoinHandle<()>)>,
 }
 
+impl Live {
+    /// Marks the actor as having a turn coming; returns whether it must be
+    /// put on the ready queue (it was not there yet).
+    pub(crate) fn claim_turn(&mut self) -> bool {
+        !std::mem::replace(&mut self.scheduled, true)
+    }
+}
+
 /// One slot: a generation and what it holds.
 pub(crate) struct Slot {
     /// Bumped each time the slot is freed, so refs to an earlier actor in

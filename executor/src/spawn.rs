@@ -44,12 +44,11 @@ pub fn spawn_on<A: Actor>(
                     current.send_control(shard as u16, envelope);
                 }
                 _ => {
-                    if target.injector.push(envelope).is_err() {
+                    if target.inject(envelope).is_err() {
                         // The reserved slot stays unused: a message to it
                         // would wait forever, but no ref to it exists.
                         return Err(SpawnError::Busy);
                     }
-                    target.doorbell.ring(&mut 0);
                 }
             }
             Ok(ActorRef::new(mesh.id, shard as u16, slot, 0))

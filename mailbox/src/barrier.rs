@@ -3,10 +3,11 @@
 //! Waking a parked consumer is a store-buffer (Dekker) pattern: the producer
 //! stores `tail` then loads `parked`; the consumer stores `parked` then loads
 //! `tail`. Each side needs a full barrier between its store and its load, or
-//! both may read the old value and a wake-up is lost. A `SeqCst` fence on the
-//! producer costs ~6× per message on this hardware, and the producer runs once
-//! per message while the consumer parks rarely. So the cost is moved to the
-//! parking side, as Seastar and folly do:
+//! both may read the old value and a wake-up is lost. A `SeqCst` fence is a
+//! full pipeline drain (the foundation issue reports ~6× the per-message cost
+//! on this hardware; not re-measured here), and the producer publishes once
+//! per message or batch while the consumer parks rarely. So the cost is
+//! moved to the parking side, as Seastar and folly do:
 //!
 //! * [`light`] (producer, every publication) is only a compiler fence;
 //! * [`heavy`] (consumer, before sleeping) is `membarrier(2)` with

@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_lite::FutureExt;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
@@ -54,7 +53,9 @@ impl Runtime {
 
     pub(crate) fn start(mesh: Arc<Mesh>, cpus: Option<Vec<usize>>) -> Result<Self, Error> {
         let mut threads = Vec::with_capacity(mesh.shard_count());
-        let spin = mesh_spin(&mesh);
+        // glommio's own spin matches ours: once a shard's dispatch loop
+        // parks, glommio keeps polling for wake-ups as long before it sleeps.
+        let spin = mesh.config().spin_before_park;
         for shard in 0..mesh.shard_count() {
             let placement = match &cpus {
                 Some(cpus) => Placement::Fixed(cpus[shard]),
@@ -160,10 +161,4 @@ impl Drop for TaskGuard {
     fn drop(&mut self) {
         self.0.task_finished();
     }
-}
-
-/// glommio's own spin matches ours: once our dispatch loop parks, glommio
-/// keeps polling for foreign wake-ups for the same time before it sleeps.
-fn mesh_spin(mesh: &Mesh) -> Duration {
-    mesh.config().spin_before_park
 }
