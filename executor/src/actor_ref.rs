@@ -9,12 +9,12 @@ use futures_lite::future::yield_now;
 use whirl_mailbox::Payload;
 
 use crate::envelope::{Envelope, Kind};
-use crate::mesh::{phase, Mesh};
+use crate::mesh::{phase, InjectError, Mesh};
 use crate::shard::with_current;
 use crate::{Ask, Reply, SendError};
 
 /// The address of an actor that handles `M`: its runtime, shard, slot and
-/// the slot's generation. Twelve bytes, `Copy`, `Send + Sync`.
+/// the slot's generation. Sixteen bytes, `Copy`, `Send + Sync`.
 ///
 /// It works the same from the actor's own shard (no atomics), from another
 /// shard (through the ring between the two), and from a thread outside the
@@ -27,7 +27,8 @@ use crate::{Ask, Reply, SendError};
 /// Messages from one sender (an actor, a task, or a foreign thread) to one
 /// actor arrive in the order they were sent.
 pub struct ActorRef<M> {
-    mesh: u16,
+    /// Never reused by another runtime of this process.
+    mesh: u32,
     shard: u16,
     slot: u32,
     generation: u32,
@@ -35,7 +36,7 @@ pub struct ActorRef<M> {
 }
 
 impl<M> ActorRef<M> {
-    pub(crate) fn new(mesh: u16, shard: u16, slot: u32, generation: u32) -> Self {
+    pub(crate) fn new(mesh: u32, shard: u16, slot: u32, generation: u32) -> Self {
         Self { mesh, shard, slot, generation, _message: PhantomData }
     }
 
@@ -44,7 +45,7 @@ impl<M> ActorRef<M> {
         self.shard as usize
     }
 
-    pub(crate) fn mesh_id(&self) -> u16 {
+    pub(crate) fn mesh_id(&self) -> u32 {
         self.mesh
     }
 
@@ -80,19 +81,21 @@ impl<M: Send + 'static> ActorRef<M> {
 
     fn send_from_outside(&self, msg: M) -> Result<(), SendError<M>> {
         let Some(mesh) = Mesh::find(self.mesh) else { return Err(SendError::Closed(msg)) };
+        let Some(shared) = mesh.shards.get(self.shard as usize) else {
+            return Err(SendError::Closed(msg));
+        };
         if mesh.phase() != phase::RUNNING {
             return Err(SendError::Closed(msg));
         }
-        let shared = &mesh.shards[self.shard as usize];
         let envelope = Envelope::new(Kind::Message, self.slot, self.generation, Payload::new(msg));
-        match shared.injector.push(envelope) {
-            Ok(()) => {
-                shared.doorbell.ring(&mut 0);
-                Ok(())
-            }
-            Err(envelope) => {
-                Err(SendError::Full(envelope.into_payload().downcast::<M>().expect("own payload")))
-            }
+        let back = |envelope: Envelope| -> M {
+            let payload = envelope.into_payload().downcast::<M>();
+            payload.unwrap_or_else(|_| unreachable!("the envelope holds our own message"))
+        };
+        match shared.inject(envelope) {
+            Ok(()) => Ok(()),
+            Err(InjectError::Full(envelope)) => Err(SendError::Full(back(envelope))),
+            Err(InjectError::Exited(envelope)) => Err(SendError::Closed(back(envelope))),
         }
     }
 
@@ -136,8 +139,12 @@ impl<M: Send + 'static> ActorRef<M> {
             }
             _ => {
                 let Some(mesh) = Mesh::find(self.mesh) else { return };
-                let envelope = Envelope::control(Kind::Stop, self.slot, self.generation);
-                mesh.shards[self.shard as usize].inject_waiting(envelope);
+                // Once shutdown stops actors, there is nothing left to stop.
+                if mesh.phase() >= phase::STOPPING {
+                    return;
+                }
+                let Some(shared) = mesh.shards.get(self.shard as usize) else { return };
+                shared.inject_waiting(Envelope::control(Kind::Stop, self.slot, self.generation));
             }
         });
     }

@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 use whirl_mailbox::Payload;
 
 use crate::envelope::{Envelope, Kind};
-use crate::mesh::Mesh;
+use crate::mesh::{drop_caught, Mesh};
 use crate::shard::{with_current, Shard};
+use crate::stats::DeadLetterCause;
+use crate::timer_thread::{self, TimerKey};
 use crate::{ActorRef, AskError, SendError};
 
 /// State of one pending ask in a shard's reply table.
@@ -55,11 +57,14 @@ impl ReplySlab {
         (index, entry.generation)
     }
 
-    fn close(&mut self, index: u32) {
+    /// Frees the entry; returns what it held, for the caller to drop once
+    /// the table is no longer borrowed (an answer's `Drop` is user code).
+    #[must_use]
+    fn close(&mut self, index: u32) -> ReplyState {
         let entry = &mut self.entries[index as usize];
         entry.generation = entry.generation.wrapping_add(1);
-        entry.state = ReplyState::Vacant;
         self.free.push(index);
+        std::mem::replace(&mut entry.state, ReplyState::Vacant)
     }
 }
 
@@ -76,7 +81,9 @@ impl Shard {
         if entry.generation != generation {
             // The ask gave up (timeout, dropped): the answer is a dead letter.
             drop(replies);
-            self.count_dead_letters(result.is_ok() as usize);
+            if result.is_ok() {
+                self.dead_letter(DeadLetterCause::LateAnswer, result);
+            }
             return;
         }
         if let ReplyState::Waiting(waker) =
@@ -116,7 +123,7 @@ impl ForeignReply {
 }
 
 enum Target {
-    Shard { mesh: u16, shard: u16, index: u32, generation: u32 },
+    Shard { mesh: u32, shard: u16, index: u32, generation: u32 },
     Foreign(Arc<ForeignReply>),
     Sent,
 }
@@ -160,8 +167,10 @@ fn deliver(target: Target, result: Result<Payload, AskError>) {
             });
             if let Some(result) = unsent {
                 // From a thread outside the runtime: through the injector.
-                if let Some(mesh) = Mesh::find(mesh) {
-                    mesh.shards[shard as usize].inject_waiting(envelope(result));
+                if let Some(target) = Mesh::find(mesh) {
+                    if let Some(target) = target.shards.get(shard as usize) {
+                        target.inject_waiting(envelope(result));
+                    }
                 }
             }
         }
@@ -184,7 +193,7 @@ impl<T> std::fmt::Debug for Reply<T> {
 }
 
 enum Waiting {
-    Shard { shard: u16, mesh: u16, index: u32, generation: u32 },
+    Shard { shard: u16, mesh: u32, index: u32, generation: u32 },
     Foreign(Arc<ForeignReply>),
     Finished,
 }
@@ -193,10 +202,16 @@ enum Waiting {
 /// the actor stops or drops the [`Reply`], or [`AskError::Timeout`] after
 /// [`timeout`](Self::timeout).
 ///
-/// The question is sent when the ask is made; if the mailbox is full, it is
-/// sent once there is room, while the ask is awaited. An ask made on a shard
-/// must be awaited on that shard.
-#[must_use = "an ask does nothing unless awaited"]
+/// The question is sent when the ask is made. If the mailbox (or the queue
+/// to its shard) is full, it is sent once there is room, while the ask is
+/// awaited; an ask dropped before that never sends it, and the question is
+/// counted as a dead letter ([`DeadLetterCause::Unsent`]). An ask made on a
+/// shard must be awaited on that shard.
+///
+/// To await an ask on another executor (a tokio task, a plain thread), make
+/// it there: off the runtime, its answer arrives through a shared cell and
+/// its timeout through whirl's timer thread, so any executor can poll it.
+#[must_use = "an ask whose question did not fit yet is only sent while it is awaited"]
 pub struct Ask<M, R> {
     to: ActorRef<M>,
     /// The question, until it has been sent.
@@ -204,17 +219,60 @@ pub struct Ask<M, R> {
     waiting: Waiting,
     timeout: Option<Duration>,
     deadline: Option<Deadline>,
+    /// Polls spent waiting for room for the question.
+    retries: u32,
+    /// Wakes us to retry sending the question.
+    retry: Option<Deadline>,
     _answer: PhantomData<fn() -> R>,
 }
 
+/// A wake-up at a point in time, on a shard or off it.
 enum Deadline {
     Timer(glommio::timer::Timer),
-    /// Off the runtime there is no timer: a sleeper thread wakes the task.
-    Foreign {
-        at: Instant,
-        sleeper: bool,
-    },
+    /// Off the runtime there is no glommio timer: the timer thread wakes us.
+    Foreign(Instant, Option<TimerKey>),
 }
+
+impl Deadline {
+    fn after(limit: Duration, on_shard: bool) -> Self {
+        if on_shard {
+            Self::Timer(glommio::timer::Timer::new(limit))
+        } else {
+            Self::Foreign(Instant::now() + limit, None)
+        }
+    }
+
+    /// Whether the time has come; otherwise arranges a wake-up for `cx`.
+    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
+        match self {
+            Self::Timer(timer) => Pin::new(timer).poll(cx).is_ready(),
+            Self::Foreign(at, key) => {
+                if Instant::now() >= *at {
+                    return true;
+                }
+                match key {
+                    Some(key) => timer_thread::update(*key, cx.waker()),
+                    None => *key = Some(timer_thread::register(*at, cx.waker())),
+                }
+                false
+            }
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Self::Foreign(_, Some(key)) = self {
+            timer_thread::cancel(*key);
+        }
+    }
+}
+
+/// Polls of a full mailbox that retry at the executor's next turn before an
+/// ask backs off to a timer.
+const RETRIES_BEFORE_BACKOFF: u32 = 64;
+/// How long an ask waits between retries once it backs off.
+const BACKOFF: Duration = Duration::from_micros(20);
 
 impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     pub(crate) fn new(to: ActorRef<M>, make: impl FnOnce(Reply<R>) -> M) -> Self {
@@ -239,6 +297,8 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
             waiting,
             timeout: None,
             deadline: None,
+            retries: 0,
+            retry: None,
             _answer: PhantomData,
         };
         // The question goes out now; only if the mailbox is full does it
@@ -262,33 +322,29 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
         self
     }
 
+    fn on_shard(&self) -> bool {
+        matches!(self.waiting, Waiting::Shard { .. })
+    }
+
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(limit) = self.timeout else { return false };
-        let on_shard = matches!(self.waiting, Waiting::Shard { .. });
-        let deadline = self.deadline.get_or_insert_with(|| {
-            if on_shard {
-                Deadline::Timer(glommio::timer::Timer::new(limit))
-            } else {
-                Deadline::Foreign { at: Instant::now() + limit, sleeper: false }
-            }
-        });
-        match deadline {
-            Deadline::Timer(timer) => Pin::new(timer).poll(cx).is_ready(),
-            Deadline::Foreign { at, sleeper } => {
-                let at = *at;
-                if Instant::now() >= at {
-                    return true;
-                }
-                if !*sleeper {
-                    *sleeper = true;
-                    let waker = cx.waker().clone();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(at.saturating_duration_since(Instant::now()));
-                        waker.wake();
-                    });
-                }
-                false
-            }
+        let on_shard = self.on_shard();
+        self.deadline.get_or_insert_with(|| Deadline::after(limit, on_shard)).poll(cx)
+    }
+
+    /// Arranges to be polled again to retry a question that found no room:
+    /// at the executor's next turn at first, then after a short sleep.
+    fn retry_later(&mut self, cx: &mut Context<'_>) {
+        self.retries += 1;
+        if self.retries < RETRIES_BEFORE_BACKOFF {
+            cx.waker().wake_by_ref();
+            return;
+        }
+        let on_shard = self.on_shard();
+        let retry = self.retry.get_or_insert_with(|| Deadline::after(BACKOFF, on_shard));
+        if retry.poll(cx) {
+            self.retry = None;
+            cx.waker().wake_by_ref();
         }
     }
 }
@@ -311,7 +367,7 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
                         this.finish();
                         return Poll::Ready(Err(AskError::Timeout));
                     }
-                    cx.waker().wake_by_ref();
+                    this.retry_later(cx);
                     return Poll::Pending;
                 }
                 Err(SendError::Closed(question)) => {
@@ -384,18 +440,29 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
 
 impl<M, R> Ask<M, R> {
     /// Gives the reply entry back (a late answer then counts as a dead
-    /// letter); the ask is over.
+    /// letter); the ask is over. A question never sent is a dead letter.
     fn finish(&mut self) {
+        let mut unanswered = None;
         if let Waiting::Shard { shard, mesh, index, .. } = self.waiting {
             with_current(|current| {
                 if let Some(current) = current {
                     if current.mesh.id == mesh && current.id == shard {
-                        current.replies.borrow_mut().close(index);
+                        unanswered = Some(current.replies.borrow_mut().close(index));
                     }
                 }
             });
         }
         self.waiting = Waiting::Finished;
+        // Dropped outside the borrow: an answer's `Drop` is user code.
+        drop(unanswered);
+        if let Some(question) = self.question.take() {
+            if let Some(mesh) = Mesh::find(self.to.mesh_id()) {
+                if let Some(shard) = mesh.shards.get(self.to.shard()) {
+                    shard.count_dead_letters(DeadLetterCause::Unsent, 1);
+                }
+            }
+            drop_caught(question);
+        }
     }
 }
 

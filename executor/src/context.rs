@@ -151,7 +151,7 @@ impl<A: Actor> std::fmt::Debug for Context<A> {
 /// Dropping the handle lets it run. It belongs to the actor's shard.
 #[derive(Debug)]
 pub struct TimerHandle {
-    mesh: u16,
+    mesh: u32,
     shard: u16,
     slot: u32,
     generation: u32,

@@ -15,18 +15,42 @@ use whirl_mailbox::PushError;
 
 use crate::mesh::{phase, Mesh};
 use crate::shard::{CurrentShard, Shard};
+use crate::stats::DeadLetterCause;
 
 /// Envelopes taken from the injection queue per pass, so foreign threads
 /// cannot starve the rings.
 const INJECTOR_BATCH: usize = 256;
 
 /// Runs shard `id` of `mesh` on the current glommio executor until the mesh
-/// has shut down. Returns `false` at once if that shard is already running.
-pub async fn run_shard(mesh: Arc<Mesh>, id: usize) -> bool {
-    let Some(shard) = Shard::new(mesh, id) else { return false };
-    let _current = CurrentShard::enter(shard.clone());
-    shard.dispatch_loop().await;
-    true
+/// has shut down. Resolves to `false` at once if that shard already runs or
+/// ran.
+///
+/// The shard's ring ends are taken now, not at the first poll: from here on
+/// the mesh counts on this future. However it ends (shutdown, a panic, or the
+/// program dropping it, even unpolled), the shard is then marked exited, so
+/// shutdown never waits for it and work sent to it is dropped as dead
+/// letters instead of kept forever.
+pub fn run_shard(mesh: Arc<Mesh>, id: usize) -> impl Future<Output = bool> {
+    let ends = mesh.take_ends(id).map(|ends| (ends, ExitGuard { mesh: mesh.clone(), id }));
+    async move {
+        let Some((ends, _exit)) = ends else { return false };
+        let shard = Shard::new(mesh, id, ends);
+        let _current = CurrentShard::enter(shard.clone());
+        shard.dispatch_loop().await;
+        true
+    }
+}
+
+/// Marks its shard exited when dropped (see [`run_shard`]).
+struct ExitGuard {
+    mesh: Arc<Mesh>,
+    id: usize,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.mesh.shard_exited(self.id);
+    }
 }
 
 impl Shard {
@@ -35,41 +59,43 @@ impl Shard {
         let mut stopped = false;
         loop {
             // Read before the pass: whatever the mesh does after this is
-            // noticed by `mesh_changed` before the shard parks.
+            // noticed by `should_wake` before the shard parks.
             let seen = self.mesh_view();
             let phase = seen.phase;
-            if phase >= phase::DRAINING && !draining {
-                draining = true;
-                self.cancel_all_jobs();
+            if phase == phase::DRAINING {
+                if !draining {
+                    draining = true;
+                    self.cancel_all_jobs();
+                }
+                if self.mesh.until_deadline().is_some_and(|left| left.is_zero()) {
+                    self.mesh.drain_timed_out();
+                    continue;
+                }
             }
             if phase >= phase::STOPPING && !stopped {
                 stopped = true;
+                self.cancel_all_jobs();
                 self.stop_all();
-                let n = self.mesh.shard_count();
-                if self.mesh.stopped_shards.fetch_add(1, Ordering::AcqRel) + 1 == n {
-                    self.mesh.advance(phase::STOPPING, phase::DONE);
-                }
+                self.mesh.shard_stopped(self.id as usize);
             }
             let work = self.pass();
             if work > 0 {
-                // Shutdown bookkeeping only: a quiet shard got work again.
-                if phase == phase::DRAINING && self.shared().quiet.swap(false, Ordering::SeqCst) {
-                    self.mesh.activity.fetch_add(1, Ordering::SeqCst);
-                }
                 // Let the executor's other tasks (piped futures, timers,
                 // block_on) run between passes.
                 yield_now().await;
                 continue;
             }
-            if phase == phase::DONE
-                && self.mesh.phase() == phase::DONE
-                && !self.has_work()
-                && self.mesh.live_tasks.load(Ordering::Acquire) == 0
-            {
+            if phase == phase::DONE && self.mesh.shutdown_waiters_on_shards() == 0 {
+                // Every actor is stopped and no program awaits the shutdown
+                // on a shard. Programs still waiting on something else are
+                // cancelled (their `block_on` returns `ShutDown`); one more
+                // turn of the executor drops them.
+                self.cancel_programs();
+                yield_now().await;
                 break;
             }
             if phase == phase::DRAINING && self.is_quiescent() {
-                self.become_quiet();
+                self.mesh.note_quiet(self.id as usize);
             }
             if self.overflow_blocked() {
                 // A ring we must write to is full and its consumer will not
@@ -85,6 +111,14 @@ impl Shard {
     /// was ready when the pass began for up to its budget, then publish every
     /// outgoing ring once. Returns the envelopes and messages processed.
     pub(crate) fn pass(&self) -> usize {
+        if self.shared().quiet.load(Ordering::Relaxed) {
+            // Shutdown drain: become busy before taking anything (see
+            // `Mesh::note_busy`), or take nothing.
+            if !self.has_work() {
+                return 0;
+            }
+            self.mesh.note_busy(self.id as usize);
+        }
         self.in_dispatch.set(true);
         let mut work = self.drain_inbound();
         let ready = self.ready.borrow().len();
@@ -94,7 +128,10 @@ impl Shard {
         }
         self.flush_outbound();
         self.in_dispatch.set(false);
-        self.shared().queued.store(self.queued.get(), Ordering::Relaxed);
+        self.offer_free_slots();
+        let shared = self.shared();
+        shared.queued.store(self.queued.get(), Ordering::Relaxed);
+        shared.slots.store(self.slab.borrow().slots.len(), Ordering::Relaxed);
         work
     }
 
@@ -112,11 +149,30 @@ impl Shard {
             work += ring.pop_until(capacity, |envelope| self.offer(envelope)).unwrap_or(0);
             self.inbound.borrow_mut()[from] = Some(ring);
         }
-        let injector = &self.mesh.shards[self.id as usize].injector;
+        work + self.drain_injector()
+    }
+
+    /// Delivers envelopes from threads outside the runtime, bounded like
+    /// everything else: a message for a full mailbox is held, and the
+    /// injector waits behind it, so its senders see `Full`.
+    fn drain_injector(&self) -> usize {
+        let mut work = 0;
+        let held = self.held.borrow_mut().take();
+        if let Some(envelope) = held {
+            if let Err(envelope) = self.offer(envelope) {
+                *self.held.borrow_mut() = Some(envelope);
+                return 0;
+            }
+            work += 1;
+        }
+        let injector = &self.shared().injector;
         for _ in 0..INJECTOR_BATCH {
             let Some(envelope) = injector.pop() else { break };
-            self.deliver(envelope);
             work += 1;
+            if let Err(envelope) = self.offer(envelope) {
+                *self.held.borrow_mut() = Some(envelope);
+                break;
+            }
         }
         work
     }
@@ -124,25 +180,35 @@ impl Shard {
     /// Moves waiting control envelopes into their rings and publishes every
     /// ring with staged envelopes: one release store per ring per pass.
     fn flush_outbound(&self) {
-        let mut outbound = self.outbound.borrow_mut();
-        let mut overflow = self.overflow.borrow_mut();
-        let mut wakes = 0;
-        for (producer, waiting) in outbound.iter_mut().zip(overflow.iter_mut()) {
-            let Some(producer) = producer else { continue };
-            while let Some(envelope) = waiting.pop_front() {
-                match producer.stage(envelope) {
-                    Ok(()) => {}
-                    Err(PushError::Full(envelope)) => {
-                        waiting.push_front(envelope);
-                        break;
+        let mut undeliverable = Vec::new();
+        {
+            let mut outbound = self.outbound.borrow_mut();
+            let mut overflow = self.overflow.borrow_mut();
+            let mut wakes = 0;
+            for (producer, waiting) in outbound.iter_mut().zip(overflow.iter_mut()) {
+                let Some(producer) = producer else { continue };
+                while let Some(envelope) = waiting.pop_front() {
+                    match producer.stage(envelope) {
+                        Ok(()) => {}
+                        Err(PushError::Full(envelope)) => {
+                            waiting.push_front(envelope);
+                            break;
+                        }
+                        Err(PushError::Closed(envelope)) => {
+                            undeliverable.push(envelope);
+                            undeliverable.extend(waiting.drain(..));
+                        }
                     }
-                    Err(PushError::Closed(_)) => waiting.clear(),
                 }
+                producer.publish();
+                wakes += producer.wakes();
             }
-            producer.publish();
-            wakes += producer.wakes();
+            self.shared().wakes.store(wakes, Ordering::Relaxed);
         }
-        self.shared().wakes.store(wakes, Ordering::Relaxed);
+        // User code may run in these drops: only now that no borrow is held.
+        for envelope in undeliverable {
+            self.dead_letter(DeadLetterCause::ShardExited, envelope);
+        }
     }
 
     /// The mesh state the loop acted on.
@@ -157,7 +223,10 @@ impl Shard {
 
     /// Whether a pass now would find something to do.
     pub(crate) fn has_work(&self) -> bool {
-        if !self.ready.borrow().is_empty() || !self.shared().injector.is_empty() {
+        if !self.ready.borrow().is_empty()
+            || !self.shared().injector.is_empty()
+            || self.held.borrow().is_some()
+        {
             return true;
         }
         self.inbound.borrow_mut().iter_mut().flatten().any(|ring| !ring.is_empty())
@@ -179,26 +248,6 @@ impl Shard {
                 .iter_mut()
                 .flatten()
                 .all(|ring| ring.staged() == 0 && ring.free_slots() == ring.capacity())
-    }
-
-    /// Shutdown, draining phase: this shard is quiet. If every shard is quiet
-    /// at once, no message is in flight anywhere (a shard only becomes quiet
-    /// once its receivers took all it sent), so actors may be stopped.
-    ///
-    /// A shard can be held back only by a receiver that has not yet taken
-    /// what it sent, and receivers do not ring senders; so a shard that has
-    /// just become quiet and finds others not yet quiet wakes them all to
-    /// look again.
-    fn become_quiet(&self) {
-        let newly = !self.shared().quiet.swap(true, Ordering::SeqCst);
-        let before = self.mesh.activity.load(Ordering::SeqCst);
-        let all_quiet = self.mesh.shards.iter().all(|s| s.quiet.load(Ordering::SeqCst));
-        let after = self.mesh.activity.load(Ordering::SeqCst);
-        if all_quiet && before == after {
-            self.mesh.advance(phase::DRAINING, phase::STOPPING);
-        } else if newly {
-            self.mesh.wake_all();
-        }
     }
 
     /// Waits for work: polls for `spin_before_park`, then parks on the
@@ -228,7 +277,12 @@ impl Shard {
                 }
             }
         }
-        Park { shard: self, seen, parked: false }.await
+        let park = Park { shard: self, seen, parked: false };
+        match self.mesh.until_deadline().filter(|_| seen.phase == phase::DRAINING) {
+            // Draining: wake up for the deadline too.
+            Some(left) => futures_lite::future::or(park, glommio::timer::sleep(left)).await,
+            None => park.await,
+        }
     }
 }
 
@@ -258,6 +312,7 @@ impl Future for Park<'_> {
         let doorbell = &shard.shared().doorbell;
         if self.parked {
             // Woken by a ring, the injector, a local sender or the mesh.
+            self.parked = false;
             doorbell.cancel_park();
             shard.idle.set(false);
             return Poll::Ready(());
@@ -277,5 +332,15 @@ impl Future for Park<'_> {
         }
         self.parked = true;
         Poll::Pending
+    }
+}
+
+impl Drop for Park<'_> {
+    fn drop(&mut self) {
+        // Dropped while parked (the shutdown deadline came first): running.
+        if self.parked {
+            self.shard.shared().doorbell.cancel_park();
+            self.shard.idle.set(false);
+        }
     }
 }

@@ -39,8 +39,9 @@ impl Kind {
     }
 }
 
-/// Builds and installs an actor on the shard that receives it.
-pub(crate) type SpawnFn = Box<dyn FnOnce(&Shard, u32) + Send>;
+/// Builds and installs an actor on the shard that receives it, at the slot
+/// and generation reserved for it.
+pub(crate) type SpawnFn = Box<dyn FnOnce(&Shard, u32, u32) + Send>;
 
 /// Runs on the shard that receives it (starts `block_on` tasks, for one).
 pub(crate) type RunFn = Box<dyn FnOnce() + Send>;
@@ -88,4 +89,9 @@ impl Envelope {
     pub(crate) fn into_payload(self) -> Payload {
         self.payload
     }
+}
+
+/// Builds the envelope that runs `f` on the receiving shard.
+pub(crate) fn run_envelope(f: RunFn) -> Envelope {
+    Envelope::new(Kind::Run, 0, 0, Payload::new(f))
 }

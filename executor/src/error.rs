@@ -3,10 +3,17 @@
 use std::fmt;
 
 /// A send that did not happen; the message comes back inside.
+///
+/// `Full` keeps the usual two-variant shape (tokio's `TrySendError`) so a
+/// retry loop stays one pattern; which queue was full follows from where the
+/// send came from: the actor's mailbox from its own shard, the ring to its
+/// shard from another shard, its shard's injection queue from outside the
+/// runtime.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum SendError<M> {
-    /// The mailbox (same shard) or the ring to the actor's shard (another
-    /// shard) is full right now; `send_async` waits for room instead.
+    /// No room right now: the actor's mailbox (same shard), the ring to its
+    /// shard (another shard) or its shard's injection queue (outside the
+    /// runtime) is full; `send_async` waits for room instead.
     Full(M),
     /// The actor is stopped for good (or the runtime is shutting down).
     Closed(M),
@@ -43,8 +50,11 @@ impl<M> fmt::Debug for SendError<M> {
 impl<M> fmt::Display for SendError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Full(_) => f.write_str("mailbox full"),
-            Self::Closed(_) => f.write_str("actor stopped"),
+            Self::Full(_) => f.write_str(
+                "no room: the actor's mailbox, or the queue to its shard, is full; retry or use \
+                 send_async",
+            ),
+            Self::Closed(_) => f.write_str("the actor has stopped (or the runtime shut down)"),
         }
     }
 }

@@ -43,8 +43,9 @@ impl<M: Send + 'static> Inbox<M> {
 pub(crate) enum Refused {
     /// At its bound; try again once the actor has handled some messages.
     Full(Payload),
-    /// Not this inbox's message type (a bug: refs are typed); dropped.
-    WrongType,
+    /// Not this inbox's message type (a ref outliving its slot); the caller
+    /// drops it as a dead letter once no borrow is held.
+    WrongType(Payload),
 }
 
 /// An inbox of any message type, as the shard's slot table holds it.
@@ -56,8 +57,6 @@ pub(crate) trait AnyInbox {
     fn offer(&mut self, payload: Payload, bounded: bool) -> Result<(), Refused>;
     /// Messages waiting.
     fn len(&self) -> usize;
-    /// Drops every waiting message; returns how many.
-    fn clear(&mut self) -> usize;
 }
 
 impl<M: Send + 'static> AnyInbox for Inbox<M> {
@@ -69,17 +68,11 @@ impl<M: Send + 'static> AnyInbox for Inbox<M> {
         if bounded && self.queue.len() >= self.capacity {
             return Err(Refused::Full(payload));
         }
-        self.queue.push_back(payload.downcast::<M>().map_err(|_| Refused::WrongType)?);
+        self.queue.push_back(payload.downcast::<M>().map_err(Refused::WrongType)?);
         Ok(())
     }
 
     fn len(&self) -> usize {
         self.queue.len()
-    }
-
-    fn clear(&mut self) -> usize {
-        let n = self.queue.len();
-        self.queue.clear();
-        n
     }
 }

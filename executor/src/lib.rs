@@ -24,6 +24,7 @@ mod actor;
 mod actor_ref;
 mod ask;
 mod cell;
+mod config;
 mod context;
 mod dispatch;
 mod envelope;
@@ -34,15 +35,20 @@ pub mod registry;
 mod shard;
 mod slab;
 mod spawn;
+mod stats;
+mod timer_thread;
 
 pub use actor::Actor;
 pub use actor_ref::ActorRef;
 pub use ask::{Ask, Reply};
+pub use config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS};
 pub use context::{Context, TimerHandle};
 pub use dispatch::run_shard;
 pub use error::{AskError, SendError, SpawnError};
-pub use mesh::{Mesh, ShardConfig, Stats};
+pub use mesh::Mesh;
+pub use shard::spawn_program;
 pub use spawn::spawn_on;
+pub use stats::{DeadLetterCause, ShutdownReport, Stats};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.
 pub fn current_shard(mesh: &Mesh) -> Option<usize> {

@@ -4,47 +4,35 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use whirl_mailbox::spsc::{self, Consumer, Producer};
-use whirl_mailbox::{CapacityError, Doorbell};
+use whirl_mailbox::Doorbell;
 
-use crate::envelope::Envelope;
-
-/// How the shards of a mesh run. Validated by the runtime's builder.
-#[derive(Debug, Clone)]
-pub struct ShardConfig {
-    /// Number of shards.
-    pub shards: usize,
-    /// Slots in each ring between two shards (a power of two).
-    pub ring_capacity: usize,
-    /// Default bound of each actor's mailbox.
-    pub mailbox_capacity: usize,
-    /// Messages an actor handles per turn before the shard moves on to the
-    /// next ready actor.
-    pub fairness_budget: usize,
-    /// Slots of each shard's queue for sends from threads outside the runtime.
-    pub injector_capacity: usize,
-    /// How long an idle shard keeps polling before it parks.
-    pub spin_before_park: Duration,
-}
+use crate::config::{ConfigError, ShardConfig};
+use crate::envelope::{Envelope, MAX_SLOTS};
+use crate::stats::{DeadLetterCause, ShutdownReport, Stats};
 
 /// Phases of a mesh's life (see [`Mesh::phase`]).
 pub(crate) mod phase {
     /// Normal operation.
     pub(crate) const RUNNING: u8 = 0;
     /// Shutdown asked: no new work from outside, timers cancelled, actors
-    /// drain their mailboxes until every shard is quiet at once.
+    /// drain their mailboxes until every shard is quiet at once, or until
+    /// the shutdown deadline.
     pub(crate) const DRAINING: u8 = 1;
     /// Every shard stops its actors.
     pub(crate) const STOPPING: u8 = 2;
     /// Every actor is stopped; shards drain what is left and exit.
     pub(crate) const DONE: u8 = 3;
 }
+
+/// Slots each shard keeps ready for spawns from other shards and threads.
+const FREE_SLOTS_OFFERED: usize = 4096;
 
 /// What one shard shares with the others.
 #[derive(Debug)]
@@ -53,6 +41,17 @@ pub(crate) struct ShardShared {
     pub(crate) doorbell: Arc<Doorbell>,
     /// Envelopes from threads outside the runtime.
     pub(crate) injector: ArrayQueue<Envelope>,
+    /// Freed slots, each reserved under its next generation, that spawns
+    /// from elsewhere take before they take a never-used index, so the slot
+    /// table does not grow as actors come and go.
+    pub(crate) free_slots: ArrayQueue<(u32, u32)>,
+    /// Free slots the shard holds beyond those in `free_slots` (published at
+    /// the end of each pass). While there are some, a spawn from outside the
+    /// runtime that finds `free_slots` empty is refused with `Busy` rather
+    /// than given a never-used index: the table grows only when the shard
+    /// really has no free slot. Relaxed: a stale value only delays or hurries
+    /// one retry.
+    pub(crate) free_unoffered: AtomicUsize,
     /// Next never-used slot index. Spawns from other shards reserve an index
     /// here so they can return an `ActorRef` at once; Relaxed, only the
     /// uniqueness of each index matters.
@@ -61,43 +60,151 @@ pub(crate) struct ShardShared {
     pub(crate) actors: AtomicUsize,
     /// Messages queued in this shard's mailboxes, as of its last pass.
     pub(crate) queued: AtomicUsize,
-    /// Messages this shard counted as dead letters.
-    pub(crate) dead_letters: AtomicU64,
+    /// Slots in this shard's slot table, as of its last pass.
+    pub(crate) slots: AtomicUsize,
+    /// Dead letters this shard counted, by [`DeadLetterCause`]. Relaxed:
+    /// statistics.
+    pub(crate) dead_letters: [AtomicU64; DeadLetterCause::ALL.len()],
     /// Names registered for actors of this shard (so a stopping actor only
     /// takes the registry lock when there may be a name to free).
     pub(crate) registered: AtomicUsize,
     /// Times this shard's publications woke a parked shard.
     pub(crate) wakes: AtomicU64,
-    /// During shutdown: this shard found nothing to do in its last pass.
-    pub(crate) quiet: std::sync::atomic::AtomicBool,
+    /// During shutdown: this shard found nothing to do and everything it
+    /// sent was taken. See [`Mesh::note_busy`] for the protocol.
+    pub(crate) quiet: AtomicBool,
+    /// This shard has stopped its actors (counted once in
+    /// `Mesh::stopped_shards`).
+    stopped: AtomicBool,
+    /// This shard's loop has ended (or never started): nothing takes
+    /// envelopes from its injector any more. SeqCst, see
+    /// [`inject`](Self::inject).
+    exited: AtomicBool,
+}
+
+/// Why an envelope could not be injected; it comes back inside.
+#[derive(Debug)]
+pub(crate) enum InjectError {
+    /// The injection queue is full.
+    Full(Envelope),
+    /// The shard has exited.
+    Exited(Envelope),
 }
 
 impl ShardShared {
+    fn new(doorbell: Arc<Doorbell>, config: &ShardConfig) -> Self {
+        Self {
+            doorbell,
+            injector: ArrayQueue::new(config.injector_capacity),
+            free_slots: ArrayQueue::new(FREE_SLOTS_OFFERED),
+            free_unoffered: AtomicUsize::new(0),
+            next_slot: AtomicU32::new(0),
+            actors: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            slots: AtomicUsize::new(0),
+            dead_letters: Default::default(),
+            registered: AtomicUsize::new(0),
+            wakes: AtomicU64::new(0),
+            quiet: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            exited: AtomicBool::new(false),
+        }
+    }
+
     /// Queues `envelope` from outside the shard's thread and wakes the shard
-    /// if it is parked. Hands the envelope back if the queue is full.
-    pub(crate) fn inject(&self, envelope: Envelope) -> Result<(), Envelope> {
-        self.injector.push(envelope)?;
+    /// if it is parked.
+    ///
+    /// An envelope that races with the shard's exit is dropped here as a
+    /// dead letter instead of waiting forever: after the push this checks
+    /// `exited`, and the exiting shard sets `exited` before its last drain of
+    /// the queue; with SeqCst on both sides either that drain sees the push
+    /// or this load sees the flag (then we drain, as the shard would have).
+    pub(crate) fn inject(&self, envelope: Envelope) -> Result<(), InjectError> {
+        if self.exited.load(Ordering::SeqCst) {
+            return Err(InjectError::Exited(envelope));
+        }
+        self.injector.push(envelope).map_err(InjectError::Full)?;
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.exited.load(Ordering::SeqCst) {
+            self.drain_exited();
+            return Ok(());
+        }
         self.doorbell.ring(&mut 0);
         Ok(())
     }
 
-    /// As [`inject`](Self::inject), for envelopes that must not be lost
-    /// (stops, replies): yields the thread while the queue is full.
+    /// As [`inject`](Self::inject), for envelopes that must not be refused
+    /// for room (stops, replies): yields the thread while the queue is full.
+    /// Once the shard has exited the envelope is dropped as a dead letter.
     pub(crate) fn inject_waiting(&self, mut envelope: Envelope) {
-        while let Err(back) = self.inject(envelope) {
-            envelope = back;
+        loop {
+            match self.inject(envelope) {
+                Ok(()) => return,
+                Err(InjectError::Exited(back)) => {
+                    self.count_dead_letters(DeadLetterCause::ShardExited, 1);
+                    drop_caught(back);
+                    return;
+                }
+                Err(InjectError::Full(back)) => envelope = back,
+            }
             std::thread::yield_now();
+        }
+    }
+
+    /// Drops whatever waits in the injector of an exited shard.
+    fn drain_exited(&self) {
+        while let Some(envelope) = self.injector.pop() {
+            self.count_dead_letters(DeadLetterCause::ShardExited, 1);
+            drop_caught(envelope);
+        }
+    }
+
+    pub(crate) fn count_dead_letters(&self, cause: DeadLetterCause, n: usize) {
+        if n > 0 {
+            self.dead_letters[cause as usize].fetch_add(n as u64, Ordering::Relaxed);
         }
     }
 
     /// A never-used slot index of this shard.
     pub(crate) fn reserve_slot(&self) -> Result<u32, crate::SpawnError> {
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
-        if slot >= crate::envelope::MAX_SLOTS {
-            self.next_slot.store(crate::envelope::MAX_SLOTS, Ordering::Relaxed);
+        if slot >= MAX_SLOTS {
+            self.next_slot.store(MAX_SLOTS, Ordering::Relaxed);
             return Err(crate::SpawnError::TooManyActors);
         }
         Ok(slot)
+    }
+
+    /// A slot for a spawn from another shard or thread: a freed one the
+    /// shard reserved for this, or a never-used one. `(slot, generation)`.
+    /// `from_outside`: a thread outside the runtime, which can retry, gets
+    /// `Busy` while the shard still holds free slots it has not offered yet.
+    pub(crate) fn take_slot(&self, from_outside: bool) -> Result<(u32, u32), crate::SpawnError> {
+        if let Some(slot) = self.free_slots.pop() {
+            return Ok(slot);
+        }
+        if from_outside && self.free_unoffered.load(Ordering::Relaxed) > 0 {
+            return Err(crate::SpawnError::Busy);
+        }
+        Ok((self.reserve_slot()?, 0))
+    }
+
+    /// Gives back a slot from [`take_slot`](Self::take_slot) that was not
+    /// used after all (the spawn was refused): no ref to it was handed out,
+    /// so the next spawner may take it as it is. If the queue is full the
+    /// slot stays reserved, unused.
+    pub(crate) fn untake_slot(&self, slot: u32, generation: u32) {
+        let _ = self.free_slots.push((slot, generation));
+    }
+}
+
+/// Drops `value`, catching a panic of its `Drop` (user code on a message or
+/// closure nobody will handle): logged, and never allowed to unwind into the
+/// shard's loop.
+pub(crate) fn drop_caught<T>(value: T) {
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
+    if dropped.is_err() {
+        tracing::error!("a dead letter's drop panicked");
     }
 }
 
@@ -120,58 +227,67 @@ pub(crate) struct Registration {
     pub(crate) generation: u32,
 }
 
+/// Set in [`Mesh::activity`] once the drain is over: no shard may become
+/// busy again.
+const SEALED: u64 = 1 << 63;
+
 /// The shared state of one runtime's shards.
 #[derive(Debug)]
 pub struct Mesh {
-    pub(crate) id: u16,
+    pub(crate) id: u32,
     pub(crate) config: ShardConfig,
     pub(crate) shards: Box<[ShardShared]>,
     ends: Mutex<Vec<Option<ShardEnds>>>,
     /// One of [`phase`]'s constants. Moves forward only, by CAS.
-    pub(crate) phase: AtomicU8,
-    /// Bumped whenever a quiet shard gets work again during shutdown, so a
-    /// shard that sees every shard quiet can tell the view was consistent.
-    pub(crate) activity: AtomicU64,
+    phase: AtomicU8,
+    /// Bumped whenever a quiet shard gets work again during shutdown; the
+    /// shard that finds every shard quiet seals it ([`SEALED`]) with a CAS
+    /// from the value it read before looking. See [`note_busy`](Self::note_busy).
+    activity: AtomicU64,
     /// Shards that have stopped all their actors.
-    pub(crate) stopped_shards: AtomicUsize,
-    /// Tasks started by `block_on` that have not finished; shards wait for
-    /// them before exiting.
-    pub(crate) live_tasks: AtomicUsize,
-    pub(crate) round_robin: AtomicUsize,
+    stopped_shards: AtomicUsize,
+    /// `Shutdown` futures pending on a shard of this mesh: shards keep
+    /// running after the last actor stopped until these have seen it.
+    shutdown_waiting: AtomicUsize,
+    round_robin: AtomicUsize,
     /// Bumped by [`wake_all`](Self::wake_all) before it rings: a shard that
     /// was polling (not parked, so not rung) sees the change and looks at
     /// the mesh again.
     pub(crate) nudges: AtomicU64,
     pub(crate) registry: Mutex<HashMap<String, Registration>>,
-    pub(crate) shutdown_waiters: Mutex<Vec<Waker>>,
+    /// Wakers of pending `Shutdown` futures, by the future's key.
+    shutdown_waiters: Mutex<HashMap<u64, Waker>>,
+    next_waiter: AtomicU64,
+    /// When the mesh was built: the epoch of `shutdown_deadline`.
+    created: Instant,
+    /// Nanoseconds after `created` when draining ends anyway; `u64::MAX`
+    /// until shutdown begins.
+    shutdown_deadline: AtomicU64,
+    /// The drain ran into its deadline.
+    timed_out: AtomicBool,
 }
 
-/// Counters over all shards of a runtime.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Stats {
-    /// Live actors.
-    pub actors: usize,
-    /// Messages waiting in mailboxes, as of each shard's last pass.
-    pub queued: usize,
-    /// Messages counted as dead letters.
-    pub dead_letters: u64,
-    /// Times a shard's publication woke a parked shard (each goes through
-    /// glommio's cross-thread wake-up).
-    pub wakes: u64,
-}
+/// Every live mesh, by id, so an `ActorRef` (which names its mesh by id) can
+/// be routed from any thread. Read-locked only on sends from threads outside
+/// the runtime; shards reach their mesh directly. Ids are never reused, so a
+/// ref kept from a dropped runtime finds nothing and reports `Closed`.
+static MESHES: RwLock<Option<HashMap<u32, Weak<Mesh>>>> = RwLock::new(None);
 
-/// Every live mesh, by id, so an `ActorRef` (which names its mesh by a small
-/// id) can be routed from any thread. Read-locked only on sends from threads
-/// outside the runtime; shards reach their mesh directly.
-static MESHES: RwLock<Vec<Weak<Mesh>>> = RwLock::new(Vec::new());
+/// The next mesh id.
+static NEXT_MESH: AtomicU32 = AtomicU32::new(0);
 
 impl Mesh {
-    /// Builds the rings and queues for `config.shards` shards.
+    /// Builds the rings and queues for `config.shards` shards: `shards *
+    /// (shards - 1)` rings of `ring_capacity` envelopes, allocated now
+    /// ([`ShardConfig::ring_memory`]).
     ///
     /// # Errors
     ///
-    /// When `config.ring_capacity` is not a valid ring capacity.
-    pub fn new(config: ShardConfig) -> Result<Arc<Self>, CapacityError> {
+    /// A [`ConfigError`] when `config` breaks a rule
+    /// ([`ShardConfig::validate`]), or when the process has already built
+    /// 2^32 meshes.
+    pub fn new(config: ShardConfig) -> Result<Arc<Self>, ConfigError> {
+        config.validate()?;
         let n = config.shards;
         let doorbells: Vec<Arc<Doorbell>> = (0..n).map(|_| Arc::new(Doorbell::new())).collect();
         let mut ends: Vec<ShardEnds> = (0..n)
@@ -184,56 +300,47 @@ impl Mesh {
             for to in 0..n {
                 if from != to {
                     let (tx, rx) =
-                        spsc::channel_with_doorbell(config.ring_capacity, doorbells[to].clone())?;
+                        spsc::channel_with_doorbell(config.ring_capacity, doorbells[to].clone())
+                            .map_err(|_| ConfigError::RingCapacity(config.ring_capacity))?;
                     ends[from].outbound[to] = Some(tx);
                     ends[to].inbound[from] = Some(rx);
                 }
             }
         }
-        let shards = doorbells
-            .into_iter()
-            .map(|doorbell| ShardShared {
-                doorbell,
-                injector: ArrayQueue::new(config.injector_capacity),
-                next_slot: AtomicU32::new(0),
-                actors: AtomicUsize::new(0),
-                queued: AtomicUsize::new(0),
-                dead_letters: AtomicU64::new(0),
-                registered: AtomicUsize::new(0),
-                wakes: AtomicU64::new(0),
-                quiet: false.into(),
-            })
-            .collect();
-        let mut meshes = MESHES.write().unwrap_or_else(|e| e.into_inner());
-        // Reuse the id of a mesh that is gone, so ids stay small.
-        let id = meshes.iter().position(|m| m.strong_count() == 0).unwrap_or(meshes.len());
-        assert!(id <= u16::MAX as usize, "more than 65536 whirl runtimes alive at once");
+        let shards = doorbells.into_iter().map(|d| ShardShared::new(d, &config)).collect();
+        let id = NEXT_MESH
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |id| id.checked_add(1))
+            .map_err(|_| ConfigError::TooManyRuntimes)?;
         let mesh = Arc::new(Self {
-            id: id as u16,
+            id,
             config,
             shards,
             ends: Mutex::new(ends.into_iter().map(Some).collect()),
             phase: AtomicU8::new(phase::RUNNING),
             activity: AtomicU64::new(0),
             stopped_shards: AtomicUsize::new(0),
-            live_tasks: AtomicUsize::new(0),
+            shutdown_waiting: AtomicUsize::new(0),
             round_robin: AtomicUsize::new(0),
             nudges: AtomicU64::new(0),
             registry: Mutex::new(HashMap::new()),
-            shutdown_waiters: Mutex::new(Vec::new()),
+            shutdown_waiters: Mutex::new(HashMap::new()),
+            next_waiter: AtomicU64::new(0),
+            created: Instant::now(),
+            shutdown_deadline: AtomicU64::new(u64::MAX),
+            timed_out: AtomicBool::new(false),
         });
-        if id == meshes.len() {
-            meshes.push(Arc::downgrade(&mesh));
-        } else {
-            meshes[id] = Arc::downgrade(&mesh);
-        }
+        MESHES
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(id, Arc::downgrade(&mesh));
         Ok(mesh)
     }
 
     /// The mesh with this id, if it is alive.
-    pub(crate) fn find(id: u16) -> Option<Arc<Mesh>> {
+    pub(crate) fn find(id: u32) -> Option<Arc<Mesh>> {
         let meshes = MESHES.read().unwrap_or_else(|e| e.into_inner());
-        meshes.get(id as usize).and_then(Weak::upgrade)
+        meshes.as_ref()?.get(&id).and_then(Weak::upgrade)
     }
 
     /// The configuration the shards run with.
@@ -251,6 +358,44 @@ impl Mesh {
         self.ends.lock().unwrap_or_else(|e| e.into_inner()).get_mut(shard)?.take()
     }
 
+    /// Marks a shard that will never run (its executor failed to start, or
+    /// an embedder dropped its runner): its rings close, and shutdown does
+    /// not wait for it. Does nothing to a shard that runs or ran.
+    pub fn abandon_shard(&self, shard: usize) {
+        if let Some(ends) = self.take_ends(shard) {
+            drop(ends);
+            self.shard_exited(shard);
+        }
+    }
+
+    /// Shard `shard`'s loop has ended, for whatever reason: it counts as
+    /// stopped and quiet, work injected for it is dropped, and the other
+    /// shards look at the mesh again.
+    pub(crate) fn shard_exited(&self, shard: usize) {
+        let s = &self.shards[shard];
+        s.quiet.store(true, Ordering::SeqCst);
+        s.exited.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        s.drain_exited();
+        self.shard_stopped(shard);
+        self.wake_all();
+    }
+
+    /// Shard `shard` has stopped all its actors (or exited); the last shard
+    /// to do so ends the shutdown, from whatever phase: with no shard left
+    /// to run actors, the runtime is done.
+    pub(crate) fn shard_stopped(&self, shard: usize) {
+        if self.shards[shard].stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if self.stopped_shards.fetch_add(1, Ordering::AcqRel) + 1 == self.shard_count() {
+            let mut from = self.phase();
+            while from != phase::DONE && !self.advance(from, phase::DONE) {
+                from = self.phase();
+            }
+        }
+    }
+
     /// The current phase (see [`phase`]). Acquire: a shard that sees a new
     /// phase also sees what the shard that moved it did before.
     pub(crate) fn phase(&self) -> u8 {
@@ -262,14 +407,22 @@ impl Mesh {
         let moved =
             self.phase.compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire).is_ok();
         if moved {
-            self.wake_all();
-            if to == phase::DONE {
-                for waker in
-                    self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner()).drain(..)
-                {
-                    waker.wake();
-                }
+            if to == phase::STOPPING {
+                // Nothing becomes busy after the drain, whoever ended it.
+                self.activity.fetch_or(SEALED, Ordering::SeqCst);
             }
+            if to == phase::DONE {
+                // Every shard has stopped, so none is left to see STOPPING.
+                let waiters: Vec<Waker> = self
+                    .shutdown_waiters
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .drain()
+                    .map(|(_, w)| w)
+                    .collect();
+                waiters.into_iter().for_each(Waker::wake);
+            }
+            self.wake_all();
         }
         moved
     }
@@ -286,10 +439,109 @@ impl Mesh {
         }
     }
 
-    /// Starts shutdown: no new work from outside, timers cancelled, actors
-    /// drain, then stop. Returns false if shutdown had already started.
+    // ----- the drain ----------------------------------------------------
+    //
+    // During DRAINING every shard alternates between busy and quiet. A shard
+    // is quiet when its last look found nothing to do and everything it sent
+    // had been taken by its receivers. The drain is over when every shard
+    // is quiet at once: then no message is in flight anywhere.
+    //
+    // A shard marks itself busy *before* it takes anything from a ring or
+    // its injector, and before a task on it sends anything (`note_busy`):
+    // it clears its flag and bumps `activity`. The shard that finds every
+    // flag set seals `activity` with a CAS from the value it read *before*
+    // it looked at the flags. So either the CAS fails (someone became busy
+    // in between, look again later), or every later `note_busy` sees the
+    // seal and knows the drain is over: its send is refused (`Closed`) and
+    // nothing is handled after the decision. A receiver clears its flag
+    // before it takes a message, and a sender sets its flag only once its
+    // receivers have taken everything, so a message is never in flight
+    // while both flags are set.
+
+    /// Shard `shard` has work again (see above). Returns false once the
+    /// drain is over.
+    pub(crate) fn note_busy(&self, shard: usize) -> bool {
+        self.shards[shard].quiet.store(false, Ordering::SeqCst);
+        self.activity.fetch_add(1, Ordering::SeqCst) & SEALED == 0
+    }
+
+    /// Shard `shard` is quiet (see above). If every shard is, the drain is
+    /// over and actors may be stopped. Returns whether the flag was newly set.
+    pub(crate) fn note_quiet(&self, shard: usize) -> bool {
+        let newly = !self.shards[shard].quiet.swap(true, Ordering::SeqCst);
+        let before = self.activity.load(Ordering::SeqCst);
+        if before & SEALED != 0 {
+            return newly;
+        }
+        let all_quiet = self.shards.iter().all(|s| s.quiet.load(Ordering::SeqCst));
+        if all_quiet
+            && self
+                .activity
+                .compare_exchange(before, before | SEALED, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            self.advance(phase::DRAINING, phase::STOPPING);
+        } else if newly {
+            // A shard can be held back only by a receiver that has not yet
+            // taken what it sent, and receivers do not ring senders: wake
+            // everyone to look again.
+            self.wake_all();
+        }
+        newly
+    }
+
+    /// The time left until the shutdown deadline, if shutdown has begun.
+    pub(crate) fn until_deadline(&self) -> Option<Duration> {
+        let deadline = self.shutdown_deadline.load(Ordering::Relaxed);
+        if deadline == u64::MAX {
+            return None;
+        }
+        let now = self.created.elapsed().as_nanos() as u64;
+        Some(Duration::from_nanos(deadline.saturating_sub(now)))
+    }
+
+    /// Ends the drain at its deadline: actors are stopped with what they
+    /// still hold, counted as dead letters of cause `ShutdownTimeout`.
+    pub(crate) fn drain_timed_out(&self) {
+        if self.phase() == phase::DRAINING {
+            self.timed_out.store(true, Ordering::SeqCst);
+            if self.advance(phase::DRAINING, phase::STOPPING) {
+                tracing::warn!(mesh = self.id, "shutdown deadline passed: stopping actors");
+            }
+        }
+    }
+
+    /// The cause of a message dropped because its actor stopped: a plain
+    /// stop, or the shutdown deadline.
+    pub(crate) fn stop_cause(&self) -> DeadLetterCause {
+        if self.timed_out.load(Ordering::Relaxed) {
+            DeadLetterCause::ShutdownTimeout
+        } else {
+            DeadLetterCause::Stopped
+        }
+    }
+
+    // ----- shutdown ------------------------------------------------------
+
+    /// Starts shutdown with the configured deadline
+    /// ([`ShardConfig::shutdown_timeout`]): no new work from outside, timers
+    /// cancelled, actors drain, then stop. Returns false if shutdown had
+    /// already started.
     pub fn begin_shutdown(&self) -> bool {
-        self.advance(phase::RUNNING, phase::DRAINING)
+        self.begin_shutdown_within(self.config.shutdown_timeout)
+    }
+
+    /// As [`begin_shutdown`](Self::begin_shutdown), with a deadline of
+    /// `timeout` from now; a shutdown already under way gets the earlier of
+    /// its deadline and this one.
+    pub fn begin_shutdown_within(&self, timeout: Duration) -> bool {
+        let at = self.created.elapsed().saturating_add(timeout).as_nanos();
+        let at = u64::try_from(at).unwrap_or(u64::MAX - 1);
+        self.shutdown_deadline.fetch_min(at, Ordering::Relaxed);
+        let began = self.advance(phase::RUNNING, phase::DRAINING);
+        // A shard parked with the old deadline must look at the new one.
+        self.wake_all();
+        began
     }
 
     /// Whether every actor has been stopped.
@@ -297,8 +549,73 @@ impl Mesh {
         self.phase() == phase::DONE
     }
 
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.phase() != phase::RUNNING
+    }
+
+    /// What the shutdown did (meaningful once [`is_shut_down`](Self::is_shut_down)).
+    pub fn shutdown_report(&self) -> ShutdownReport {
+        let stats = self.stats();
+        ShutdownReport {
+            timed_out: self.timed_out.load(Ordering::SeqCst),
+            cut_short: stats.dead_letters_of(DeadLetterCause::ShutdownTimeout),
+            dead_letters: stats.dead_letters,
+        }
+    }
+
+    /// A key for [`wait_shut_down`](Self::wait_shut_down).
+    pub fn shutdown_waiter_key(&self) -> u64 {
+        self.next_waiter.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers `waker` under `key` (replacing what that key registered) to
+    /// be woken when shutdown completes. Returns whether it already has.
+    pub fn wait_shut_down(&self, key: u64, waker: &Waker) -> bool {
+        if self.is_shut_down() {
+            return true;
+        }
+        {
+            let mut waiters = self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner());
+            match waiters.get_mut(&key) {
+                Some(old) if old.will_wake(waker) => {}
+                Some(old) => old.clone_from(waker),
+                None => {
+                    waiters.insert(key, waker.clone());
+                }
+            }
+        }
+        self.is_shut_down()
+    }
+
+    /// Forgets the waker registered under `key`.
+    pub fn stop_waiting(&self, key: u64) {
+        self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+    }
+
+    /// A `Shutdown` future on one of this mesh's shards is pending: shards
+    /// keep running after the last actor stopped until it has completed.
+    pub fn shutdown_waiter_on_shard(&self) {
+        self.shutdown_waiting.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The future counted by
+    /// [`shutdown_waiter_on_shard`](Self::shutdown_waiter_on_shard) is done.
+    pub fn shutdown_waiter_done(&self) {
+        if self.shutdown_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.wake_all();
+        }
+    }
+
+    pub(crate) fn shutdown_waiters_on_shards(&self) -> usize {
+        self.shutdown_waiting.load(Ordering::Acquire)
+    }
+
+    // ----- work from outside ----------------------------------------------
+
     /// Runs `f` on shard `shard` (through its injection queue). Hands `f`
-    /// back if the queue is full or the shard does not exist.
+    /// back if the queue is full, the shard does not exist or has exited.
+    /// A panic in `f` is caught and logged; the shard carries on.
     #[allow(clippy::type_complexity)]
     pub fn run_on(
         &self,
@@ -306,9 +623,10 @@ impl Mesh {
         f: Box<dyn FnOnce() + Send>,
     ) -> Result<(), Box<dyn FnOnce() + Send>> {
         let Some(target) = self.shards.get(shard) else { return Err(f) };
-        target
-            .inject(crate::shard::run_envelope(f))
-            .map_err(|envelope| envelope.into_payload().downcast().expect("run payload"))
+        target.inject(crate::envelope::run_envelope(f)).map_err(|error| {
+            let (InjectError::Full(envelope) | InjectError::Exited(envelope)) = error;
+            envelope.into_payload().downcast().expect("run payload")
+        })
     }
 
     /// Live actors and queued messages on `shard`, as of its last pass.
@@ -322,42 +640,32 @@ impl Mesh {
         self.round_robin.fetch_add(1, Ordering::Relaxed) % self.shards.len()
     }
 
-    /// Counts a task that shards must wait for before exiting.
-    pub fn task_started(&self) {
-        self.live_tasks.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// The task counted by [`task_started`](Self::task_started) is done.
-    pub fn task_finished(&self) {
-        if self.live_tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.wake_all();
-        }
-    }
-
-    /// Registers `waker` to be woken when shutdown completes. Returns whether
-    /// it already has.
-    pub fn wait_shut_down(&self, waker: &Waker) -> bool {
-        if self.is_shut_down() {
-            return true;
-        }
-        self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner()).push(waker.clone());
-        self.is_shut_down()
-    }
-
     /// A snapshot of the runtime's counters.
     pub fn stats(&self) -> Stats {
         let mut stats = Stats::default();
         for s in self.shards.iter() {
             stats.actors += s.actors.load(Ordering::Relaxed);
             stats.queued += s.queued.load(Ordering::Relaxed);
-            stats.dead_letters += s.dead_letters.load(Ordering::Relaxed);
+            stats.slots += s.slots.load(Ordering::Relaxed);
+            for (total, count) in stats.dead_letter_causes.iter_mut().zip(&s.dead_letters) {
+                *total += count.load(Ordering::Relaxed);
+            }
             stats.wakes += s.wakes.load(Ordering::Relaxed);
         }
+        stats.dead_letters = stats.dead_letter_causes.iter().sum();
         stats
     }
 
     /// Messages counted as dead letters so far, over all shards.
     pub fn dead_letters(&self) -> u64 {
-        self.shards.iter().map(|s| s.dead_letters.load(Ordering::Relaxed)).sum()
+        self.stats().dead_letters
+    }
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        if let Some(meshes) = MESHES.write().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            meshes.remove(&self.id);
+        }
     }
 }

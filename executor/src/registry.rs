@@ -26,6 +26,8 @@ pub enum RegistryError {
     },
     /// The ref belongs to another runtime.
     OtherRuntime,
+    /// The runtime has shut down.
+    ShutDown,
 }
 
 impl fmt::Display for RegistryError {
@@ -37,6 +39,7 @@ impl fmt::Display for RegistryError {
                 write!(f, "the actor registered as {name:?} handles {found}, not {expected}")
             }
             Self::OtherRuntime => f.write_str("the actor belongs to another runtime"),
+            Self::ShutDown => f.write_str("the runtime has shut down"),
         }
     }
 }
@@ -50,7 +53,8 @@ impl std::error::Error for RegistryError {}
 /// # Errors
 ///
 /// [`RegistryError::NameTaken`] if the name is in use,
-/// [`RegistryError::OtherRuntime`] if the ref is not of this runtime.
+/// [`RegistryError::OtherRuntime`] if the ref is not of this runtime,
+/// [`RegistryError::ShutDown`] once the runtime has shut down.
 pub fn register<M: Send + 'static>(
     mesh: &Mesh,
     name: &str,
@@ -58,6 +62,9 @@ pub fn register<M: Send + 'static>(
 ) -> Result<(), RegistryError> {
     if actor.mesh_id() != mesh.id {
         return Err(RegistryError::OtherRuntime);
+    }
+    if mesh.is_shut_down() {
+        return Err(RegistryError::ShutDown);
     }
     let mut registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
     if registry.contains_key(name) {
@@ -74,7 +81,10 @@ pub fn register<M: Send + 'static>(
             generation,
         },
     );
-    mesh.shards[actor.shard()].registered.fetch_add(1, Ordering::Relaxed);
+    let Some(shard) = mesh.shards.get(actor.shard()) else {
+        return Err(RegistryError::OtherRuntime);
+    };
+    shard.registered.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 

@@ -8,12 +8,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Waker;
 
+use futures_lite::FutureExt;
+use glommio::task::JoinHandle;
 use whirl_mailbox::spsc::{Consumer, Producer};
 use whirl_mailbox::{Payload, PushError};
 
@@ -21,8 +24,9 @@ use crate::ask::ReplySlab;
 use crate::cell::{ActorCell, RunActor};
 use crate::envelope::{Envelope, Kind, RunFn, SpawnFn};
 use crate::inbox::{Inbox, Refused};
-use crate::mesh::{phase, Mesh};
+use crate::mesh::{drop_caught, phase, Mesh, ShardEnds};
 use crate::slab::{Live, Slab, SlotState};
+use crate::stats::DeadLetterCause;
 use crate::{Actor, ActorRef, AskError, SendError, SpawnError};
 
 /// One shard's state, owned by its dispatch loop.
@@ -40,6 +44,10 @@ pub(crate) struct Shard {
     /// `inbound[i]`: the ring from shard `i`.
     pub(crate) inbound: RefCell<Vec<Option<Consumer<Envelope>>>>,
     pub(crate) replies: RefCell<ReplySlab>,
+    /// An envelope from the injector for a full mailbox: it waits here, and
+    /// the injector is not drained until it is delivered, so senders outside
+    /// the runtime see `Full` instead of growing the mailbox.
+    pub(crate) held: RefCell<Option<Envelope>>,
     /// True while the dispatch loop runs a pass: sends stage their envelopes
     /// and the pass publishes them at its end, once per ring.
     pub(crate) in_dispatch: Cell<bool>,
@@ -49,6 +57,8 @@ pub(crate) struct Shard {
     /// Messages waiting in this shard's inboxes.
     pub(crate) queued: Cell<usize>,
     pub(crate) next_job: Cell<u64>,
+    /// Program tasks (`block_on`) on this shard, cancelled when it exits.
+    pub(crate) programs: RefCell<Vec<(u64, JoinHandle<()>)>>,
 }
 
 /// Envelopes staged on one ring during a pass before they are published
@@ -59,49 +69,66 @@ pub(crate) struct Shard {
 const PUBLISH_BATCH: usize = 32;
 
 thread_local! {
-    /// The shard running on this thread, if any. Points into the `Rc` held
-    /// by [`CurrentShard`] for as long as it is set.
+    /// The shard running on this thread, if any: a pointer from
+    /// `Rc::into_raw`, whose strong count [`CurrentShard`] holds while it is
+    /// set.
     static CURRENT: Cell<*const Shard> = const { Cell::new(ptr::null()) };
 }
 
 /// Runs `f` with the shard of this thread, or `None` on a thread outside the
 /// runtime.
+///
+/// The shard is kept alive for the whole call by a strong reference of our
+/// own: an embedding program owns the shard's future and may drop it from
+/// inside a wake-up that `f` makes (it polls that future with a waker of its
+/// choosing), which must not free the shard under `f`.
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Shard>) -> R) -> R {
     let shard = CURRENT.with(Cell::get);
-    // SAFETY: a non-null pointer was set by `CurrentShard::enter` from an
-    // `Rc<Shard>` that the guard keeps alive until it resets the pointer.
-    // The shard is only used on this thread.
-    f(unsafe { shard.as_ref() })
+    if shard.is_null() {
+        return f(None);
+    }
+    // SAFETY: a non-null pointer came from `Rc::into_raw` in
+    // `CurrentShard::enter`, whose guard holds that strong count until it
+    // resets the pointer; the count is only touched on this thread. We take a
+    // count of our own, released when `keep` drops after `f`.
+    let keep = unsafe {
+        Rc::increment_strong_count(shard);
+        Rc::from_raw(shard)
+    };
+    f(Some(&keep))
 }
 
 /// Makes a shard this thread's current shard until dropped.
 pub(crate) struct CurrentShard {
-    /// Keeps the shard alive while `CURRENT` points at it.
-    _shard: Rc<Shard>,
+    /// From `Rc::into_raw`: the strong count `CURRENT` relies on.
+    shard: *const Shard,
 }
 
 impl CurrentShard {
     pub(crate) fn enter(shard: Rc<Shard>) -> Self {
+        let shard = Rc::into_raw(shard);
         CURRENT.with(|current| {
             assert!(current.get().is_null(), "a whirl shard already runs on this thread");
-            current.set(Rc::as_ptr(&shard));
+            current.set(shard);
         });
-        Self { _shard: shard }
+        Self { shard }
     }
 }
 
 impl Drop for CurrentShard {
     fn drop(&mut self) {
         CURRENT.with(|current| current.set(ptr::null()));
+        // SAFETY: the pointer came from `Rc::into_raw` in `enter`, and this
+        // is the one place that gives its count back.
+        drop(unsafe { Rc::from_raw(self.shard) });
     }
 }
 
 impl Shard {
-    pub(crate) fn new(mesh: Arc<Mesh>, id: usize) -> Option<Rc<Self>> {
-        let ends = mesh.take_ends(id)?;
+    pub(crate) fn new(mesh: Arc<Mesh>, id: usize, ends: ShardEnds) -> Rc<Self> {
         let shards = mesh.shard_count();
-        Some(Rc::new(Self {
+        Rc::new(Self {
             id: id as u16,
             mesh,
             slab: RefCell::new(Slab::default()),
@@ -110,12 +137,14 @@ impl Shard {
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),
             replies: RefCell::new(ReplySlab::default()),
+            held: RefCell::new(None),
             in_dispatch: Cell::new(false),
             idle: Cell::new(false),
             dispatcher: RefCell::new(None),
             queued: Cell::new(0),
             next_job: Cell::new(0),
-        }))
+            programs: RefCell::new(Vec::new()),
+        })
     }
 
     pub(crate) fn shared(&self) -> &crate::mesh::ShardShared {
@@ -124,11 +153,16 @@ impl Shard {
 
     /// Wakes the dispatch loop if it is parked and the caller is not the
     /// dispatch loop itself (a task, a timer, a piped future).
+    ///
+    /// The waker is taken out before it is called: the wake-up may run
+    /// arbitrary code of an embedding program (even drop this shard's
+    /// future, see [`with_current`]), so no borrow may be held across it.
     #[inline]
     pub(crate) fn wake_dispatcher(&self) {
         if self.idle.get() && !self.in_dispatch.get() {
-            if let Some(waker) = self.dispatcher.borrow().as_ref() {
-                waker.wake_by_ref();
+            let waker = self.dispatcher.borrow_mut().take();
+            if let Some(waker) = waker {
+                waker.wake();
             }
         }
     }
@@ -139,10 +173,27 @@ impl Shard {
         self.wake_dispatcher();
     }
 
-    pub(crate) fn count_dead_letters(&self, n: usize) {
-        if n > 0 {
-            self.shared().dead_letters.fetch_add(n as u64, Ordering::Relaxed);
+    pub(crate) fn count_dead_letters(&self, cause: DeadLetterCause, n: usize) {
+        self.shared().count_dead_letters(cause, n);
+    }
+
+    /// Drops a message nobody will handle: counted, and a panic in its
+    /// `Drop` caught. Call with no borrow held.
+    pub(crate) fn dead_letter<T>(&self, cause: DeadLetterCause, value: T) {
+        self.count_dead_letters(cause, 1);
+        drop_caught(value);
+    }
+
+    /// Called before a task (not a handler in a pass) sends anything: during
+    /// the shutdown drain, a quiet shard becomes busy again (see
+    /// [`Mesh::note_busy`]). Returns false once the drain is over: the send
+    /// must be refused.
+    #[inline]
+    fn note_send_outside_pass(&self) -> bool {
+        if self.in_dispatch.get() || !self.shared().quiet.load(Ordering::Relaxed) {
+            return true;
         }
+        self.mesh.note_busy(self.id as usize)
     }
 
     // ----- sending -------------------------------------------------------
@@ -155,6 +206,9 @@ impl Shard {
         generation: u32,
         msg: M,
     ) -> Result<(), SendError<M>> {
+        if !self.note_send_outside_pass() {
+            return Err(SendError::Closed(msg));
+        }
         let mut slab = self.slab.borrow_mut();
         if slab.slots.len() <= slot as usize {
             return self.park_for_reserved(&mut slab, slot, generation, msg);
@@ -165,11 +219,13 @@ impl Shard {
         }
         match &mut entry.state {
             SlotState::Live(live) => {
-                let inbox = live
-                    .inbox
-                    .as_any()
-                    .downcast_mut::<Inbox<M>>()
-                    .expect("an ActorRef's message type is its actor's");
+                let Some(inbox) = live.inbox.as_any().downcast_mut::<Inbox<M>>() else {
+                    // Generations never wrap, so a ref names one actor and its
+                    // type; this is a bug, reported without a panic.
+                    drop(slab);
+                    self.count_dead_letters(DeadLetterCause::WrongType, 1);
+                    return Err(SendError::Closed(msg));
+                };
                 inbox.push(msg).map_err(SendError::Full)?;
                 self.queued.set(self.queued.get() + 1);
                 if live.claim_turn() {
@@ -218,6 +274,9 @@ impl Shard {
         generation: u32,
         msg: M,
     ) -> Result<(), SendError<M>> {
+        if !self.note_send_outside_pass() {
+            return Err(SendError::Closed(msg));
+        }
         if !self.overflow.borrow()[to as usize].is_empty() {
             // Keep order behind control envelopes still waiting for room.
             return Err(SendError::Full(msg));
@@ -248,28 +307,46 @@ impl Shard {
     /// Sends a control envelope or reply to shard `to` (or handles it here);
     /// never refuses: if the ring is full it waits in the overflow queue.
     pub(crate) fn send_control(&self, to: u16, envelope: Envelope) {
+        // Control envelopes are never refused: during the drain they still
+        // mark the shard busy, and after it they still go out (replies
+        // complete asks until the shards exit).
+        let _ = self.note_send_outside_pass();
         if to == self.id {
             self.deliver(envelope);
             return;
         }
-        let mut overflow = self.overflow.borrow_mut();
-        let queue = &mut overflow[to as usize];
-        let mut outbound = self.outbound.borrow_mut();
-        let Some(producer) = outbound[to as usize].as_mut() else { return };
-        if queue.is_empty() {
-            match producer.stage(envelope) {
-                Ok(()) => {}
-                Err(PushError::Full(envelope)) => queue.push_back(envelope),
-                Err(PushError::Closed(_)) => return,
+        let refused = {
+            let mut overflow = self.overflow.borrow_mut();
+            let queue = &mut overflow[to as usize];
+            let mut outbound = self.outbound.borrow_mut();
+            let Some(producer) = outbound[to as usize].as_mut() else {
+                drop((outbound, overflow));
+                self.dead_letter(DeadLetterCause::ShardExited, envelope);
+                return;
+            };
+            let refused = if queue.is_empty() {
+                match producer.stage(envelope) {
+                    Ok(()) => None,
+                    Err(PushError::Full(envelope)) => {
+                        queue.push_back(envelope);
+                        None
+                    }
+                    Err(PushError::Closed(envelope)) => Some(envelope),
+                }
+            } else {
+                queue.push_back(envelope);
+                None
+            };
+            if !self.in_dispatch.get() {
+                producer.publish();
             }
-        } else {
-            queue.push_back(envelope);
+            refused
+        };
+        match refused {
+            // The receiving shard has exited; drop after the borrows end.
+            Some(envelope) => self.dead_letter(DeadLetterCause::ShardExited, envelope),
+            None => self.wake_dispatcher(),
         }
-        if !self.in_dispatch.get() {
-            producer.publish();
-        }
-        drop((outbound, overflow));
-        self.wake_dispatcher();
     }
 
     // ----- receiving -----------------------------------------------------
@@ -299,16 +376,18 @@ impl Shard {
                 let spawn: SpawnFn = payload.downcast().expect("spawn payload");
                 if self.mesh.phase() >= phase::STOPPING {
                     // Too late to start anything; the factory is dropped.
-                    self.count_dead_letters(1);
+                    self.dead_letter(DeadLetterCause::Stopped, spawn);
                     return;
                 }
-                spawn(self, slot);
+                spawn(self, slot, generation);
             }
             Kind::Reply => self.complete_reply(slot, generation, Ok(payload)),
             Kind::ReplyDropped => self.complete_reply(slot, generation, Err(AskError::Closed)),
             Kind::Run => {
                 let run: RunFn = payload.downcast().expect("run payload");
-                run();
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
+                    tracing::error!(shard = self.id, "a closure run on the shard panicked");
+                }
             }
         }
     }
@@ -332,7 +411,7 @@ impl Shard {
                 }
             }
             drop(slab);
-            self.count_dead_letters(1);
+            self.dead_letter(self.mesh.stop_cause(), payload);
             return Ok(());
         }
         let entry = &mut slab.slots[slot as usize];
@@ -341,10 +420,10 @@ impl Shard {
                 match live.inbox.offer(payload, bounded) {
                     Ok(()) => {}
                     Err(Refused::Full(payload)) => return Err(payload),
-                    Err(Refused::WrongType) => {
+                    Err(Refused::WrongType(payload)) => {
                         drop(slab);
                         tracing::error!(shard = self.id, slot, "message of the wrong type dropped");
-                        self.count_dead_letters(1);
+                        self.dead_letter(DeadLetterCause::WrongType, payload);
                         return Ok(());
                     }
                 }
@@ -359,7 +438,7 @@ impl Shard {
             }
             _ => {
                 drop(slab);
-                self.count_dead_letters(1);
+                self.dead_letter(self.mesh.stop_cause(), payload);
             }
         }
         Ok(())
@@ -386,7 +465,7 @@ impl Shard {
     // ----- lifecycle -----------------------------------------------------
 
     /// Spawns an actor on this shard; the slot is reused from the free list
-    /// or freshly reserved.
+    /// (or from the slots offered to other spawners) or freshly reserved.
     pub(crate) fn spawn_here<A: Actor>(
         &self,
         factory: Box<dyn Fn() -> A + Send>,
@@ -397,15 +476,15 @@ impl Shard {
         let reused = self.slab.borrow_mut().free.pop();
         let slot = match reused {
             Some(slot) => slot,
-            None => self.shared().reserve_slot()?,
+            None => self.shared().take_slot(false)?.0,
         };
         let generation = self.install(slot, factory);
         Ok(ActorRef::new(self.mesh.id, self.id, slot, generation))
     }
 
-    /// Builds the actor and makes it live at `slot`: runs `started`, then
-    /// delivers messages that arrived while the slot was only reserved.
-    /// Returns the slot's generation.
+    /// Builds the actor and makes it live at `slot` (vacant, or reserved
+    /// for this spawn): runs `started`, then delivers messages that arrived
+    /// while the slot was only reserved. Returns the slot's generation.
     pub(crate) fn install<A: Actor>(&self, slot: u32, factory: Box<dyn Fn() -> A + Send>) -> u32 {
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             Box::new(ActorCell::new(factory)) as Box<dyn RunActor>
@@ -488,6 +567,7 @@ impl Shard {
     pub(crate) fn finish_stop(&self, slot: u32, generation: u32, actor: Option<Box<dyn RunActor>>) {
         if let Some(mut actor) = actor {
             actor.stop(self, slot, generation);
+            drop_caught(actor);
         }
         let mut slab = self.slab.borrow_mut();
         let entry = &mut slab.slots[slot as usize];
@@ -498,11 +578,14 @@ impl Shard {
         else {
             return;
         };
-        slab.free(slot);
+        if slab.free(slot).is_some() {
+            slab.free.push(slot);
+        }
         drop(slab);
-        let dead = live.inbox.clear();
+        let dead = live.inbox.len();
         self.queued.set(self.queued.get() - dead);
-        self.count_dead_letters(dead);
+        self.count_dead_letters(self.mesh.stop_cause(), dead);
+        drop_caught(live.inbox);
         for (_, job) in live.jobs.drain(..) {
             job.cancel();
         }
@@ -545,6 +628,24 @@ impl Shard {
         handled
     }
 
+    /// Tops up the slots offered to spawners on other shards and threads
+    /// (see `ShardShared::free_slots`) from the local free list, each
+    /// reserved under its generation, so that spawns from elsewhere reuse
+    /// freed slots instead of growing the table.
+    pub(crate) fn offer_free_slots(&self) {
+        let shared = self.shared();
+        let mut slab = self.slab.borrow_mut();
+        while let Some(&slot) = slab.free.last() {
+            let entry = &mut slab.slots[slot as usize];
+            if shared.free_slots.push((slot, entry.generation)).is_err() {
+                break;
+            }
+            entry.state = SlotState::Reserved { pending: Vec::new() };
+            slab.free.pop();
+        }
+        shared.free_unoffered.store(slab.free.len(), Ordering::Relaxed);
+    }
+
     // ----- shard-local tasks (timers, piped futures) --------------------
 
     /// Starts `job` as a task of the actor at `slot`; it is cancelled when
@@ -562,10 +663,19 @@ impl Shard {
         self.next_job.set(id + 1);
         let mesh = self.mesh.id;
         let task = glommio::spawn_local(async move {
-            job.await;
-            // Done: forget the handle (this does not cancel the running task).
+            let finished = AssertUnwindSafe(job).catch_unwind().await;
             with_current(|shard| match shard {
-                Some(shard) if shard.mesh.id == mesh => shard.forget_job(slot, generation, id),
+                Some(shard) if shard.mesh.id == mesh => {
+                    // Done: forget the handle (this does not cancel the
+                    // running task).
+                    shard.forget_job(slot, generation, id);
+                    if finished.is_err() {
+                        // A panic in a piped future, its mapping or a timer's
+                        // message maker is a failure of the actor.
+                        tracing::error!(shard = shard.id, slot, "an actor's task panicked");
+                        shard.request_stop(slot, generation, false);
+                    }
+                }
                 _ => {}
             });
         });
@@ -575,6 +685,32 @@ impl Shard {
             None => handle.cancel(),
         }
         Some(id)
+    }
+
+    /// Starts a program task (see [`spawn_program`]).
+    fn start_program(&self, program: impl std::future::Future<Output = ()> + 'static) {
+        let id = self.next_job.get();
+        self.next_job.set(id + 1);
+        let mesh = self.mesh.id;
+        let task = glommio::spawn_local(async move {
+            program.await;
+            with_current(|shard| match shard {
+                Some(shard) if shard.mesh.id == mesh => {
+                    shard.programs.borrow_mut().retain(|(program, _)| *program != id);
+                }
+                _ => {}
+            });
+        });
+        self.programs.borrow_mut().push((id, task.detach()));
+    }
+
+    /// Cancels every program task; glommio drops their futures the next
+    /// time it runs its queue.
+    pub(crate) fn cancel_programs(&self) {
+        let programs = std::mem::take(&mut *self.programs.borrow_mut());
+        for (_, program) in programs {
+            program.cancel();
+        }
     }
 
     fn forget_job(&self, slot: u32, generation: u32, id: u64) {
@@ -623,15 +759,33 @@ impl Shard {
     }
 }
 
-/// Builds the spawn envelope for an actor to be installed on another shard.
-pub(crate) fn spawn_envelope<A: Actor>(slot: u32, factory: Box<dyn Fn() -> A + Send>) -> Envelope {
-    let spawn: SpawnFn = Box::new(move |shard: &Shard, slot: u32| {
-        shard.install(slot, factory);
-    });
-    Envelope::new(Kind::Spawn, slot, 0, Payload::new(spawn))
+/// Runs `program` as a task of the shard running on this thread, for as long
+/// as the shard runs: when the shard exits, a program still pending is
+/// dropped. Hands `program` back on a thread that runs no shard.
+///
+/// # Errors
+///
+/// `program` itself, when called off the runtime.
+pub fn spawn_program<F: std::future::Future<Output = ()> + 'static>(program: F) -> Result<(), F> {
+    with_current(|shard| match shard {
+        Some(shard) => {
+            shard.start_program(program);
+            Ok(())
+        }
+        None => Err(program),
+    })
 }
 
-/// Builds the envelope that runs `f` on the receiving shard.
-pub(crate) fn run_envelope(f: RunFn) -> Envelope {
-    Envelope::new(Kind::Run, 0, 0, Payload::new(f))
+/// Builds the spawn envelope for an actor to be installed on another shard
+/// at the slot (and generation) reserved for it there.
+pub(crate) fn spawn_envelope<A: Actor>(
+    slot: u32,
+    generation: u32,
+    factory: Box<dyn Fn() -> A + Send>,
+) -> Envelope {
+    let spawn: SpawnFn = Box::new(move |shard: &Shard, slot: u32, generation: u32| {
+        let installed = shard.install(slot, factory);
+        debug_assert_eq!(installed, generation, "the slot was reserved under this generation");
+    });
+    Envelope::new(Kind::Spawn, slot, generation, Payload::new(spawn))
 }

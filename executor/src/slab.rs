@@ -8,10 +8,10 @@ use crate::inbox::AnyInbox;
 
 /// What a slot holds.
 pub(crate) enum SlotState {
-    /// Free; its index is on the free list.
+    /// Free; its index is on the free list (or retired, see [`Slab::free`]).
     Vacant,
-    /// Handed out by a spawn on another shard whose `Spawn` envelope has not
-    /// arrived yet; messages for it wait in `pending`.
+    /// Handed out to a spawn on another shard or thread whose `Spawn`
+    /// envelope has not arrived yet; messages for it wait in `pending`.
     Reserved { pending: Vec<Envelope> },
     /// An actor lives here.
     Live(Live),
@@ -42,7 +42,8 @@ impl Live {
 /// One slot: a generation and what it holds.
 pub(crate) struct Slot {
     /// Bumped each time the slot is freed, so refs to an earlier actor in
-    /// this slot no longer match.
+    /// this slot no longer match. Never wraps: a slot whose generation
+    /// reaches `u32::MAX` is retired.
     pub(crate) generation: u32,
     pub(crate) state: SlotState,
 }
@@ -76,11 +77,30 @@ impl Slab {
         &mut self.slots[slot as usize]
     }
 
-    /// Frees `slot`: bumps its generation and puts it on the free list.
-    pub(crate) fn free(&mut self, slot: u32) {
+    /// Empties `slot` and bumps its generation, so refs to the old actor no
+    /// longer match. Returns the new generation if the slot may be used
+    /// again; the caller puts it on the free list or hands it out. A slot
+    /// whose generation would wrap is retired instead: it stays vacant for
+    /// good, so no stale ref can ever reach a later actor in it.
+    pub(crate) fn free(&mut self, slot: u32) -> Option<u32> {
         let entry = &mut self.slots[slot as usize];
-        entry.generation = entry.generation.wrapping_add(1);
         entry.state = SlotState::Vacant;
-        self.free.push(slot);
+        entry.generation = entry.generation.checked_add(1)?;
+        (entry.generation != u32::MAX).then_some(entry.generation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_whose_generation_would_wrap_is_retired() {
+        let mut slab = Slab::default();
+        slab.ensure(0).generation = u32::MAX - 2;
+        assert_eq!(slab.free(0), Some(u32::MAX - 1));
+        assert_eq!(slab.free(0), None, "generation u32::MAX is never handed out");
+        assert_eq!(slab.free(0), None);
+        assert_eq!(slab.slots[0].generation, u32::MAX);
     }
 }

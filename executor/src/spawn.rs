@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::mesh::{phase, Mesh};
+use crate::mesh::{phase, InjectError, Mesh};
 use crate::shard::{spawn_envelope, with_current};
 use crate::{Actor, ActorRef, SpawnError};
 
@@ -37,21 +37,25 @@ pub fn spawn_on<A: Actor>(
         }
         current => {
             let target = &mesh.shards[shard];
-            let slot = target.reserve_slot()?;
-            let envelope = spawn_envelope(slot, factory);
+            let from_outside = current.is_none_or(|c| c.mesh.id != mesh.id);
+            let (slot, generation) = target.take_slot(from_outside)?;
+            let envelope = spawn_envelope(slot, generation, factory);
             match current {
                 Some(current) if current.mesh.id == mesh.id => {
                     current.send_control(shard as u16, envelope);
                 }
-                _ => {
-                    if target.inject(envelope).is_err() {
-                        // The reserved slot stays unused: a message to it
-                        // would wait forever, but no ref to it exists.
-                        return Err(SpawnError::Busy);
+                _ => match target.inject(envelope) {
+                    Ok(()) => {}
+                    Err(error) => {
+                        target.untake_slot(slot, generation);
+                        return Err(match error {
+                            InjectError::Full(_) => SpawnError::Busy,
+                            InjectError::Exited(_) => SpawnError::ShuttingDown,
+                        });
                     }
-                }
+                },
             }
-            Ok(ActorRef::new(mesh.id, shard as u16, slot, 0))
+            Ok(ActorRef::new(mesh.id, shard as u16, slot, generation))
         }
     })
 }

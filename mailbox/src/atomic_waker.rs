@@ -73,7 +73,10 @@ impl AtomicWaker {
                 waker.wake_by_ref();
             }
             Err(state) => {
-                debug_assert!(false, "concurrent register on one AtomicWaker (state {state})");
+                // Two threads registering at once: the doorbell has two
+                // consumers, which breaks its contract. Refuse loudly, in
+                // release builds too, rather than lose a wake-up.
+                panic!("concurrent register on one AtomicWaker (state {state}): one consumer only");
             }
         }
     }

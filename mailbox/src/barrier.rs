@@ -67,9 +67,14 @@ mod imp {
         let usable = supported >= 0
             && supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED != 0
             && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-        // Two threads may race here; both compute the same answer.
-        MODE.store(if usable { MEMBARRIER } else { FENCE }, Ordering::Relaxed);
-        usable
+        // Decided once: the first thread to get here sets the mode, and a
+        // racing thread adopts what it set (both compute the same answer,
+        // but a mode must never change once light() may have read it).
+        let mode = if usable { MEMBARRIER } else { FENCE };
+        match MODE.compare_exchange(UNKNOWN, mode, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => usable,
+            Err(decided) => decided == MEMBARRIER,
+        }
     }
 
     #[inline(always)]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use whirl_executor::{Mesh, ShardConfig};
+use whirl_executor::{ConfigError, Mesh, ShardConfig};
 
 use crate::{Embedded, Error, Runtime};
 
@@ -16,6 +16,8 @@ pub const DEFAULT_FAIRNESS_BUDGET: usize = 64;
 pub const DEFAULT_INJECTOR_CAPACITY: usize = 4096;
 /// Default time an idle shard keeps polling before it parks.
 pub const DEFAULT_SPIN_BEFORE_PARK: Duration = Duration::from_micros(50);
+/// Default time shutdown lets actors drain before it stops them anyway.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Configures a [`Runtime`]; [`build`](Self::build) validates everything and
 /// starts one pinned glommio executor per shard.
@@ -36,6 +38,7 @@ pub struct Builder {
     mailbox_capacity: usize,
     fairness_budget: usize,
     injector_capacity: usize,
+    shutdown_timeout: Duration,
 }
 
 impl Default for Builder {
@@ -48,6 +51,7 @@ impl Default for Builder {
             mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
             fairness_budget: DEFAULT_FAIRNESS_BUDGET,
             injector_capacity: DEFAULT_INJECTOR_CAPACITY,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -75,6 +79,11 @@ impl Builder {
 
     /// Slots in each ring between two shards (default 1024; a power of
     /// two). A full ring makes cross-shard `send` return `Full`.
+    ///
+    /// The runtime allocates one ring per ordered pair of shards when it is
+    /// built: `shards * (shards - 1) * ring_capacity` envelopes of 32 bytes
+    /// (64 KiB for 2 shards, 132 MiB for 64). More than
+    /// [`MAX_RING_MEMORY`](whirl_executor::MAX_RING_MEMORY) in all is refused.
     pub fn ring_capacity(mut self, capacity: usize) -> Self {
         self.ring_capacity = capacity;
         self
@@ -100,29 +109,22 @@ impl Builder {
         self
     }
 
+    /// How long shutdown lets actors drain their mailboxes before it stops
+    /// them anyway (default 10 s). Actors that keep messaging each other
+    /// never drain by themselves; at the deadline what they still hold is
+    /// counted as dead letters (cause `ShutdownTimeout`) and the
+    /// [`ShutdownReport`](crate::ShutdownReport) says so.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
     fn config(&self) -> Result<(ShardConfig, Vec<usize>), Error> {
         let cpus = crate::runtime::allowed_cpus();
         let shards = self.shards.unwrap_or(cpus.len().max(1));
-        if shards == 0 {
-            return Err(Error::NoShards);
-        }
         if self.pin && shards > cpus.len() {
-            return Err(Error::TooManyShards { requested: shards, cpus: cpus.len() });
-        }
-        if shards > u16::MAX as usize {
-            return Err(Error::TooManyShards { requested: shards, cpus: u16::MAX as usize });
-        }
-        if self.ring_capacity < 2 || !self.ring_capacity.is_power_of_two() {
-            return Err(Error::RingCapacity(self.ring_capacity));
-        }
-        if self.mailbox_capacity == 0 {
-            return Err(Error::ZeroCapacity("the mailbox capacity"));
-        }
-        if self.injector_capacity == 0 {
-            return Err(Error::ZeroCapacity("the injector capacity"));
-        }
-        if self.fairness_budget == 0 {
-            return Err(Error::ZeroBudget);
+            let limit = cpus.len();
+            return Err(ConfigError::TooManyShards { requested: shards, limit }.into());
         }
         let config = ShardConfig {
             shards,
@@ -131,7 +133,9 @@ impl Builder {
             fairness_budget: self.fairness_budget,
             injector_capacity: self.injector_capacity,
             spin_before_park: self.spin_before_park,
+            shutdown_timeout: self.shutdown_timeout,
         };
+        config.validate()?;
         Ok((config, cpus))
     }
 
@@ -143,7 +147,7 @@ impl Builder {
     /// [`Error::Executor`] if glommio cannot start.
     pub fn build(self) -> Result<Runtime, Error> {
         let (config, cpus) = self.config()?;
-        let mesh = Mesh::new(config).map_err(|e| Error::Executor(e.to_string()))?;
+        let mesh = Mesh::new(config)?;
         Runtime::start(mesh, if self.pin { Some(cpus) } else { None })
     }
 
@@ -155,7 +159,6 @@ impl Builder {
     /// A configuration [`Error`].
     pub fn build_embedded(self) -> Result<Embedded, Error> {
         let (config, _) = Self { pin: false, ..self }.config()?;
-        let mesh = Mesh::new(config).map_err(|e| Error::Executor(e.to_string()))?;
-        Ok(Embedded::new(mesh))
+        Ok(Embedded::new(Mesh::new(config)?))
     }
 }

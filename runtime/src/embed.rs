@@ -1,5 +1,6 @@
 //! Running whirl shards inside executors the program owns.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use whirl_executor::Mesh;
@@ -10,6 +11,11 @@ use crate::{Error, System};
 /// does not start threads; the program awaits [`ShardRunner::run`] for
 /// each shard on the executor that should host it (one shard per executor),
 /// and uses the same [`ActorRef`](crate::ActorRef)s and [`System`].
+///
+/// Every shard must run for shutdown to complete, or be given up: a
+/// [`ShardRunner`] dropped without running, and a `run` future dropped before
+/// it finishes, mark their shard exited, and the runtime carries on without
+/// it (messages for it become dead letters).
 ///
 /// ```
 /// use glommio::{LocalExecutorBuilder, Placement};
@@ -37,11 +43,14 @@ use crate::{Error, System};
 #[derive(Debug)]
 pub struct Embedded {
     system: System,
+    /// Which shards' runners have been handed out.
+    taken: Vec<AtomicBool>,
 }
 
 impl Embedded {
     pub(crate) fn new(mesh: Arc<Mesh>) -> Self {
-        Self { system: System::new(mesh) }
+        let taken = (0..mesh.shard_count()).map(|_| AtomicBool::new(false)).collect();
+        Self { system: System::new(mesh), taken }
     }
 
     /// The handle to spawn, name and shut down.
@@ -49,30 +58,51 @@ impl Embedded {
         self.system.clone()
     }
 
-    /// The runner of shard `index`; each can be taken once.
+    /// The runner of shard `index`. Only the first runner of a shard does
+    /// anything; later ones resolve to `false` at once when run.
     ///
     /// # Errors
     ///
-    /// [`Error::NoShards`] if `index` is out of range.
+    /// [`Error::NoSuchShard`] if `index` is out of range.
     pub fn shard(&self, index: usize) -> Result<ShardRunner, Error> {
-        if index >= self.system.shards() {
-            return Err(Error::NoShards);
+        let shards = self.system.shards();
+        if index >= shards {
+            return Err(Error::NoSuchShard { index, shards });
         }
-        Ok(ShardRunner { mesh: self.system.mesh().clone(), index })
+        let first = !self.taken[index].swap(true, Ordering::Relaxed);
+        Ok(ShardRunner { mesh: first.then(|| self.system.mesh().clone()), index })
     }
 }
 
 /// One shard, to be run on an executor of the program's.
 #[derive(Debug)]
 pub struct ShardRunner {
-    mesh: Arc<Mesh>,
+    /// `None` once `run` has taken it, or for a shard's second runner.
+    mesh: Option<Arc<Mesh>>,
     index: usize,
 }
 
 impl ShardRunner {
     /// Runs the shard on the current glommio executor until the runtime
-    /// shuts down. Returns `false` at once if this shard already runs.
-    pub async fn run(self) -> bool {
-        whirl_executor::run_shard(self.mesh, self.index).await
+    /// shuts down. Resolves to `false` at once if this shard already runs or
+    /// ran. Dropping the future before it finishes gives the shard up (see
+    /// [`Embedded`]).
+    pub fn run(mut self) -> impl std::future::Future<Output = bool> {
+        let run = self.mesh.take().map(|mesh| whirl_executor::run_shard(mesh, self.index));
+        async move {
+            match run {
+                Some(run) => run.await,
+                None => false,
+            }
+        }
+    }
+}
+
+impl Drop for ShardRunner {
+    fn drop(&mut self) {
+        // Never run: the shard will not start, so shutdown must not wait.
+        if let Some(mesh) = self.mesh.take() {
+            mesh.abandon_shard(self.index);
+        }
     }
 }

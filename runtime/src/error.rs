@@ -2,25 +2,14 @@
 
 use std::fmt;
 
+pub use whirl_executor::ConfigError;
+
 /// Why a runtime could not be built or a program could not run on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// `shards(0)`.
-    NoShards,
-    /// More shards than CPUs this process may run on, with pinning on.
-    TooManyShards {
-        /// Shards asked for.
-        requested: usize,
-        /// CPUs in the affinity mask.
-        cpus: usize,
-    },
-    /// The ring capacity is not a power of two of at least 2.
-    RingCapacity(usize),
-    /// A zero capacity (mailbox or injection queue).
-    ZeroCapacity(&'static str),
-    /// The fairness budget is zero.
-    ZeroBudget,
-    /// glommio could not start an executor.
+    /// The configuration breaks a rule; the message says what to change.
+    Config(ConfigError),
+    /// glommio could not start a shard's executor.
     Executor(String),
     /// The runtime is shutting down or gone.
     ShutDown,
@@ -28,26 +17,25 @@ pub enum Error {
     BlockOnShard,
     /// The shard's injection queue was full.
     Busy,
+    /// There is no shard with this index.
+    NoSuchShard {
+        /// The index asked for.
+        index: usize,
+        /// How many shards the runtime has.
+        shards: usize,
+    },
+}
+
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoShards => {
-                f.write_str("a runtime needs at least one shard: use .shards(1) or more")
-            }
-            Self::TooManyShards { requested, cpus } => write!(
-                f,
-                "{requested} pinned shards but only {cpus} CPUs in this process's affinity mask: \
-                 use .shards({cpus}) or fewer, or .pin(false)"
-            ),
-            Self::RingCapacity(n) => write!(
-                f,
-                "ring capacity {n} is not a power of two of at least 2: use {}",
-                (*n).max(2).next_power_of_two()
-            ),
-            Self::ZeroCapacity(what) => write!(f, "{what} must be at least 1"),
-            Self::ZeroBudget => f.write_str("the fairness budget must be at least 1 message"),
+            Self::Config(error) => error.fmt(f),
             Self::Executor(why) => write!(f, "could not start a glommio executor: {why}"),
             Self::ShutDown => f.write_str("the runtime is shut down"),
             Self::BlockOnShard => f.write_str(
@@ -55,8 +43,18 @@ impl fmt::Display for Error {
                  spawn a task or an actor instead",
             ),
             Self::Busy => f.write_str("the shard's injection queue is full; try again"),
+            Self::NoSuchShard { index, shards } => {
+                write!(f, "no shard {index}: the runtime has {shards} shards (0..{shards})")
+            }
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(error) => Some(error),
+            _ => None,
+        }
+    }
+}

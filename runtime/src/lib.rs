@@ -61,13 +61,14 @@ mod system;
 
 pub use builder::{
     Builder, DEFAULT_FAIRNESS_BUDGET, DEFAULT_INJECTOR_CAPACITY, DEFAULT_MAILBOX_CAPACITY,
-    DEFAULT_RING_CAPACITY, DEFAULT_SPIN_BEFORE_PARK,
+    DEFAULT_RING_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPIN_BEFORE_PARK,
 };
 pub use embed::{Embedded, ShardRunner};
-pub use error::Error;
+pub use error::{ConfigError, Error};
 pub use runtime::Runtime;
 pub use system::{Placement, Shutdown, System};
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::{
-    Actor, ActorRef, Ask, AskError, Context, Reply, SendError, SpawnError, Stats, TimerHandle,
+    Actor, ActorRef, Ask, AskError, Context, DeadLetterCause, Reply, SendError, ShutdownReport,
+    SpawnError, Stats, TimerHandle,
 };

@@ -2,11 +2,12 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use futures_lite::FutureExt;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
-use whirl_executor::{run_shard, Mesh};
+use whirl_executor::{run_shard, Mesh, ShutdownReport};
 
 use crate::{Builder, Error, System};
 
@@ -28,6 +29,12 @@ pub(crate) fn allowed_cpus() -> Vec<usize> {
         .collect()
 }
 
+/// What to do when an executor cannot start.
+const EXECUTOR_ADVICE: &str = "glommio needs io_uring (Linux >= 5.8) and at least 512 KiB of \
+     locked memory per executor (about 10 MiB with its defaults): raise the limit with \
+     `ulimit -l` (memlock in /etc/security/limits.conf, LimitMEMLOCK= for systemd), or run \
+     with CAP_IPC_LOCK";
+
 /// A running whirl runtime: one pinned glommio executor per shard, each
 /// running that shard's dispatch loop.
 ///
@@ -38,7 +45,15 @@ pub(crate) fn allowed_cpus() -> Vec<usize> {
 /// its mailbox until no message is in flight anywhere, calls every actor's
 /// `stopped`, and joins every shard's thread. Messages accepted before
 /// shutdown began are handled; messages that arrive for a stopped actor are
-/// counted as dead letters.
+/// counted as dead letters. Actors that keep messaging each other (on one
+/// shard or across shards alike) never drain by themselves: at the shutdown
+/// deadline ([`Builder::shutdown_timeout`], or
+/// [`shutdown_timeout`](Self::shutdown_timeout)) they are stopped anyway, and
+/// what they held is counted as dead letters of cause `ShutdownTimeout`.
+///
+/// Programs started with [`block_on`](Self::block_on) that still wait on
+/// something other than the shutdown itself when it completes are dropped;
+/// their `block_on` returns [`Error::ShutDown`].
 #[derive(Debug)]
 pub struct Runtime {
     system: System,
@@ -51,32 +66,68 @@ impl Runtime {
         Builder::default()
     }
 
+    /// Starts one executor thread per shard and waits until each has checked
+    /// in; if any cannot start, the others are shut down and the error says
+    /// what to do.
     pub(crate) fn start(mesh: Arc<Mesh>, cpus: Option<Vec<usize>>) -> Result<Self, Error> {
-        let mut threads = Vec::with_capacity(mesh.shard_count());
+        let shards = mesh.shard_count();
+        let mut threads = Vec::with_capacity(shards);
+        let (check_in, checked_in) = mpsc::channel::<usize>();
         // glommio's own spin matches ours: once a shard's dispatch loop
         // parks, glommio keeps polling for wake-ups as long before it sleeps.
         let spin = mesh.config().spin_before_park;
-        for shard in 0..mesh.shard_count() {
+        let mut failure = None;
+        for shard in 0..shards {
             let placement = match &cpus {
                 Some(cpus) => Placement::Fixed(cpus[shard]),
                 None => Placement::Unbound,
             };
             let shard_mesh = mesh.clone();
+            let check_in = check_in.clone();
             let started = LocalExecutorBuilder::new(placement)
                 .name(&format!("whirl-{shard}"))
                 .spin_before_park(spin)
-                .spawn(move || run_shard(shard_mesh, shard));
+                .spawn(move || {
+                    // Called once the executor exists: check in. A thread
+                    // whose executor fails drops this closure unrun.
+                    let _ = check_in.send(shard);
+                    run_shard(shard_mesh, shard)
+                });
             match started {
-                Ok(handle) => threads.push(handle),
+                Ok(handle) => threads.push(Some(handle)),
                 Err(error) => {
-                    // Stop the shards already started before reporting.
-                    let runtime = Self { system: System::new(mesh.clone()), threads };
-                    drop(runtime);
-                    return Err(Error::Executor(error.to_string()));
+                    failure = Some(format!("shard {shard}: {error}"));
+                    break;
                 }
             }
         }
-        Ok(Self { system: System::new(mesh), threads })
+        drop(check_in);
+        let mut running = vec![false; shards];
+        if failure.is_none() {
+            // Ends when every thread has checked in or dropped its sender.
+            for shard in checked_in.iter().take(shards) {
+                running[shard] = true;
+            }
+        }
+        if running.iter().all(|&r| r) {
+            let threads = threads.into_iter().flatten().collect();
+            return Ok(Self { system: System::new(mesh), threads });
+        }
+        // Some shard will never run: give it up, stop the others.
+        for (shard, thread) in threads.iter_mut().enumerate() {
+            if !running[shard] {
+                if let Some(Err(error)) = thread.take().map(ExecutorJoinHandle::join) {
+                    failure.get_or_insert_with(|| format!("shard {shard}: {error}"));
+                }
+            }
+        }
+        for shard in (0..shards).filter(|&s| !running[s]) {
+            mesh.abandon_shard(shard);
+        }
+        let threads = threads.into_iter().flatten().collect();
+        drop(Self { system: System::new(mesh), threads });
+        let why = failure.unwrap_or_else(|| "an executor thread ended before it started".into());
+        Err(Error::Executor(format!("{why}; {EXECUTOR_ADVICE}")))
     }
 
     /// A handle to spawn actors, look up names and shut down, usable from
@@ -92,8 +143,10 @@ impl Runtime {
     /// # Errors
     ///
     /// [`Error::BlockOnShard`] when called from one of this runtime's shards,
-    /// [`Error::ShutDown`] when the runtime is shut down before the future
-    /// completes. A panic in the future is resumed on the caller.
+    /// [`Error::ShutDown`] when the runtime shuts down before the future
+    /// completes (a future awaiting [`System::shutdown`] completes first),
+    /// [`Error::Busy`] when shard 0's injection queue is full. A panic in
+    /// the future is resumed on the caller.
     pub fn block_on<F, Fut, T>(&self, program: F) -> Result<T, Error>
     where
         F: FnOnce(System) -> Fut + Send + 'static,
@@ -107,23 +160,21 @@ impl Runtime {
         if mesh.is_shut_down() {
             return Err(Error::ShutDown);
         }
-        let (done, result) = std::sync::mpsc::sync_channel(1);
+        let (done, result) = mpsc::sync_channel(1);
         let system = self.system();
-        mesh.task_started();
-        let task_mesh = mesh.clone();
+        // If the shard exits before it runs this (or before the program
+        // finishes), the closure or the task is dropped with `done`, and
+        // `recv` below reports the shutdown.
         let start: Box<dyn FnOnce() + Send> = Box::new(move || {
-            let finished = TaskGuard(task_mesh);
             let future = AssertUnwindSafe(async move { program(system).await }).catch_unwind();
-            glommio::spawn_local(async move {
-                let output = future.await;
-                let _ = done.send(output);
-                drop(finished);
-            })
-            .detach();
+            let spawned = whirl_executor::spawn_program(async move {
+                let _ = done.send(future.await);
+            });
+            // `run_on` runs this on shard 0's thread, which runs a shard.
+            assert!(spawned.is_ok(), "block_on's program runs on a shard");
         });
         if mesh.run_on(0, start).is_err() {
-            mesh.task_finished();
-            return Err(Error::Busy);
+            return Err(if mesh.is_shutting_down() { Error::ShutDown } else { Error::Busy });
         }
         match result.recv() {
             Ok(Ok(output)) => Ok(output),
@@ -132,33 +183,36 @@ impl Runtime {
         }
     }
 
-    /// Shuts down (see [`Runtime`]'s `# Shutdown`) and joins every shard.
-    pub fn shutdown(mut self) {
-        self.shutdown_and_join();
+    /// Shuts down (see [`Runtime`]'s `# Shutdown`) with the deadline from
+    /// [`Builder::shutdown_timeout`], joins every shard, and reports what was
+    /// cut short.
+    pub fn shutdown(mut self) -> ShutdownReport {
+        let timeout = self.system.mesh().config().shutdown_timeout;
+        self.shutdown_and_join(timeout)
     }
 
-    fn shutdown_and_join(&mut self) {
+    /// As [`shutdown`](Self::shutdown), with a deadline of `timeout`.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> ShutdownReport {
+        self.shutdown_and_join(timeout)
+    }
+
+    fn shutdown_and_join(&mut self, timeout: Duration) -> ShutdownReport {
         let mesh = self.system.mesh();
-        mesh.begin_shutdown();
+        mesh.begin_shutdown_within(timeout);
         for thread in self.threads.drain(..) {
             if let Err(error) = thread.join() {
                 tracing::error!(%error, "a whirl shard thread failed");
             }
         }
+        mesh.shutdown_report()
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.shutdown_and_join();
-    }
-}
-
-/// Marks a `block_on` task finished even if it panics or is dropped.
-struct TaskGuard(Arc<Mesh>);
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        self.0.task_finished();
+        if !self.threads.is_empty() {
+            let timeout = self.system.mesh().config().shutdown_timeout;
+            self.shutdown_and_join(timeout);
+        }
     }
 }

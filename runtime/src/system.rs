@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use whirl_executor::registry::{self, RegistryError};
-use whirl_executor::{Actor, ActorRef, Mesh, SpawnError, Stats};
+use whirl_executor::{Actor, ActorRef, Mesh, ShutdownReport, SpawnError, Stats};
 
 /// Where to spawn an actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,30 +146,75 @@ impl System {
         self.mesh.stats()
     }
 
-    /// Starts shutdown (see [`Runtime`](crate::Runtime)) and resolves once
-    /// every actor has stopped. The shards' threads exit after the futures
-    /// of `block_on` have finished.
+    /// Starts shutdown (see [`Runtime`](crate::Runtime)) with the deadline
+    /// from [`Builder::shutdown_timeout`](crate::Builder::shutdown_timeout),
+    /// and resolves once every actor has stopped, with what was cut short.
     pub fn shutdown(&self) -> Shutdown {
         self.mesh.begin_shutdown();
-        Shutdown { mesh: self.mesh.clone() }
+        Shutdown::new(self.mesh.clone())
+    }
+
+    /// As [`shutdown`](Self::shutdown), with a deadline of `timeout` from
+    /// now (the earlier deadline wins if shutdown is already under way).
+    pub fn shutdown_timeout(&self, timeout: std::time::Duration) -> Shutdown {
+        self.mesh.begin_shutdown_within(timeout);
+        Shutdown::new(self.mesh.clone())
     }
 }
 
-/// Resolves once every actor of the runtime has stopped.
+/// Resolves once every actor of the runtime has stopped, with a
+/// [`ShutdownReport`].
+///
+/// Awaited on one of the runtime's shards (in a `block_on` program, say), it
+/// keeps that shard's executor running until it has resolved, so the program
+/// can finish after the shutdown.
 #[derive(Debug)]
 #[must_use = "shutdown has begun; await this to wait for every actor to stop"]
 pub struct Shutdown {
     mesh: Arc<Mesh>,
+    /// This future's waker registration.
+    key: u64,
+    /// Counted in the mesh's shutdown waiters on shards.
+    counted: bool,
+}
+
+impl Shutdown {
+    fn new(mesh: Arc<Mesh>) -> Self {
+        let key = mesh.shutdown_waiter_key();
+        Self { mesh, key, counted: false }
+    }
+
+    fn uncount(&mut self) {
+        if std::mem::take(&mut self.counted) {
+            self.mesh.shutdown_waiter_done();
+        }
+    }
 }
 
 impl Future for Shutdown {
-    type Output = ();
+    type Output = ShutdownReport;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.mesh.wait_shut_down(cx.waker()) {
-            Poll::Ready(())
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ShutdownReport> {
+        if !self.counted
+            && !self.mesh.is_shut_down()
+            && whirl_executor::current_shard(&self.mesh).is_some()
+        {
+            self.counted = true;
+            self.mesh.shutdown_waiter_on_shard();
+        }
+        if self.mesh.wait_shut_down(self.key, cx.waker()) {
+            self.mesh.stop_waiting(self.key);
+            self.uncount();
+            Poll::Ready(self.mesh.shutdown_report())
         } else {
             Poll::Pending
         }
+    }
+}
+
+impl Drop for Shutdown {
+    fn drop(&mut self) {
+        self.mesh.stop_waiting(self.key);
+        self.uncount();
     }
 }

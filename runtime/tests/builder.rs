@@ -1,11 +1,11 @@
 //! A bad configuration fails at build time with a message that says what to do.
 
-use whirl::{Error, Runtime};
+use whirl::{ConfigError, Error, Runtime};
 
 #[test]
 fn zero_shards() {
     let err = Runtime::builder().shards(0).build().unwrap_err();
-    assert_eq!(err, Error::NoShards);
+    assert_eq!(err, Error::Config(ConfigError::NoShards));
     assert!(err.to_string().contains(".shards(1)"), "{err}");
 }
 
@@ -13,7 +13,9 @@ fn zero_shards() {
 fn more_pinned_shards_than_cpus() {
     let cpus = std::thread::available_parallelism().unwrap().get();
     let err = Runtime::builder().shards(cpus + 1).build().unwrap_err();
-    assert!(matches!(err, Error::TooManyShards { requested, .. } if requested == cpus + 1));
+    assert!(
+        matches!(err, Error::Config(ConfigError::TooManyShards { requested, .. }) if requested == cpus + 1)
+    );
     assert!(err.to_string().contains("pin(false)"), "{err}");
 }
 
@@ -21,7 +23,7 @@ fn more_pinned_shards_than_cpus() {
 fn ring_capacity_must_be_a_power_of_two() {
     for bad in [0, 1, 3, 1000] {
         let err = Runtime::builder().shards(1).ring_capacity(bad).build().unwrap_err();
-        assert_eq!(err, Error::RingCapacity(bad));
+        assert_eq!(err, Error::Config(ConfigError::RingCapacity(bad)));
         assert!(err.to_string().contains("power of two"), "{err}");
     }
     let err = Runtime::builder().shards(1).ring_capacity(1000).build().unwrap_err();
@@ -33,9 +35,9 @@ fn zero_capacities_and_budget() {
     let err = Runtime::builder().shards(1).mailbox_capacity(0).build().unwrap_err();
     assert!(err.to_string().contains("mailbox capacity must be at least 1"), "{err}");
     let err = Runtime::builder().shards(1).injector_capacity(0).build().unwrap_err();
-    assert!(matches!(err, Error::ZeroCapacity(_)));
+    assert!(matches!(err, Error::Config(ConfigError::ZeroCapacity(_))));
     let err = Runtime::builder().shards(1).fairness_budget(0).build().unwrap_err();
-    assert_eq!(err, Error::ZeroBudget);
+    assert_eq!(err, Error::Config(ConfigError::ZeroBudget));
 }
 
 #[test]

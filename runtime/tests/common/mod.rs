@@ -36,3 +36,18 @@ impl Actor for Counter {
         }
     }
 }
+
+/// Runs `f` on its own thread and fails the test if it has not finished
+/// within `secs` seconds: a hang becomes a failure instead of a stuck CI run.
+/// The time is a hang detector only, many times what the work needs.
+pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    match result.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("hung: not finished within {secs} s"),
+    }
+}

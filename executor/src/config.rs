@@ -1,0 +1,152 @@
+//! How the shards of a mesh run, and the rules a configuration must follow.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::envelope::Envelope;
+
+/// How the shards of a mesh run. [`validate`](Self::validate) checks it;
+/// [`Mesh::new`](crate::Mesh::new) refuses what it refuses.
+#[derive(Debug, Clone)]
+pub struct ShardConfig {
+    /// Number of shards.
+    pub shards: usize,
+    /// Slots in each ring between two shards (a power of two).
+    pub ring_capacity: usize,
+    /// Default bound of each actor's mailbox.
+    pub mailbox_capacity: usize,
+    /// Messages an actor handles per turn before the shard moves on to the
+    /// next ready actor.
+    pub fairness_budget: usize,
+    /// Slots of each shard's queue for sends from threads outside the runtime.
+    pub injector_capacity: usize,
+    /// How long an idle shard keeps polling before it parks.
+    pub spin_before_park: Duration,
+    /// How long shutdown lets actors drain before it stops them anyway.
+    pub shutdown_timeout: Duration,
+}
+
+/// Most memory the rings between shards may take together. The mesh
+/// allocates one ring per ordered pair of shards up front, `shards *
+/// (shards - 1) * ring_capacity` envelopes: 64 KiB for two shards with the
+/// default capacity, 132 MiB for 64 shards.
+pub const MAX_RING_MEMORY: usize = 1 << 30;
+
+/// Most shards a mesh may have (shard indices are 16 bits).
+pub const MAX_SHARDS: usize = u16::MAX as usize;
+
+impl ShardConfig {
+    /// Bytes the rings between the shards take.
+    pub fn ring_memory(&self) -> usize {
+        let rings = self.shards.saturating_mul(self.shards.saturating_sub(1));
+        rings.saturating_mul(self.ring_capacity).saturating_mul(std::mem::size_of::<Envelope>())
+    }
+
+    /// Checks every rule.
+    ///
+    /// # Errors
+    ///
+    /// The first rule broken, with what to change.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.shards == 0 {
+            return Err(ConfigError::NoShards);
+        }
+        if self.shards > MAX_SHARDS {
+            return Err(ConfigError::TooManyShards { requested: self.shards, limit: MAX_SHARDS });
+        }
+        if self.ring_capacity < 2 || !self.ring_capacity.is_power_of_two() {
+            return Err(ConfigError::RingCapacity(self.ring_capacity));
+        }
+        if self.mailbox_capacity == 0 {
+            return Err(ConfigError::ZeroCapacity("the mailbox capacity"));
+        }
+        if self.injector_capacity == 0 {
+            return Err(ConfigError::ZeroCapacity("the injector capacity"));
+        }
+        if self.fairness_budget == 0 {
+            return Err(ConfigError::ZeroBudget);
+        }
+        let bytes = self.ring_memory();
+        if bytes > MAX_RING_MEMORY {
+            return Err(ConfigError::RingMemory {
+                shards: self.shards,
+                ring_capacity: self.ring_capacity,
+                bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A configuration rule broken; the message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `shards(0)`.
+    NoShards,
+    /// More shards than there are CPUs to pin them to, or than shard indices.
+    TooManyShards {
+        /// Shards asked for.
+        requested: usize,
+        /// The most there may be (CPUs in the affinity mask when pinned).
+        limit: usize,
+    },
+    /// The ring capacity is not a power of two of at least 2.
+    RingCapacity(usize),
+    /// A zero capacity (mailbox or injection queue).
+    ZeroCapacity(&'static str),
+    /// The fairness budget is zero.
+    ZeroBudget,
+    /// This process has built 2^32 runtimes; runtime ids are never reused,
+    /// so that a ref kept from a dropped runtime never reaches a newer one.
+    TooManyRuntimes,
+    /// The rings between the shards would take more than
+    /// [`MAX_RING_MEMORY`].
+    RingMemory {
+        /// Shards asked for.
+        shards: usize,
+        /// Slots per ring asked for.
+        ring_capacity: usize,
+        /// Bytes the rings would take.
+        bytes: usize,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoShards => {
+                f.write_str("a runtime needs at least one shard: use .shards(1) or more")
+            }
+            Self::TooManyShards { requested, limit } if *limit == MAX_SHARDS => {
+                write!(f, "{requested} shards: a runtime has at most {MAX_SHARDS}")
+            }
+            Self::TooManyShards { requested, limit } => write!(
+                f,
+                "{requested} pinned shards but only {limit} CPUs in this process's affinity mask: \
+                 use .shards({limit}) or fewer, or .pin(false)"
+            ),
+            Self::RingCapacity(n) => write!(
+                f,
+                "ring capacity {n} is not a power of two of at least 2: use {}",
+                (*n).max(2).checked_next_power_of_two().unwrap_or(2)
+            ),
+            Self::ZeroCapacity(what) => write!(f, "{what} must be at least 1"),
+            Self::ZeroBudget => f.write_str("the fairness budget must be at least 1 message"),
+            Self::TooManyRuntimes => f.write_str(
+                "this process has built 2^32 runtimes, and runtime ids are never reused: \
+                 keep one runtime for the life of the process",
+            ),
+            Self::RingMemory { shards, ring_capacity, bytes } => write!(
+                f,
+                "{shards} shards with rings of {ring_capacity} slots need {:.1} GiB up front \
+                 (one ring per ordered pair of shards, {} bytes a slot), more than the {} GiB \
+                 allowed: use fewer shards or a smaller ring_capacity",
+                *bytes as f64 / (1u64 << 30) as f64,
+                std::mem::size_of::<Envelope>(),
+                MAX_RING_MEMORY >> 30,
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
