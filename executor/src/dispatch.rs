@@ -111,7 +111,7 @@ impl Shard {
     /// was ready when the pass began for up to its budget, then publish every
     /// outgoing ring once. Returns the envelopes and messages processed.
     pub(crate) fn pass(&self) -> usize {
-        if self.shared().quiet.load(Ordering::Relaxed) {
+        if self.mesh.drain.is_quiet(self.id as usize) {
             // Shutdown drain: become busy before taking anything (see
             // `Mesh::note_busy`), or take nothing.
             if !self.has_work() {

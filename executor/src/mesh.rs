@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use whirl_mailbox::spsc::{self, Consumer, Producer};
-use whirl_mailbox::Doorbell;
+use whirl_mailbox::{Doorbell, Quiescence};
 
 use crate::config::{ConfigError, ShardConfig};
 use crate::envelope::{Envelope, MAX_SLOTS};
@@ -70,9 +70,6 @@ pub(crate) struct ShardShared {
     pub(crate) registered: AtomicUsize,
     /// Times this shard's publications woke a parked shard.
     pub(crate) wakes: AtomicU64,
-    /// During shutdown: this shard found nothing to do and everything it
-    /// sent was taken. See [`Mesh::note_busy`] for the protocol.
-    pub(crate) quiet: AtomicBool,
     /// This shard has stopped its actors (counted once in
     /// `Mesh::stopped_shards`).
     stopped: AtomicBool,
@@ -105,7 +102,6 @@ impl ShardShared {
             dead_letters: Default::default(),
             registered: AtomicUsize::new(0),
             wakes: AtomicU64::new(0),
-            quiet: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             exited: AtomicBool::new(false),
         }
@@ -227,10 +223,6 @@ pub(crate) struct Registration {
     pub(crate) generation: u32,
 }
 
-/// Set in [`Mesh::activity`] once the drain is over: no shard may become
-/// busy again.
-const SEALED: u64 = 1 << 63;
-
 /// The shared state of one runtime's shards.
 #[derive(Debug)]
 pub struct Mesh {
@@ -240,10 +232,9 @@ pub struct Mesh {
     ends: Mutex<Vec<Option<ShardEnds>>>,
     /// One of [`phase`]'s constants. Moves forward only, by CAS.
     phase: AtomicU8,
-    /// Bumped whenever a quiet shard gets work again during shutdown; the
-    /// shard that finds every shard quiet seals it ([`SEALED`]) with a CAS
-    /// from the value it read before looking. See [`note_busy`](Self::note_busy).
-    activity: AtomicU64,
+    /// Shutdown's drain: which shards are quiet, and whether every shard
+    /// was found quiet at once (see [`Quiescence`]).
+    pub(crate) drain: Quiescence,
     /// Shards that have stopped all their actors.
     stopped_shards: AtomicUsize,
     /// `Shutdown` futures pending on a shard of this mesh: shards keep
@@ -317,7 +308,7 @@ impl Mesh {
             shards,
             ends: Mutex::new(ends.into_iter().map(Some).collect()),
             phase: AtomicU8::new(phase::RUNNING),
-            activity: AtomicU64::new(0),
+            drain: Quiescence::new(n),
             stopped_shards: AtomicUsize::new(0),
             shutdown_waiting: AtomicUsize::new(0),
             round_robin: AtomicUsize::new(0),
@@ -373,7 +364,7 @@ impl Mesh {
     /// shards look at the mesh again.
     pub(crate) fn shard_exited(&self, shard: usize) {
         let s = &self.shards[shard];
-        s.quiet.store(true, Ordering::SeqCst);
+        self.drain.retire(shard);
         s.exited.store(true, Ordering::SeqCst);
         std::sync::atomic::fence(Ordering::SeqCst);
         s.drain_exited();
@@ -409,7 +400,7 @@ impl Mesh {
         if moved {
             if to == phase::STOPPING {
                 // Nothing becomes busy after the drain, whoever ended it.
-                self.activity.fetch_or(SEALED, Ordering::SeqCst);
+                self.drain.seal();
             }
             if to == phase::DONE {
                 // Every shard has stopped, so none is left to see STOPPING.
@@ -441,45 +432,22 @@ impl Mesh {
 
     // ----- the drain ----------------------------------------------------
     //
-    // During DRAINING every shard alternates between busy and quiet. A shard
-    // is quiet when its last look found nothing to do and everything it sent
-    // had been taken by its receivers. The drain is over when every shard
-    // is quiet at once: then no message is in flight anywhere.
-    //
-    // A shard marks itself busy *before* it takes anything from a ring or
-    // its injector, and before a task on it sends anything (`note_busy`):
-    // it clears its flag and bumps `activity`. The shard that finds every
-    // flag set seals `activity` with a CAS from the value it read *before*
-    // it looked at the flags. So either the CAS fails (someone became busy
-    // in between, look again later), or every later `note_busy` sees the
-    // seal and knows the drain is over: its send is refused (`Closed`) and
-    // nothing is handled after the decision. A receiver clears its flag
-    // before it takes a message, and a sender sets its flag only once its
-    // receivers have taken everything, so a message is never in flight
-    // while both flags are set.
+    // During DRAINING every shard alternates between busy and quiet; the
+    // drain is over when every shard is quiet at once (see `Quiescence`). A
+    // shard marks itself busy before it takes anything from a ring or its
+    // injector, and a task marks its shard busy before it sends anything;
+    // once the decision is made those marks fail, and the send is refused.
 
-    /// Shard `shard` has work again (see above). Returns false once the
-    /// drain is over.
+    /// Shard `shard` has work again. Returns false once the drain is over.
     pub(crate) fn note_busy(&self, shard: usize) -> bool {
-        self.shards[shard].quiet.store(false, Ordering::SeqCst);
-        self.activity.fetch_add(1, Ordering::SeqCst) & SEALED == 0
+        self.drain.note_busy(shard)
     }
 
-    /// Shard `shard` is quiet (see above). If every shard is, the drain is
-    /// over and actors may be stopped. Returns whether the flag was newly set.
-    pub(crate) fn note_quiet(&self, shard: usize) -> bool {
-        let newly = !self.shards[shard].quiet.swap(true, Ordering::SeqCst);
-        let before = self.activity.load(Ordering::SeqCst);
-        if before & SEALED != 0 {
-            return newly;
-        }
-        let all_quiet = self.shards.iter().all(|s| s.quiet.load(Ordering::SeqCst));
-        if all_quiet
-            && self
-                .activity
-                .compare_exchange(before, before | SEALED, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
+    /// Shard `shard` is quiet. If every shard is, the drain is over and
+    /// actors may be stopped.
+    pub(crate) fn note_quiet(&self, shard: usize) {
+        let (newly, sealed) = self.drain.note_quiet(shard);
+        if sealed {
             self.advance(phase::DRAINING, phase::STOPPING);
         } else if newly {
             // A shard can be held back only by a receiver that has not yet
@@ -487,7 +455,6 @@ impl Mesh {
             // everyone to look again.
             self.wake_all();
         }
-        newly
     }
 
     /// The time left until the shutdown deadline, if shutdown has begun.

@@ -190,7 +190,7 @@ impl Shard {
     /// must be refused.
     #[inline]
     fn note_send_outside_pass(&self) -> bool {
-        if self.in_dispatch.get() || !self.shared().quiet.load(Ordering::Relaxed) {
+        if self.in_dispatch.get() || !self.mesh.drain.is_quiet(self.id as usize) {
             return true;
         }
         self.mesh.note_busy(self.id as usize)

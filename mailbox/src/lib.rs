@@ -7,6 +7,8 @@
 //! * [`Doorbell`]: the park/wake protocol that lets a consumer sleep on its
 //!   rings and a producer wake it, never losing a wake-up, at the cost of a
 //!   compiler fence and one load per publication on the producer.
+//! * [`Quiescence`]: how a group of consumers that also produce for each
+//!   other learns that nothing is in flight any more (shutdown's drain).
 //! * [`Payload`]: a type-erased `Send` value of up to two words (16 bytes) carried
 //!   inline (boxed when larger), the body of every cross-core envelope.
 //!
@@ -50,6 +52,7 @@ mod barrier;
 mod doorbell;
 mod error;
 mod payload;
+mod quiescence;
 pub mod spsc;
 mod sync;
 
@@ -57,3 +60,4 @@ pub use barrier::asymmetric_barriers;
 pub use doorbell::Doorbell;
 pub use error::{CapacityError, Closed, PopError, PushError};
 pub use payload::{Payload, INLINE_WORDS};
+pub use quiescence::Quiescence;

@@ -7,13 +7,13 @@
 #[cfg(loom)]
 pub(crate) use loom::{
     cell::UnsafeCell,
-    sync::atomic::{fence, AtomicU8, AtomicUsize, Ordering},
+    sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     sync::Arc,
 };
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
-    atomic::{fence, AtomicU8, AtomicUsize, Ordering},
+    atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     Arc,
 };
 

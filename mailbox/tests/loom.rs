@@ -229,3 +229,60 @@ fn items_are_dropped_exactly_once_when_ends_race() {
         assert_eq!(drops.load(Ordering::Relaxed), 2);
     });
 }
+
+/// Two workers, each sending one message to the other, decide quiescence
+/// concurrently: if one of them seals, both messages have been handled, and
+/// a worker refused by the seal has nothing left to take.
+#[test]
+fn quiescence_is_never_decided_with_a_message_in_flight() {
+    use whirl_mailbox::Quiescence;
+    loom::model(|| {
+        let group = Arc::new(Quiescence::new(2));
+        // in[i]: messages sent to worker i; handled[i]: taken and handled.
+        let sent = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let handled = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let workers: Vec<_> = (0..2)
+            .map(|me| {
+                let (group, sent, handled) = (group.clone(), sent.clone(), handled.clone());
+                thread::spawn(move || {
+                    let peer = 1 - me;
+                    // Busy from the start: send one message to the peer.
+                    sent[peer].fetch_add(1, Ordering::SeqCst);
+                    let mut decided = false;
+                    for _ in 0..2 {
+                        let waiting =
+                            sent[me].load(Ordering::SeqCst) - handled[me].load(Ordering::SeqCst);
+                        if waiting > 0 {
+                            if group.is_quiet(me) && !group.note_busy(me) {
+                                break;
+                            }
+                            handled[me].fetch_add(waiting, Ordering::SeqCst);
+                        }
+                        // Quiet only once the peer took what we sent.
+                        if handled[peer].load(Ordering::SeqCst) == 1 {
+                            let (_, sealed) = group.note_quiet(me);
+                            if sealed {
+                                decided = true;
+                                break;
+                            }
+                        }
+                        thread::yield_now();
+                    }
+                    decided
+                })
+            })
+            .collect();
+        let decisions: Vec<bool> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        if decisions.iter().any(|&d| d) {
+            assert!(group.is_sealed());
+            for i in 0..2 {
+                assert_eq!(
+                    handled[i].load(Ordering::SeqCst),
+                    sent[i].load(Ordering::SeqCst),
+                    "sealed with a message for worker {i} unhandled"
+                );
+            }
+        }
+        assert!(decisions.iter().filter(|&&d| d).count() <= 1, "decided twice");
+    });
+}
