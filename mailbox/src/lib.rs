@@ -4,6 +4,9 @@
 //! * [`spsc`]: the bounded single-producer single-consumer ring every
 //!   cross-core message travels through, with batch push and pop that publish
 //!   with one store.
+//! * [`entry_ring`]: the same kind of ring for entries of any size up to a
+//!   bound, each a run of words: whirl's cross-core messages travel inline
+//!   in one, whatever their size.
 //! * [`Doorbell`]: the park/wake protocol that lets a consumer sleep on its
 //!   rings and a producer wake it, never losing a wake-up, at the cost of a
 //!   compiler fence and one load per publication on the producer.
@@ -50,6 +53,7 @@
 mod atomic_waker;
 mod barrier;
 mod doorbell;
+pub mod entry_ring;
 mod error;
 mod payload;
 mod quiescence;

@@ -286,3 +286,68 @@ fn quiescence_is_never_decided_with_a_message_in_flight() {
         assert!(decisions.iter().filter(|&&d| d).count() <= 1, "decided twice");
     });
 }
+
+/// Entries of different sizes cross an entry ring whole and in order, with
+/// the ring full and wrapping into its spare words on the way.
+#[test]
+fn entry_ring_hands_over_whole_entries_in_order() {
+    use std::mem::MaybeUninit;
+    use whirl_mailbox::entry_ring;
+
+    /// # Safety
+    ///
+    /// `entry` points at a complete entry whose word 0 is its length.
+    unsafe fn drop_entry(entry: *mut u64) -> usize {
+        // SAFETY: as the contract says.
+        unsafe { *entry as usize }
+    }
+
+    loom::model(|| {
+        let (mut tx, mut rx) =
+            entry_ring::channel(4, 3, drop_entry, Arc::new(Doorbell::new())).unwrap();
+        let producer = thread::spawn(move || {
+            // Sizes 3, 2, 3: the second entry wraps into the spare words.
+            let mut sent = 0u64;
+            let mut attempts = 0;
+            while sent < 3 && attempts < 6 {
+                let len = [3usize, 2, 3][sent as usize];
+                // SAFETY: all words written; plain numbers; word 0 is the length.
+                let wrote = unsafe {
+                    tx.try_write(len, |words: &mut [MaybeUninit<u64>]| {
+                        words[0].write(len as u64);
+                        for word in &mut words[1..] {
+                            word.write(sent);
+                        }
+                    })
+                };
+                if wrote.is_ok() {
+                    tx.publish();
+                    sent += 1;
+                }
+                attempts += 1;
+                thread::yield_now();
+            }
+            sent
+        });
+        let mut got = 0u64;
+        let mut attempts = 0;
+        while got < 3 && attempts < 6 {
+            if let Some(entry) = rx.front() {
+                // SAFETY: a complete entry of our format.
+                let len = unsafe { *entry } as usize;
+                assert_eq!(len, [3usize, 2, 3][got as usize]);
+                for i in 1..len {
+                    // SAFETY: the entry is `len` words long.
+                    assert_eq!(unsafe { *entry.add(i) }, got, "torn entry");
+                }
+                rx.advance(len);
+                rx.release();
+                got += 1;
+            }
+            attempts += 1;
+            thread::yield_now();
+        }
+        let sent = producer.join().unwrap();
+        assert!(got <= sent);
+    });
+}
