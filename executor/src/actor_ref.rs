@@ -8,13 +8,17 @@ use std::time::Duration;
 use futures_lite::future::yield_now;
 use whirl_mailbox::Payload;
 
-use crate::envelope::{Envelope, Kind};
+use crate::cell::ActorFns;
+use crate::commands::{injected_stop, run_stop};
+use crate::entry;
+use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
 use crate::shard::with_current;
 use crate::{Ask, Reply, SendError};
 
 /// The address of an actor that handles `M`: its runtime, shard, slot and
-/// the slot's generation. Sixteen bytes, `Copy`, `Send + Sync`.
+/// the slot's generation, and how its actor type runs messages. 24 bytes,
+/// `Copy`, `Send + Sync`.
 ///
 /// It works the same from the actor's own shard (no atomics), from another
 /// shard (through the ring between the two), and from a thread outside the
@@ -32,12 +36,25 @@ pub struct ActorRef<M> {
     shard: u16,
     slot: u32,
     generation: u32,
+    /// The functions of the actor's type: a sender writes the actor type's
+    /// run function into each message entry.
+    fns: &'static ActorFns,
     _message: PhantomData<fn(M)>,
 }
 
 impl<M> ActorRef<M> {
-    pub(crate) fn new(mesh: u32, shard: u16, slot: u32, generation: u32) -> Self {
-        Self { mesh, shard, slot, generation, _message: PhantomData }
+    pub(crate) fn new(
+        mesh: u32,
+        shard: u16,
+        slot: u32,
+        generation: u32,
+        fns: &'static ActorFns,
+    ) -> Self {
+        Self { mesh, shard, slot, generation, fns, _message: PhantomData }
+    }
+
+    pub(crate) fn fns(&self) -> &'static ActorFns {
+        self.fns
     }
 
     /// The index of the shard the actor lives on.
@@ -70,9 +87,10 @@ impl<M: Send + 'static> ActorRef<M> {
         with_current(|shard| match shard {
             Some(shard) if shard.mesh.id == self.mesh => {
                 if shard.id == self.shard {
-                    shard.send_local(self.slot, self.generation, msg)
+                    shard.send_local(self.fns, self.slot, self.generation, msg)
                 } else {
-                    shard.send_remote(self.shard, self.slot, self.generation, msg)
+                    let target = entry::target_word(self.slot, self.generation);
+                    shard.send_remote(self.shard, self.fns.run, target, msg)
                 }
             }
             _ => self.send_from_outside(msg),
@@ -87,9 +105,13 @@ impl<M: Send + 'static> ActorRef<M> {
         if mesh.phase() != phase::RUNNING {
             return Err(SendError::Closed(msg));
         }
-        let envelope = Envelope::new(Kind::Message, self.slot, self.generation, Payload::new(msg));
-        let back = |envelope: Envelope| -> M {
-            let payload = envelope.into_payload().downcast::<M>();
+        let envelope = Injected {
+            deliver: self.fns.inject,
+            target: entry::target_word(self.slot, self.generation),
+            payload: Payload::new(msg),
+        };
+        let back = |envelope: Injected| -> M {
+            let payload = envelope.payload.downcast::<M>();
             payload.unwrap_or_else(|_| unreachable!("the envelope holds our own message"))
         };
         match shared.inject(envelope) {
@@ -131,10 +153,10 @@ impl<M: Send + 'static> ActorRef<M> {
         with_current(|shard| match shard {
             Some(shard) if shard.mesh.id == self.mesh => {
                 if shard.id == self.shard {
-                    shard.request_stop(self.slot, self.generation, true);
+                    shard.request_stop(self.slot, self.generation);
                 } else {
-                    let envelope = Envelope::control(Kind::Stop, self.slot, self.generation);
-                    shard.send_control(self.shard, envelope);
+                    let target = entry::target_word(self.slot, self.generation);
+                    shard.send_command(self.shard, run_stop, target, ());
                 }
             }
             _ => {
@@ -144,7 +166,7 @@ impl<M: Send + 'static> ActorRef<M> {
                     return;
                 }
                 let Some(shared) = mesh.shards.get(self.shard as usize) else { return };
-                shared.inject_waiting(Envelope::control(Kind::Stop, self.slot, self.generation));
+                shared.inject_waiting(injected_stop(self.slot, self.generation));
             }
         });
     }

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use whirl_mailbox::Payload;
 
-use crate::envelope::{Envelope, Kind};
+use crate::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
+use crate::entry;
+use crate::injected::Injected;
 use crate::mesh::{drop_caught, Mesh};
 use crate::shard::{with_current, Shard};
 use crate::stats::DeadLetterCause;
@@ -141,35 +143,50 @@ impl<T: Send + 'static> Reply<T> {
     /// as a dead letter.
     pub fn send(mut self, value: T) {
         let target = std::mem::replace(&mut self.target, Target::Sent);
-        deliver(target, Ok(Payload::new(value)));
+        deliver(target, Some(value));
     }
 }
 
-fn deliver(target: Target, result: Result<Payload, AskError>) {
+/// Completes the ask `target` names with `answer` (`None`: no answer will
+/// come), from wherever the reply is sent: inline on the asker's shard, as a
+/// command through the ring from another shard, or through the injection
+/// queue from outside the runtime.
+fn deliver<T: Send + 'static>(target: Target, answer: Option<T>) {
     match target {
         Target::Sent => {}
-        Target::Foreign(cell) => cell.complete(result),
+        Target::Foreign(cell) => {
+            cell.complete(answer.map(Payload::new).ok_or(AskError::Closed));
+        }
         Target::Shard { mesh, shard, index, generation } => {
-            let kind = if result.is_ok() { Kind::Reply } else { Kind::ReplyDropped };
-            let envelope = |result: Result<Payload, AskError>| {
-                Envelope::new(kind, index, generation, result.unwrap_or_else(|_| Payload::new(())))
-            };
+            let word = entry::target_word(index, generation);
             let unsent = with_current(|current| match current {
                 Some(current) if current.mesh.id == mesh && current.id == shard => {
+                    let result = answer.map(Payload::new).ok_or(AskError::Closed);
                     current.complete_reply(index, generation, result);
                     None
                 }
                 Some(current) if current.mesh.id == mesh => {
-                    current.send_control(shard, envelope(result));
+                    match answer {
+                        Some(value) => current.send_command(shard, run_reply::<T>, word, value),
+                        None => current.send_command(shard, run_reply_dropped, word, ()),
+                    }
                     None
                 }
-                _ => Some(result),
+                _ => Some(answer),
             });
-            if let Some(result) = unsent {
+            if let Some(answer) = unsent {
                 // From a thread outside the runtime: through the injector.
+                let payload = match answer {
+                    Some(value) => Payload::new(value),
+                    None => Payload::new(NoAnswer),
+                };
                 if let Some(target) = Mesh::find(mesh) {
                     if let Some(target) = target.shards.get(shard as usize) {
-                        target.inject_waiting(envelope(result));
+                        target.inject_waiting(Injected {
+                            deliver: deliver_reply,
+                            target: word,
+                            payload,
+                        });
                     }
                 }
             }
@@ -181,7 +198,7 @@ impl<T> Drop for Reply<T> {
     fn drop(&mut self) {
         let target = std::mem::replace(&mut self.target, Target::Sent);
         if !matches!(target, Target::Sent) {
-            deliver(target, Err(AskError::Closed));
+            deliver::<()>(target, None);
         }
     }
 }
@@ -383,28 +400,25 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
             Waiting::Finished => return Poll::Ready(Err(AskError::Closed)),
             Waiting::Shard { shard, mesh, index, generation } => {
                 let (shard, mesh, index, generation) = (*shard, *mesh, *index, *generation);
+                let local = this.to.shard() == shard as usize;
                 with_current(|current| {
                     let current = current
                         .filter(|c| c.mesh.id == mesh && c.id == shard)
                         .expect("an ask made on a shard must be awaited on that shard");
-                    let mut replies = current.replies.borrow_mut();
-                    let entry = &mut replies.entries[index as usize];
-                    debug_assert_eq!(entry.generation, generation);
-                    match &mut entry.state {
-                        ReplyState::Done(_) => {
-                            match std::mem::replace(&mut entry.state, ReplyState::Vacant) {
-                                ReplyState::Done(result) => Some(result),
-                                _ => unreachable!(),
-                            }
-                        }
-                        ReplyState::Waiting(waker) => {
-                            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                                *waker = Some(cx.waker().clone());
-                            }
-                            None
-                        }
-                        ReplyState::Vacant => Some(Err(AskError::Closed)),
+                    if let Some(result) = take_answer(current, index, generation, None) {
+                        return Some(result);
                     }
+                    if local && !current.in_dispatch.get() {
+                        // The actor is on this shard: run its queue here and
+                        // now, instead of waking the dispatch loop and
+                        // switching tasks twice; the answer lands in our
+                        // entry as it runs.
+                        current.pass();
+                        if current.has_work() {
+                            current.wake_dispatcher();
+                        }
+                    }
+                    take_answer(current, index, generation, Some(cx.waker()))
                 })
             }
             Waiting::Foreign(cell) => {
@@ -435,6 +449,34 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// The answer in reply entry `index`, if it came; otherwise registers
+/// `waker` (if given) to be woken when it does.
+fn take_answer(
+    shard: &Shard,
+    index: u32,
+    generation: u32,
+    waker: Option<&Waker>,
+) -> Option<Result<Payload, AskError>> {
+    let mut replies = shard.replies.borrow_mut();
+    let entry = &mut replies.entries[index as usize];
+    debug_assert_eq!(entry.generation, generation);
+    match &mut entry.state {
+        ReplyState::Done(_) => match std::mem::replace(&mut entry.state, ReplyState::Vacant) {
+            ReplyState::Done(result) => Some(result),
+            _ => unreachable!(),
+        },
+        ReplyState::Waiting(registered) => {
+            if let Some(waker) = waker {
+                if !registered.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    *registered = Some(waker.clone());
+                }
+            }
+            None
+        }
+        ReplyState::Vacant => Some(Err(AskError::Closed)),
     }
 }
 

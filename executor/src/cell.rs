@@ -1,73 +1,198 @@
-//! An actor's state behind a type-erased interface the shard can run.
+//! An actor in its cell, and the functions, monomorphized per actor type,
+//! through which the shard runs its messages and its lifecycle.
+//!
+//! An [`ActorRef`](crate::ActorRef) carries a pointer to its actor type's
+//! [`ActorFns`], so a sender on any shard writes an entry whose run function
+//! is this actor type's: running a message is one indirect call, and no type
+//! check is needed beyond the generation (a slot's generation names one
+//! actor, hence one type; generations never repeat).
 
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use whirl_mailbox::Payload;
+
+use crate::entry::{self, How, RunFn};
 use crate::shard::Shard;
+use crate::slots::Lifecycle;
 use crate::{Actor, Context};
 
-/// How a turn ended.
-pub(crate) struct Turn {
-    /// Messages handled.
-    pub(crate) handled: usize,
-    /// The actor asked to stop (or failed) and must be stopped now.
-    pub(crate) stop: bool,
+/// What any shard needs to deliver messages to actors of one type.
+#[derive(Debug)]
+pub(crate) struct ActorFns {
+    /// Runs a message entry.
+    pub(crate) run: RunFn,
+    /// Queues a message sent from outside the runtime; hands it back if the
+    /// mailbox is full.
+    pub(crate) inject:
+        unsafe fn(shard: &Shard, target: u64, payload: Payload) -> Result<(), Payload>,
 }
 
-/// An actor of any type, as the shard's slot table holds it.
-pub(crate) trait RunActor {
-    /// Calls `started`.
-    fn start(&mut self, shard: &Shard, slot: u32, generation: u32) -> bool;
-    /// Handles up to `budget` messages from the slot's inbox.
-    fn run(&mut self, shard: &Shard, slot: u32, generation: u32, budget: usize) -> Turn;
-    /// Calls `stopped`.
-    fn stop(&mut self, shard: &Shard, slot: u32, generation: u32);
+struct FnsOf<A>(PhantomData<A>);
+
+impl<A: Actor> FnsOf<A> {
+    const FNS: ActorFns = ActorFns { run: run_message::<A>, inject: inject_message::<A> };
 }
 
-/// An actor and the factory it was built from. The factory is kept so the
-/// actor can be rebuilt in place when it is restarted.
-pub(crate) struct ActorCell<A: Actor> {
-    actor: A,
+/// The functions of actor type `A`.
+pub(crate) fn fns_of<A: Actor>() -> &'static ActorFns {
+    &FnsOf::<A>::FNS
+}
+
+/// An actor and the factory it was built from (kept to rebuild it on
+/// restart). `repr(C)` with the actor first: a pointer to the cell is a
+/// pointer to the actor, so message delivery needs only `A`.
+#[repr(C)]
+pub(crate) struct ActorCell<A, F> {
+    pub(crate) actor: A,
     #[allow(dead_code)] // used by restarts (supervision)
-    factory: Box<dyn Fn() -> A + Send>,
+    pub(crate) factory: F,
 }
 
-impl<A: Actor> ActorCell<A> {
-    pub(crate) fn new(factory: Box<dyn Fn() -> A + Send>) -> Self {
-        Self { actor: factory(), factory }
+struct LifecycleOf<A, F>(PhantomData<(A, F)>);
+
+impl<A: Actor, F: Fn() -> A + 'static> LifecycleOf<A, F> {
+    const LIFECYCLE: Lifecycle =
+        Lifecycle { start: start::<A>, stop: stop::<A>, free: free::<A, F> };
+}
+
+/// The lifecycle of actors of type `A` built by `F`.
+pub(crate) fn lifecycle_of<A: Actor, F: Fn() -> A + 'static>() -> &'static Lifecycle {
+    &LifecycleOf::<A, F>::LIFECYCLE
+}
+
+/// Builds an actor's cell; the pointer is freed by its lifecycle's `free`.
+pub(crate) fn build<A: Actor, F: Fn() -> A + 'static>(factory: F) -> *mut () {
+    let actor = factory();
+    Box::into_raw(Box::new(ActorCell { actor, factory })).cast()
+}
+
+/// # Safety
+///
+/// `actor` is a live cell of an `A`, and `shard` the shard it lives on.
+unsafe fn start<A: Actor>(actor: *mut (), shard: *const (), slot: u32, generation: u32) -> bool {
+    // SAFETY: as the contract says; the cell starts with the actor.
+    let (actor, shard) = unsafe { (&mut *actor.cast::<A>(), Shard::from_erased(shard)) };
+    let mut ctx = Context::new(shard, slot, generation);
+    let ok = catch_unwind(AssertUnwindSafe(|| actor.started(&mut ctx))).is_ok();
+    if !ok {
+        tracing::error!(shard = shard.id, slot, "actor panicked in `started`; stopping it");
+    }
+    ok && !ctx.stop_requested()
+}
+
+/// # Safety
+///
+/// As [`start`].
+unsafe fn stop<A: Actor>(actor: *mut (), shard: *const (), slot: u32, generation: u32) {
+    // SAFETY: as the contract says.
+    let (actor, shard) = unsafe { (&mut *actor.cast::<A>(), Shard::from_erased(shard)) };
+    let mut ctx = Context::new(shard, slot, generation);
+    if catch_unwind(AssertUnwindSafe(|| actor.stopped(&mut ctx))).is_err() {
+        tracing::error!(shard = shard.id, slot, "actor panicked in `stopped`");
     }
 }
 
-impl<A: Actor> RunActor for ActorCell<A> {
-    fn start(&mut self, shard: &Shard, slot: u32, generation: u32) -> bool {
-        let mut ctx = Context::new(shard, slot, generation);
-        let ok = catch_unwind(AssertUnwindSafe(|| self.actor.started(&mut ctx))).is_ok();
-        if !ok {
-            tracing::error!(shard = shard.id, slot, "actor panicked in `started`; stopping it");
-        }
-        ok && !ctx.stop_requested()
-    }
+/// # Safety
+///
+/// `actor` came from [`build::<A, F>`] and is not used again.
+unsafe fn free<A: Actor, F>(actor: *mut ()) {
+    // SAFETY: as the contract says.
+    drop(unsafe { Box::from_raw(actor.cast::<ActorCell<A, F>>()) });
+}
 
-    fn run(&mut self, shard: &Shard, slot: u32, generation: u32, budget: usize) -> Turn {
-        let mut ctx = Context::new(shard, slot, generation);
-        let mut handled = 0;
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            while handled < budget && !ctx.stop_requested() {
-                let Some(msg) = shard.pop_message::<A::Msg>(slot, generation) else { break };
-                handled += 1;
-                self.actor.handle(msg, &mut ctx);
-            }
-        }));
-        if result.is_err() {
-            tracing::error!(shard = shard.id, slot, "actor panicked in `handle`; stopping it");
-            return Turn { handled, stop: true };
-        }
-        Turn { handled, stop: ctx.stop_requested() }
+/// Runs (or drops) a message entry for an actor of type `A`.
+///
+/// # Safety
+///
+/// As [`RunFn`], for an entry written with `A::Msg` and this function.
+pub(crate) unsafe fn run_message<A: Actor>(shard: *const (), at: *mut u64, how: How) -> usize {
+    let words = entry::entry_words::<A::Msg>();
+    // SAFETY: a complete entry of an `A::Msg`, whose message is read once.
+    let ((slot, generation), msg) = unsafe { (entry::target(at), entry::read::<A::Msg>(at)) };
+    if how == How::Drop {
+        crate::mesh::drop_caught(msg);
+        return words;
     }
+    // SAFETY: not `Drop`, so `shard` is the running shard.
+    let shard = unsafe { Shard::from_erased(shard) };
+    shard.entry_consumed(words, how);
+    // SAFETY: a ref's generation names one actor, hence type `A`.
+    unsafe { deliver::<A>(shard, slot, generation, msg, how == How::FromQueue) };
+    words
+}
 
-    fn stop(&mut self, shard: &Shard, slot: u32, generation: u32) {
-        let mut ctx = Context::new(shard, slot, generation);
-        if catch_unwind(AssertUnwindSafe(|| self.actor.stopped(&mut ctx))).is_err() {
-            tracing::error!(shard = shard.id, slot, "actor panicked in `stopped`");
+/// Hands `msg` to the actor at `slot`, or counts it as a dead letter.
+///
+/// # Safety
+///
+/// The caller must ensure: if the slot holds a live actor of `generation`,
+/// it is an `A` (refs name one actor by slot and generation).
+#[inline(always)]
+pub(crate) unsafe fn deliver<A: Actor>(
+    shard: &Shard,
+    slot: u32,
+    generation: u32,
+    msg: A::Msg,
+    counted: bool,
+) {
+    let actor = shard.slots.with(|slots| {
+        let s = slots.live(slot, generation)?;
+        if counted {
+            s.queued -= 1;
+        } else if s.stopping {
+            // From a ring or the injector, after a stop was asked for: such
+            // sends are refused on this shard, so they are dead letters.
+            return None;
+        }
+        s.running = true;
+        Some(s.actor)
+    });
+    let Some(actor) = actor else {
+        if !shard.is_reserved(slot, generation) {
+            shard.dead_letter(shard.mesh.stop_cause(), msg);
+        } else {
+            // A message that overtook its actor's spawn waits for it.
+            let run = fns_of::<A>().run;
+            shard.keep_pending(slot, run, entry::target_word(slot, generation), msg);
+        }
+        return;
+    };
+    shard.running.set(Some((slot, generation)));
+    let mut ctx = Context::<A>::new(shard, slot, generation);
+    // SAFETY: the cell is live (the slot is) and starts with the `A`; no
+    // other reference to it exists while its handler runs (handlers do not
+    // nest, and the slot is marked running so it is not freed under us).
+    unsafe { (*actor.cast::<A>()).handle(msg, &mut ctx) };
+    shard.running.set(None);
+    shard.handler_returned(slot, generation, ctx.stop_requested());
+}
+
+/// Queues a message sent from outside the runtime.
+///
+/// # Safety
+///
+/// `shard` runs on this thread, and `target` names an actor of type `A`
+/// (or none).
+unsafe fn inject_message<A: Actor>(
+    shard: &Shard,
+    target: u64,
+    payload: Payload,
+) -> Result<(), Payload> {
+    let (slot, generation) = (target as u32, (target >> 32) as u32);
+    let msg = match payload.downcast::<A::Msg>() {
+        Ok(msg) => msg,
+        Err(payload) => {
+            shard.dead_letter(crate::stats::DeadLetterCause::WrongType, payload);
+            return Ok(());
+        }
+    };
+    match shard.send_local(fns_of::<A>(), slot, generation, msg) {
+        Ok(()) => Ok(()),
+        Err(crate::SendError::Full(msg)) => Err(Payload::new(msg)),
+        Err(crate::SendError::Closed(msg)) => {
+            shard.dead_letter(shard.mesh.stop_cause(), msg);
+            Ok(())
         }
     }
 }

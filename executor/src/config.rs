@@ -3,7 +3,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::envelope::Envelope;
+/// Words of one ring slot: ring capacities count 32-byte slots; a message
+/// entry takes 2 header words and its message's words.
+pub(crate) const RING_SLOT_WORDS: usize = 4;
+
+/// Fewest slots a ring may have: the largest inline entry must fit.
+pub const MIN_RING_CAPACITY: usize = 16;
 
 /// How the shards of a mesh run. [`validate`](Self::validate) checks it;
 /// [`Mesh::new`](crate::Mesh::new) refuses what it refuses.
@@ -11,7 +16,10 @@ use crate::envelope::Envelope;
 pub struct ShardConfig {
     /// Number of shards.
     pub shards: usize,
-    /// Slots in each ring between two shards (a power of two).
+    /// 32-byte slots in each ring between two shards (a power of two, at
+    /// least [`MIN_RING_CAPACITY`]). A message takes 16 bytes of header and
+    /// its own size, rounded up to 8: one slot for a message of up to 16
+    /// bytes.
     pub ring_capacity: usize,
     /// Default bound of each actor's mailbox.
     pub mailbox_capacity: usize,
@@ -39,7 +47,7 @@ impl ShardConfig {
     /// Bytes the rings between the shards take.
     pub fn ring_memory(&self) -> usize {
         let rings = self.shards.saturating_mul(self.shards.saturating_sub(1));
-        rings.saturating_mul(self.ring_capacity).saturating_mul(std::mem::size_of::<Envelope>())
+        rings.saturating_mul(self.ring_capacity).saturating_mul(RING_SLOT_WORDS * 8)
     }
 
     /// Checks every rule.
@@ -54,7 +62,7 @@ impl ShardConfig {
         if self.shards > MAX_SHARDS {
             return Err(ConfigError::TooManyShards { requested: self.shards, limit: MAX_SHARDS });
         }
-        if self.ring_capacity < 2 || !self.ring_capacity.is_power_of_two() {
+        if self.ring_capacity < MIN_RING_CAPACITY || !self.ring_capacity.is_power_of_two() {
             return Err(ConfigError::RingCapacity(self.ring_capacity));
         }
         if self.mailbox_capacity == 0 {
@@ -90,7 +98,8 @@ pub enum ConfigError {
         /// The most there may be (CPUs in the affinity mask when pinned).
         limit: usize,
     },
-    /// The ring capacity is not a power of two of at least 2.
+    /// The ring capacity is not a power of two of at least
+    /// [`MIN_RING_CAPACITY`].
     RingCapacity(usize),
     /// A zero capacity (mailbox or injection queue).
     ZeroCapacity(&'static str),
@@ -125,11 +134,13 @@ impl fmt::Display for ConfigError {
                 "{requested} pinned shards but only {limit} CPUs in this process's affinity mask: \
                  use .shards({limit}) or fewer, or .pin(false)"
             ),
-            Self::RingCapacity(n) => write!(
+            Self::RingCapacity(n) => {
+                write!(
                 f,
-                "ring capacity {n} is not a power of two of at least 2: use {}",
-                (*n).max(2).checked_next_power_of_two().unwrap_or(2)
-            ),
+                "ring capacity {n} is not a power of two of at least {MIN_RING_CAPACITY}: use {}",
+                (*n).max(MIN_RING_CAPACITY).checked_next_power_of_two().unwrap_or(MIN_RING_CAPACITY)
+            )
+            }
             Self::ZeroCapacity(what) => write!(f, "{what} must be at least 1"),
             Self::ZeroBudget => f.write_str("the fairness budget must be at least 1 message"),
             Self::TooManyRuntimes => f.write_str(
@@ -142,7 +153,7 @@ impl fmt::Display for ConfigError {
                  (one ring per ordered pair of shards, {} bytes a slot), more than the {} GiB \
                  allowed: use fewer shards or a smaller ring_capacity",
                 *bytes as f64 / (1u64 << 30) as f64,
-                std::mem::size_of::<Envelope>(),
+                RING_SLOT_WORDS * 8,
                 MAX_RING_MEMORY >> 30,
             ),
         }

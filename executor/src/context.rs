@@ -36,7 +36,13 @@ impl<A: Actor> Context<A> {
     /// This actor's own ref.
     pub fn myself(&self) -> ActorRef<A::Msg> {
         let shard = self.shard();
-        ActorRef::new(shard.mesh.id, shard.id, self.slot, self.generation)
+        ActorRef::new(
+            shard.mesh.id,
+            shard.id,
+            self.slot,
+            self.generation,
+            crate::cell::fns_of::<A>(),
+        )
     }
 
     /// The index of the shard this actor runs on.

@@ -1,8 +1,27 @@
-//! The shard's dispatch loop: drain the rings, run ready actors under a
-//! fairness budget, publish outgoing batches once per pass, park when idle,
-//! and walk through the shutdown phases.
+//! The shard's dispatch loop: run what came in from other shards, from
+//! outside the runtime, and the run queue; publish outgoing entries; park
+//! when idle; walk through the shutdown phases.
+//!
+//! # A pass
+//!
+//! 1. Each ring from another shard: its entries run in place, in order
+//!    (their messages go straight from the ring to their actors: no second
+//!    queue, no copy), up to one ring's worth.
+//! 2. The injection queue (threads outside the runtime): its messages join
+//!    the run queue, within their mailboxes' bounds.
+//! 3. The run queue: entries run strictly in order, in a tight loop, until it
+//!    is empty or [`PASS_BUDGET`] entries have run. Every
+//!    [`PUBLISH_EVERY`] entries the outgoing rings are published, so a
+//!    reply to another shard does not wait for the end of a long pass.
+//! 4. Outgoing rings are published, one release store each.
+//!
+//! After a pass that did work the shard yields to its executor's other
+//! tasks (I/O, timers, piped jobs), so they wait at most one pass. A panic
+//! in a handler is caught once per pass, not per message: the pass records
+//! which actor runs, and resumes after failing it.
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -11,8 +30,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_lite::future::yield_now;
-use whirl_mailbox::PushError;
+use whirl_mailbox::entry_ring::{EntryConsumer, WriteError};
 
+use crate::entry::{self, How};
 use crate::mesh::{phase, Mesh};
 use crate::shard::{CurrentShard, Shard};
 use crate::stats::DeadLetterCause;
@@ -21,6 +41,17 @@ use crate::stats::DeadLetterCause;
 /// cannot starve the rings.
 const INJECTOR_BATCH: usize = 256;
 
+/// Run-queue entries per pass before the shard lets its executor's other
+/// tasks run.
+pub(crate) const PASS_BUDGET: usize = 4096;
+
+/// Run-queue entries between two publications of the outgoing rings.
+const PUBLISH_EVERY: usize = 64;
+
+/// How long a shard whose actors have all stopped waits for programs that
+/// awaited the shutdown to see it, before it cancels them anyway.
+const DONE_GRACE: Duration = Duration::from_millis(100);
+
 /// Runs shard `id` of `mesh` on the current glommio executor until the mesh
 /// has shut down. Resolves to `false` at once if that shard already runs or
 /// ran.
@@ -28,14 +59,16 @@ const INJECTOR_BATCH: usize = 256;
 /// The shard's ring ends are taken now, not at the first poll: from here on
 /// the mesh counts on this future. However it ends (shutdown, a panic, or the
 /// program dropping it, even unpolled), the shard is then marked exited, so
-/// shutdown never waits for it and work sent to it is dropped as dead
-/// letters instead of kept forever.
+/// shutdown never waits for it, and whatever it still held (actors, queued
+/// messages, entries in its rings) is stopped and counted as dead letters.
 pub fn run_shard(mesh: Arc<Mesh>, id: usize) -> impl Future<Output = bool> {
     let ends = mesh.take_ends(id).map(|ends| (ends, ExitGuard { mesh: mesh.clone(), id }));
     async move {
         let Some((ends, _exit)) = ends else { return false };
         let shard = Shard::new(mesh, id, ends);
         let _current = CurrentShard::enter(shard.clone());
+        // Dropped first: the shard is still current while it cleans up.
+        let _cleanup = Cleanup(shard.clone());
         shard.dispatch_loop().await;
         true
     }
@@ -53,14 +86,32 @@ impl Drop for ExitGuard {
     }
 }
 
+/// Stops what a shard still holds when its loop ends, however it ends.
+struct Cleanup(Rc<Shard>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let shard = &self.0;
+        // Nothing injected from now on is kept.
+        shard.mesh.shard_exited(shard.id as usize);
+        shard.in_dispatch.set(false);
+        shard.cancel_all_jobs();
+        shard.stop_all();
+        shard.cancel_programs();
+        shard.discard_everything();
+    }
+}
+
 impl Shard {
     async fn dispatch_loop(self: &Rc<Self>) {
         let mut draining = false;
         let mut stopped = false;
+        let mut done_at = None;
         loop {
             // Read before the pass: whatever the mesh does after this is
             // noticed by `should_wake` before the shard parks.
             let seen = self.mesh_view();
+            self.recheck.set(false);
             let phase = seen.phase;
             if phase == phase::DRAINING {
                 if !draining {
@@ -85,14 +136,25 @@ impl Shard {
                 yield_now().await;
                 continue;
             }
-            if phase == phase::DONE && self.mesh.shutdown_waiters_on_shards() == 0 {
-                // Every actor is stopped and no program awaits the shutdown
-                // on a shard. Programs still waiting on something else are
-                // cancelled (their `block_on` returns `ShutDown`); one more
-                // turn of the executor drops them.
-                self.cancel_programs();
-                yield_now().await;
-                break;
+            if phase == phase::DONE {
+                // Every actor is stopped. Programs awaiting the shutdown on
+                // a shard get a moment to see it (they were woken); then
+                // programs still waiting on something else are cancelled
+                // (their `block_on` returns `ShutDown`), and one more turn
+                // of the executor drops them.
+                let done_at = *done_at.get_or_insert_with(Instant::now);
+                let waiting = self.mesh.shutdown_waiters_on_shards() > 0;
+                if !waiting || done_at.elapsed() >= DONE_GRACE {
+                    self.cancel_programs();
+                    yield_now().await;
+                    break;
+                }
+                futures_lite::future::or(
+                    self.park(seen),
+                    glommio::timer::sleep(DONE_GRACE.saturating_sub(done_at.elapsed())),
+                )
+                .await;
+                continue;
             }
             if phase == phase::DRAINING && self.is_quiescent() {
                 self.mesh.note_quiet(self.id as usize);
@@ -107,49 +169,68 @@ impl Shard {
         }
     }
 
-    /// One pass: drain inbound rings and the injector, run every actor that
-    /// was ready when the pass began for up to its budget, then publish every
-    /// outgoing ring once. Returns the envelopes and messages processed.
+    /// One pass (see the module's docs). Returns the entries it ran.
     pub(crate) fn pass(&self) -> usize {
         if self.mesh.drain.is_quiet(self.id as usize) {
             // Shutdown drain: become busy before taking anything (see
-            // `Mesh::note_busy`), or take nothing.
+            // `Quiescence`), or take nothing.
             if !self.has_work() {
                 return 0;
             }
             self.mesh.note_busy(self.id as usize);
         }
-        self.in_dispatch.set(true);
-        let mut work = self.drain_inbound();
-        let ready = self.ready.borrow().len();
-        for _ in 0..ready {
-            let Some(slot) = self.ready.borrow_mut().pop_front() else { break };
-            work += self.run_turn(slot).max(1);
+        let was_in_dispatch = self.in_dispatch.replace(true);
+        debug_assert!(!was_in_dispatch, "passes do not nest");
+        let mut work = 0;
+        loop {
+            let body = catch_unwind(AssertUnwindSafe(|| self.pass_body(&mut work)));
+            match body {
+                Ok(()) => break,
+                Err(_) => self.handler_panicked(),
+            }
         }
         self.flush_outbound();
         self.in_dispatch.set(false);
         self.offer_free_slots();
-        let shared = self.shared();
-        shared.queued.store(self.queued.get(), Ordering::Relaxed);
-        shared.slots.store(self.slab.borrow().slots.len(), Ordering::Relaxed);
+        let queued = self.queue.with(|q| q.len());
+        self.shared().queued.store(queued, Ordering::Relaxed);
         work
     }
 
-    fn drain_inbound(&self) -> usize {
-        let mut work = 0;
+    /// Steps 1-3 of a pass. Resumable: after a panic the pass calls it again.
+    fn pass_body(&self, work: &mut usize) {
         let rings = self.inbound.borrow().len();
         for from in 0..rings {
-            // Take the ring out while delivering: delivery runs user code
-            // (hooks, factories) that never touches inbound rings, but the
-            // borrow must not be held across it.
-            let Some(mut ring) = self.inbound.borrow_mut()[from].take() else { continue };
-            let capacity = ring.capacity();
-            // A message for a full mailbox stops this ring until the actor
-            // has made room: backpressure to the sending shard.
-            work += ring.pop_until(capacity, |envelope| self.offer(envelope)).unwrap_or(0);
-            self.inbound.borrow_mut()[from] = Some(ring);
+            let Some(ring) = self.inbound.borrow_mut()[from].take() else { continue };
+            let mut ring = RingInUse { shard: self, from, ring: Some(ring) };
+            *work += ring.run_entries();
         }
-        work + self.drain_injector()
+        *work += self.drain_injector();
+        let mut budget = PASS_BUDGET;
+        while budget > 0 {
+            let Some(at) = self.queue.with(|q| q.front()) else { break };
+            // SAFETY: the front entry of this shard's run queue, run once;
+            // its run function pops it before any user code runs.
+            unsafe { entry::run(self.erased(), at, How::FromQueue) };
+            *work += 1;
+            budget -= 1;
+            if budget % PUBLISH_EVERY == 0 {
+                self.publish_outbound();
+            }
+        }
+    }
+
+    /// A handler panicked: its actor fails; the pass goes on.
+    #[cold]
+    fn handler_panicked(&self) {
+        let Some((slot, generation)) = self.running.take() else { return };
+        tracing::error!(shard = self.id, slot, "actor panicked in `handle`; stopping it");
+        self.slots.with(|slots| {
+            if let Some(s) = slots.live(slot, generation) {
+                s.running = false;
+            }
+        });
+        self.finish_stop(slot, generation);
     }
 
     /// Delivers envelopes from threads outside the runtime, bounded like
@@ -159,7 +240,7 @@ impl Shard {
         let mut work = 0;
         let held = self.held.borrow_mut().take();
         if let Some(envelope) = held {
-            if let Err(envelope) = self.offer(envelope) {
+            if let Err(envelope) = envelope.deliver(self) {
                 *self.held.borrow_mut() = Some(envelope);
                 return 0;
             }
@@ -169,7 +250,7 @@ impl Shard {
         for _ in 0..INJECTOR_BATCH {
             let Some(envelope) = injector.pop() else { break };
             work += 1;
-            if let Err(envelope) = self.offer(envelope) {
+            if let Err(envelope) = envelope.deliver(self) {
                 *self.held.borrow_mut() = Some(envelope);
                 break;
             }
@@ -177,37 +258,89 @@ impl Shard {
         work
     }
 
-    /// Moves waiting control envelopes into their rings and publishes every
-    /// ring with staged envelopes: one release store per ring per pass.
+    /// Publishes every outgoing ring with staged entries.
+    fn publish_outbound(&self) {
+        self.outbound.with(|outbound| {
+            for producer in outbound.iter_mut().flatten() {
+                producer.publish();
+            }
+        });
+    }
+
+    /// Moves waiting commands into their rings and publishes every ring
+    /// with staged entries: one release store per ring per pass.
     fn flush_outbound(&self) {
         let mut undeliverable = Vec::new();
         {
-            let mut outbound = self.outbound.borrow_mut();
             let mut overflow = self.overflow.borrow_mut();
-            let mut wakes = 0;
-            for (producer, waiting) in outbound.iter_mut().zip(overflow.iter_mut()) {
-                let Some(producer) = producer else { continue };
-                while let Some(envelope) = waiting.pop_front() {
-                    match producer.stage(envelope) {
-                        Ok(()) => {}
-                        Err(PushError::Full(envelope)) => {
-                            waiting.push_front(envelope);
-                            break;
-                        }
-                        Err(PushError::Closed(envelope)) => {
-                            undeliverable.push(envelope);
-                            undeliverable.extend(waiting.drain(..));
+            let wakes = self.outbound.with(|outbound| {
+                let mut wakes = 0;
+                for (producer, waiting) in outbound.iter_mut().zip(overflow.iter_mut()) {
+                    let Some(producer) = producer else { continue };
+                    while let Some(buffer) = waiting.pop_front() {
+                        // SAFETY: the buffer holds one complete entry, moved
+                        // (not duplicated) into the ring.
+                        let wrote = unsafe {
+                            producer.try_write(buffer.len(), |w| w.copy_from_slice(&buffer))
+                        };
+                        match wrote {
+                            Ok(()) => {}
+                            Err(WriteError::Full) => {
+                                waiting.push_front(buffer);
+                                break;
+                            }
+                            Err(WriteError::Closed) => {
+                                undeliverable.push(buffer);
+                                undeliverable.extend(waiting.drain(..));
+                            }
                         }
                     }
+                    producer.publish();
+                    wakes += producer.wakes();
                 }
-                producer.publish();
-                wakes += producer.wakes();
-            }
+                wakes
+            });
             self.shared().wakes.store(wakes, Ordering::Relaxed);
         }
         // User code may run in these drops: only now that no borrow is held.
-        for envelope in undeliverable {
-            self.dead_letter(DeadLetterCause::ShardExited, envelope);
+        for buffer in undeliverable {
+            self.drop_entry_buffer(DeadLetterCause::ShardExited, buffer);
+        }
+    }
+
+    /// Drops everything still queued or in the rings into this shard, as
+    /// dead letters (the shard is exiting).
+    pub(crate) fn discard_everything(&self) {
+        let cause = DeadLetterCause::ShardExited;
+        while let Some(at) = self.queue.with(|q| q.front()) {
+            self.count_dead_letters(cause, 1);
+            let dropped = catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: the front entry, dropped once, then popped.
+                let words = unsafe { entry::run(std::ptr::null(), at, How::Drop) };
+                self.queue.with(|q| q.pop_front(words));
+            }));
+            if dropped.is_err() {
+                tracing::error!("a dead letter's drop panicked");
+            }
+        }
+        let rings: Vec<EntryConsumer> =
+            self.inbound.borrow_mut().iter_mut().filter_map(Option::take).collect();
+        for mut ring in rings {
+            while let Some(at) = ring.front() {
+                self.count_dead_letters(cause, 1);
+                // SAFETY: a complete entry, dropped once, then advanced past.
+                let words = unsafe { entry::drop_entry(at) };
+                ring.advance(words);
+            }
+            ring.release();
+        }
+        if let Some(envelope) = self.held.borrow_mut().take() {
+            crate::commands::discard(self.shared(), cause, envelope);
+        }
+        let overflow: Vec<_> =
+            self.overflow.borrow_mut().iter_mut().flat_map(|q| q.drain(..)).collect();
+        for buffer in overflow {
+            self.drop_entry_buffer(cause, buffer);
         }
     }
 
@@ -216,14 +349,15 @@ impl Shard {
         MeshView { phase: self.mesh.phase(), nudges: self.mesh.nudges.load(Ordering::SeqCst) }
     }
 
-    /// Work arrived, or the mesh moved on since `seen`.
+    /// Work arrived, the mesh moved on since `seen`, or a task's send during
+    /// the drain asks the loop to look at quiescence again.
     fn should_wake(&self, seen: MeshView) -> bool {
-        self.has_work() || self.mesh_view() != seen
+        self.recheck.get() || self.has_work() || self.mesh_view() != seen
     }
 
     /// Whether a pass now would find something to do.
     pub(crate) fn has_work(&self) -> bool {
-        if !self.ready.borrow().is_empty()
+        if !self.queue.with(|q| q.is_empty())
             || !self.shared().injector.is_empty()
             || self.held.borrow().is_some()
         {
@@ -232,22 +366,22 @@ impl Shard {
         self.inbound.borrow_mut().iter_mut().flatten().any(|ring| !ring.is_empty())
     }
 
-    /// Control envelopes wait for a full ring.
+    /// Commands wait for a full ring.
     fn overflow_blocked(&self) -> bool {
         self.overflow.borrow().iter().any(|queue| !queue.is_empty())
     }
 
     /// Nothing queued here and everything this shard sent has been taken by
-    /// its receivers.
+    /// its receivers (or they are gone).
     fn is_quiescent(&self) -> bool {
         !self.has_work()
             && !self.overflow_blocked()
-            && self
-                .outbound
-                .borrow_mut()
-                .iter_mut()
-                .flatten()
-                .all(|ring| ring.staged() == 0 && ring.free_slots() == ring.capacity())
+            && self.outbound.with(|outbound| {
+                outbound
+                    .iter_mut()
+                    .flatten()
+                    .all(|ring| ring.is_closed() || (ring.staged() == 0 && ring.is_drained()))
+            })
     }
 
     /// Waits for work: polls for `spin_before_park`, then parks on the
@@ -277,12 +411,62 @@ impl Shard {
                 }
             }
         }
-        let park = Park { shard: self, seen, parked: false };
         match self.mesh.until_deadline().filter(|_| seen.phase == phase::DRAINING) {
             // Draining: wake up for the deadline too.
-            Some(left) => futures_lite::future::or(park, glommio::timer::sleep(left)).await,
-            None => park.await,
+            Some(left) => {
+                futures_lite::future::or(self.park(seen), glommio::timer::sleep(left)).await
+            }
+            None => self.park(seen).await,
         }
+    }
+
+    fn park(&self, seen: MeshView) -> Park<'_> {
+        Park { shard: self, seen, parked: false }
+    }
+}
+
+/// A ring taken out of the shard while its entries run; put back (and
+/// advanced past an entry whose handler panicked) when dropped.
+struct RingInUse<'a> {
+    shard: &'a Shard,
+    from: usize,
+    ring: Option<EntryConsumer>,
+}
+
+impl RingInUse<'_> {
+    /// Runs the ring's entries in order, up to one ring's worth.
+    fn run_entries(&mut self) -> usize {
+        let ring = self.ring.as_mut().expect("in use");
+        let mut budget = ring.capacity();
+        let mut ran = 0;
+        while let Some(at) = ring.front() {
+            self.shard.consumed.set(0);
+            // SAFETY: the oldest published entry of a ring into this shard,
+            // run once; its run function reports its length (`consumed`)
+            // before any user code runs.
+            let words = unsafe { entry::run(self.shard.erased(), at, How::FromRing) };
+            self.shard.consumed.set(0);
+            ring.advance(words);
+            ran += 1;
+            budget = budget.saturating_sub(words);
+            if budget == 0 {
+                break;
+            }
+        }
+        ran
+    }
+}
+
+impl Drop for RingInUse<'_> {
+    fn drop(&mut self) {
+        let mut ring = self.ring.take().expect("in use");
+        // A handler panicked: its entry was read; move past it.
+        let consumed = self.shard.consumed.replace(0);
+        if consumed > 0 {
+            ring.advance(consumed);
+        }
+        ring.release();
+        self.shard.inbound.borrow_mut()[self.from] = Some(ring);
     }
 }
 

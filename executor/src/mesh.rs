@@ -10,12 +10,18 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use whirl_mailbox::spsc::{self, Consumer, Producer};
+use whirl_mailbox::entry_ring::{self, EntryConsumer, EntryProducer};
 use whirl_mailbox::{Doorbell, Quiescence};
 
-use crate::config::{ConfigError, ShardConfig};
-use crate::envelope::{Envelope, MAX_SLOTS};
+use crate::commands;
+use crate::config::{ConfigError, ShardConfig, RING_SLOT_WORDS};
+use crate::entry::{self, MAX_ENTRY_WORDS};
+use crate::injected::Injected;
 use crate::stats::{DeadLetterCause, ShutdownReport, Stats};
+
+/// Slots per shard: slot indices are 32 bits, and the last ones are kept
+/// free so that no index arithmetic can overflow.
+pub(crate) const MAX_SLOTS: u32 = 1 << 31;
 
 /// Phases of a mesh's life (see [`Mesh::phase`]).
 pub(crate) mod phase {
@@ -39,8 +45,8 @@ const FREE_SLOTS_OFFERED: usize = 4096;
 pub(crate) struct ShardShared {
     /// Rings into this shard (and its injector) wake it through this.
     pub(crate) doorbell: Arc<Doorbell>,
-    /// Envelopes from threads outside the runtime.
-    pub(crate) injector: ArrayQueue<Envelope>,
+    /// Messages and commands from threads outside the runtime.
+    pub(crate) injector: ArrayQueue<Injected>,
     /// Freed slots, each reserved under its next generation, that spawns
     /// from elsewhere take before they take a never-used index, so the slot
     /// table does not grow as actors come and go.
@@ -56,6 +62,10 @@ pub(crate) struct ShardShared {
     /// here so they can return an `ActorRef` at once; Relaxed, only the
     /// uniqueness of each index matters.
     pub(crate) next_slot: AtomicU32,
+    /// Slots taken for a spawn from outside that was refused after all,
+    /// when `free_slots` had no room to take them back; the shard offers
+    /// them again.
+    pub(crate) returned_slots: Mutex<Vec<(u32, u32)>>,
     /// Live actors on this shard (for placement). Relaxed: a statistic.
     pub(crate) actors: AtomicUsize,
     /// Messages queued in this shard's mailboxes, as of its last pass.
@@ -83,9 +93,9 @@ pub(crate) struct ShardShared {
 #[derive(Debug)]
 pub(crate) enum InjectError {
     /// The injection queue is full.
-    Full(Envelope),
+    Full(Injected),
     /// The shard has exited.
-    Exited(Envelope),
+    Exited(Injected),
 }
 
 impl ShardShared {
@@ -96,6 +106,7 @@ impl ShardShared {
             free_slots: ArrayQueue::new(FREE_SLOTS_OFFERED),
             free_unoffered: AtomicUsize::new(0),
             next_slot: AtomicU32::new(0),
+            returned_slots: Mutex::new(Vec::new()),
             actors: AtomicUsize::new(0),
             queued: AtomicUsize::new(0),
             slots: AtomicUsize::new(0),
@@ -115,7 +126,7 @@ impl ShardShared {
     /// `exited`, and the exiting shard sets `exited` before its last drain of
     /// the queue; with SeqCst on both sides either that drain sees the push
     /// or this load sees the flag (then we drain, as the shard would have).
-    pub(crate) fn inject(&self, envelope: Envelope) -> Result<(), InjectError> {
+    pub(crate) fn inject(&self, envelope: Injected) -> Result<(), InjectError> {
         if self.exited.load(Ordering::SeqCst) {
             return Err(InjectError::Exited(envelope));
         }
@@ -132,13 +143,12 @@ impl ShardShared {
     /// As [`inject`](Self::inject), for envelopes that must not be refused
     /// for room (stops, replies): yields the thread while the queue is full.
     /// Once the shard has exited the envelope is dropped as a dead letter.
-    pub(crate) fn inject_waiting(&self, mut envelope: Envelope) {
+    pub(crate) fn inject_waiting(&self, mut envelope: Injected) {
         loop {
             match self.inject(envelope) {
                 Ok(()) => return,
                 Err(InjectError::Exited(back)) => {
-                    self.count_dead_letters(DeadLetterCause::ShardExited, 1);
-                    drop_caught(back);
+                    commands::discard(self, DeadLetterCause::ShardExited, back);
                     return;
                 }
                 Err(InjectError::Full(back)) => envelope = back,
@@ -150,8 +160,7 @@ impl ShardShared {
     /// Drops whatever waits in the injector of an exited shard.
     fn drain_exited(&self) {
         while let Some(envelope) = self.injector.pop() {
-            self.count_dead_letters(DeadLetterCause::ShardExited, 1);
-            drop_caught(envelope);
+            commands::discard(self, DeadLetterCause::ShardExited, envelope);
         }
     }
 
@@ -190,7 +199,9 @@ impl ShardShared {
     /// so the next spawner may take it as it is. If the queue is full the
     /// slot stays reserved, unused.
     pub(crate) fn untake_slot(&self, slot: u32, generation: u32) {
-        let _ = self.free_slots.push((slot, generation));
+        if self.free_slots.push((slot, generation)).is_err() {
+            self.returned_slots.lock().unwrap_or_else(|e| e.into_inner()).push((slot, generation));
+        }
     }
 }
 
@@ -207,10 +218,10 @@ pub(crate) fn drop_caught<T>(value: T) {
 /// The ring ends one shard owns, handed to it when it starts.
 #[derive(Debug)]
 pub(crate) struct ShardEnds {
-    /// `inbound[i]` carries envelopes from shard `i` (None for itself).
-    pub(crate) inbound: Vec<Option<Consumer<Envelope>>>,
-    /// `outbound[i]` carries envelopes to shard `i` (None for itself).
-    pub(crate) outbound: Vec<Option<Producer<Envelope>>>,
+    /// `inbound[i]` carries entries from shard `i` (None for itself).
+    pub(crate) inbound: Vec<Option<EntryConsumer>>,
+    /// `outbound[i]` carries entries to shard `i` (None for itself).
+    pub(crate) outbound: Vec<Option<EntryProducer>>,
 }
 
 /// A registered name.
@@ -221,6 +232,7 @@ pub(crate) struct Registration {
     pub(crate) shard: u16,
     pub(crate) slot: u32,
     pub(crate) generation: u32,
+    pub(crate) fns: &'static crate::cell::ActorFns,
 }
 
 /// The shared state of one runtime's shards.
@@ -290,9 +302,14 @@ impl Mesh {
         for from in 0..n {
             for to in 0..n {
                 if from != to {
-                    let (tx, rx) =
-                        spsc::channel_with_doorbell(config.ring_capacity, doorbells[to].clone())
-                            .map_err(|_| ConfigError::RingCapacity(config.ring_capacity))?;
+                    let words = config.ring_capacity * RING_SLOT_WORDS;
+                    let (tx, rx) = entry_ring::channel(
+                        words,
+                        MAX_ENTRY_WORDS.min(words),
+                        entry::drop_entry,
+                        doorbells[to].clone(),
+                    )
+                    .map_err(|_| ConfigError::RingCapacity(config.ring_capacity))?;
                     ends[from].outbound[to] = Some(tx);
                     ends[to].inbound[from] = Some(rx);
                 }
@@ -471,9 +488,13 @@ impl Mesh {
     /// still hold, counted as dead letters of cause `ShutdownTimeout`.
     pub(crate) fn drain_timed_out(&self) {
         if self.phase() == phase::DRAINING {
+            // Set first so that every dead letter of the stop gets the
+            // cause; taken back if the drain ended by itself meanwhile.
             self.timed_out.store(true, Ordering::SeqCst);
             if self.advance(phase::DRAINING, phase::STOPPING) {
                 tracing::warn!(mesh = self.id, "shutdown deadline passed: stopping actors");
+            } else {
+                self.timed_out.store(false, Ordering::SeqCst);
             }
         }
     }
@@ -590,9 +611,9 @@ impl Mesh {
         f: Box<dyn FnOnce() + Send>,
     ) -> Result<(), Box<dyn FnOnce() + Send>> {
         let Some(target) = self.shards.get(shard) else { return Err(f) };
-        target.inject(crate::envelope::run_envelope(f)).map_err(|error| {
+        target.inject(commands::injected_run(f)).map_err(|error| {
             let (InjectError::Full(envelope) | InjectError::Exited(envelope)) = error;
-            envelope.into_payload().downcast().expect("run payload")
+            envelope.payload.downcast().unwrap_or_else(|_| unreachable!("run payload"))
         })
     }
 

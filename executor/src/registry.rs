@@ -79,6 +79,7 @@ pub fn register<M: Send + 'static>(
             shard: actor.shard() as u16,
             slot,
             generation,
+            fns: actor.fns(),
         },
     );
     let Some(shard) = mesh.shards.get(actor.shard()) else {
@@ -103,7 +104,7 @@ pub fn lookup<M: Send + 'static>(mesh: &Mesh, name: &str) -> Result<ActorRef<M>,
             found: entry.type_name,
         });
     }
-    Ok(ActorRef::new(mesh.id, entry.shard, entry.slot, entry.generation))
+    Ok(ActorRef::new(mesh.id, entry.shard, entry.slot, entry.generation, entry.fns))
 }
 
 /// Frees `name`; returns whether it was registered.

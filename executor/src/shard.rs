@@ -1,72 +1,75 @@
-//! One shard: the actors of one core, their mailboxes, the ready queue, and
-//! this shard's ends of the ring mesh.
+//! One shard: the actors of one core, their run queue, and this shard's ends
+//! of the ring mesh.
 //!
-//! Everything here runs on the shard's own thread and uses `Cell`/`RefCell`,
-//! never an atomic, except the rings to other shards and a few statistics.
-//! No borrow is ever held while user code (a handler, a hook, a factory)
-//! runs, so user code may send, spawn and stop freely.
+//! Everything here runs on the shard's own thread, with no atomic on the
+//! local paths. The hot state (slots, run queue, outbound rings) sits in
+//! [`LocalCell`]s whose accesses never call user code; no borrow is ever held
+//! while a handler, hook, factory or `Drop` runs, so user code may send,
+//! spawn and stop freely.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Waker;
 
-use futures_lite::FutureExt;
 use glommio::task::JoinHandle;
-use whirl_mailbox::spsc::{Consumer, Producer};
-use whirl_mailbox::{Payload, PushError};
+use whirl_mailbox::entry_ring::{EntryConsumer, EntryProducer};
 
 use crate::ask::ReplySlab;
-use crate::cell::{ActorCell, RunActor};
-use crate::envelope::{Envelope, Kind, RunFn, SpawnFn};
-use crate::inbox::{Inbox, Refused};
-use crate::mesh::{drop_caught, phase, Mesh, ShardEnds};
-use crate::slab::{Live, Slab, SlotState};
+use crate::cell::ActorFns;
+use crate::entry::{self, How, RunFn};
+use crate::injected::Injected;
+use crate::local_cell::LocalCell;
+use crate::mesh::{drop_caught, Mesh, ShardEnds};
+use crate::run_queue::RunQueue;
+use crate::slots::{Slots, State};
 use crate::stats::DeadLetterCause;
-use crate::{Actor, ActorRef, AskError, SendError, SpawnError};
+use crate::SendError;
 
 /// One shard's state, owned by its dispatch loop.
 pub(crate) struct Shard {
     pub(crate) id: u16,
     pub(crate) mesh: Arc<Mesh>,
-    pub(crate) slab: RefCell<Slab>,
-    /// Slots of actors with mail (or a pending stop), each once.
-    pub(crate) ready: RefCell<VecDeque<u32>>,
+    pub(crate) slots: LocalCell<Slots>,
+    /// Every message and stop for this shard's actors, in order.
+    pub(crate) queue: LocalCell<RunQueue>,
     /// `outbound[i]`: the ring to shard `i`.
-    pub(crate) outbound: RefCell<Vec<Option<Producer<Envelope>>>>,
-    /// Control envelopes and replies that found their ring full; they go
-    /// first at the next flush, and user messages wait behind them.
-    pub(crate) overflow: RefCell<Vec<VecDeque<Envelope>>>,
+    pub(crate) outbound: LocalCell<Vec<Option<EntryProducer>>>,
+    /// Commands (stops, spawns, replies) that found their ring full; they go
+    /// first at the next flush, and messages wait behind them.
+    pub(crate) overflow: RefCell<Vec<VecDeque<crate::entry::EntryBuffer>>>,
     /// `inbound[i]`: the ring from shard `i`.
-    pub(crate) inbound: RefCell<Vec<Option<Consumer<Envelope>>>>,
+    pub(crate) inbound: RefCell<Vec<Option<EntryConsumer>>>,
     pub(crate) replies: RefCell<ReplySlab>,
-    /// An envelope from the injector for a full mailbox: it waits here, and
-    /// the injector is not drained until it is delivered, so senders outside
-    /// the runtime see `Full` instead of growing the mailbox.
-    pub(crate) held: RefCell<Option<Envelope>>,
-    /// True while the dispatch loop runs a pass: sends stage their envelopes
-    /// and the pass publishes them at its end, once per ring.
+    /// An injected message for a full mailbox: it waits here, and the
+    /// injector is not drained until it is delivered, so senders outside the
+    /// runtime see `Full` instead of growing the mailbox.
+    pub(crate) held: RefCell<Option<Injected>>,
+    /// True while the dispatch loop runs a pass: sends stage their entries
+    /// and the pass publishes them.
     pub(crate) in_dispatch: Cell<bool>,
     /// True while the dispatch loop is parked; local senders then wake it.
     pub(crate) idle: Cell<bool>,
     pub(crate) dispatcher: RefCell<Option<Waker>>,
-    /// Messages waiting in this shard's inboxes.
-    pub(crate) queued: Cell<usize>,
+    /// The actor whose handler runs now, for panics: `(slot, generation)`.
+    pub(crate) running: Cell<Option<(u32, u32)>>,
+    /// Words of the ring entry being run (its run function reports them
+    /// before any user code runs, so a panic does not run it twice).
+    pub(crate) consumed: Cell<usize>,
+    /// A task marked this quiet shard busy during the shutdown drain: the
+    /// loop must look at quiescence again even if no work came of it.
+    pub(crate) recheck: Cell<bool>,
     pub(crate) next_job: Cell<u64>,
     /// Program tasks (`block_on`) on this shard, cancelled when it exits.
     pub(crate) programs: RefCell<Vec<(u64, JoinHandle<()>)>>,
 }
 
-/// Envelopes staged on one ring during a pass before they are published
-/// anyway. Measured with the latency suite: publishing only at the end of
-/// the pass made the receiver wait for whole ring-fulls (batched throughput
-/// 0.67x of per-message publication in the same run); with batches of 32 it
-/// is 0.96-1.2x.
-const PUBLISH_BATCH: usize = 32;
+/// Entries staged on one ring during a pass before they are published
+/// anyway, so the receiver starts on a long burst early.
+const PUBLISH_BATCH_WORDS: usize = 128;
 
 thread_local! {
     /// The shard running on this thread, if any: a pointer from
@@ -125,15 +128,21 @@ impl Drop for CurrentShard {
     }
 }
 
+/// Why a message could not be queued.
+pub(crate) enum Refusal {
+    Full,
+    Closed,
+}
+
 impl Shard {
     pub(crate) fn new(mesh: Arc<Mesh>, id: usize, ends: ShardEnds) -> Rc<Self> {
         let shards = mesh.shard_count();
         Rc::new(Self {
             id: id as u16,
             mesh,
-            slab: RefCell::new(Slab::default()),
-            ready: RefCell::new(VecDeque::new()),
-            outbound: RefCell::new(ends.outbound),
+            slots: LocalCell::new(Slots::default()),
+            queue: LocalCell::new(RunQueue::new()),
+            outbound: LocalCell::new(ends.outbound),
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),
             replies: RefCell::new(ReplySlab::default()),
@@ -141,7 +150,9 @@ impl Shard {
             in_dispatch: Cell::new(false),
             idle: Cell::new(false),
             dispatcher: RefCell::new(None),
-            queued: Cell::new(0),
+            running: Cell::new(None),
+            consumed: Cell::new(0),
+            recheck: Cell::new(false),
             next_job: Cell::new(0),
             programs: RefCell::new(Vec::new()),
         })
@@ -149,6 +160,24 @@ impl Shard {
 
     pub(crate) fn shared(&self) -> &crate::mesh::ShardShared {
         &self.mesh.shards[self.id as usize]
+    }
+
+    /// This shard as the untyped pointer run functions get.
+    #[inline(always)]
+    pub(crate) fn erased(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+
+    /// The shard behind a run function's pointer.
+    ///
+    /// # Safety
+    ///
+    /// The caller must ensure: `shard` came from [`erased`](Self::erased) of
+    /// a shard that is alive for `'a`.
+    #[inline(always)]
+    pub(crate) unsafe fn from_erased<'a>(shard: *const ()) -> &'a Shard {
+        // SAFETY: as the contract says.
+        unsafe { &*shard.cast::<Shard>() }
     }
 
     /// Wakes the dispatch loop if it is parked and the caller is not the
@@ -167,12 +196,6 @@ impl Shard {
         }
     }
 
-    #[inline]
-    fn schedule(&self, slot: u32) {
-        self.ready.borrow_mut().push_back(slot);
-        self.wake_dispatcher();
-    }
-
     pub(crate) fn count_dead_letters(&self, cause: DeadLetterCause, n: usize) {
         self.shared().count_dead_letters(cause, n);
     }
@@ -188,20 +211,48 @@ impl Shard {
     /// the shutdown drain, a quiet shard becomes busy again (see
     /// [`Mesh::note_busy`]). Returns false once the drain is over: the send
     /// must be refused.
+    ///
+    /// Once the drain is over every send from a task is refused, also after
+    /// its shard became busy again, so nothing is sent into shards that are
+    /// exiting.
     #[inline]
-    fn note_send_outside_pass(&self) -> bool {
-        if self.in_dispatch.get() || !self.mesh.drain.is_quiet(self.id as usize) {
+    pub(crate) fn note_send_outside_pass(&self) -> bool {
+        if self.in_dispatch.get() {
             return true;
         }
-        self.mesh.note_busy(self.id as usize)
+        if !self.mesh.drain.is_quiet(self.id as usize) {
+            return !self.mesh.drain.is_sealed();
+        }
+        let busy = self.mesh.note_busy(self.id as usize);
+        // The send may come to nothing (a stopped actor): make the loop look
+        // at quiescence again anyway.
+        self.recheck.set(true);
+        self.wake_dispatcher();
+        busy
     }
 
-    // ----- sending -------------------------------------------------------
+    /// The first step of every run function: the entry's message has been
+    /// moved out, so the entry is done with. A run-queue entry is popped at
+    /// once (user code may push, and grow the queue, next); a ring entry's
+    /// length is noted for the pass, which advances the ring.
+    #[inline(always)]
+    pub(crate) fn entry_consumed(&self, words: usize, how: How) {
+        match how {
+            How::FromQueue => self.queue.with(|q| q.pop_front(words)),
+            How::FromRing => self.consumed.set(words),
+            How::Drop => {}
+        }
+    }
 
-    /// Queues `msg` for an actor of this shard.
+    // ----- local delivery ------------------------------------------------
+
+    /// Queues `msg` for the actor at `slot` of this shard, within its
+    /// mailbox bound. Messages for a slot reserved by a spawn still on its
+    /// way wait for the actor.
     #[inline]
     pub(crate) fn send_local<M: Send + 'static>(
         &self,
+        fns: &'static ActorFns,
         slot: u32,
         generation: u32,
         msg: M,
@@ -209,485 +260,173 @@ impl Shard {
         if !self.note_send_outside_pass() {
             return Err(SendError::Closed(msg));
         }
-        let mut slab = self.slab.borrow_mut();
-        if slab.slots.len() <= slot as usize {
-            return self.park_for_reserved(&mut slab, slot, generation, msg);
-        }
-        let entry = &mut slab.slots[slot as usize];
-        if entry.generation != generation {
-            return Err(SendError::Closed(msg));
-        }
-        match &mut entry.state {
-            SlotState::Live(live) => {
-                let Some(inbox) = live.inbox.as_any().downcast_mut::<Inbox<M>>() else {
-                    // Generations never wrap, so a ref names one actor and its
-                    // type; this is a bug, reported without a panic.
-                    drop(slab);
-                    self.count_dead_letters(DeadLetterCause::WrongType, 1);
-                    return Err(SendError::Closed(msg));
-                };
-                inbox.push(msg).map_err(SendError::Full)?;
-                self.queued.set(self.queued.get() + 1);
-                if live.claim_turn() {
-                    drop(slab);
-                    self.schedule(slot);
+        let capacity = self.mesh.config.mailbox_capacity as u32;
+        let state = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
+            Some(s) if s.generation == generation => match s.state {
+                State::Live if s.stopping => Err(Refusal::Closed),
+                State::Live if s.queued >= capacity => Err(Refusal::Full),
+                State::Live => {
+                    s.queued += 1;
+                    Ok(State::Live)
                 }
+                State::Reserved => Ok(State::Reserved),
+                State::Vacant => Err(Refusal::Closed),
+            },
+            Some(_) => Err(Refusal::Closed),
+            None if self.is_reserved_beyond(slot, generation) => Ok(State::Reserved),
+            None => Err(Refusal::Closed),
+        });
+        match state {
+            Ok(State::Live) => {
+                self.queue.with(|q| {
+                    q.push(entry::entry_words::<M>(), |words| {
+                        entry::write(words, fns.run, entry::target_word(slot, generation), msg)
+                    })
+                });
+                self.wake_dispatcher();
                 Ok(())
             }
-            SlotState::Reserved { pending } => {
-                pending.push(Envelope::new(Kind::Message, slot, generation, Payload::new(msg)));
+            Ok(_) => {
+                self.keep_pending(slot, fns.run, entry::target_word(slot, generation), msg);
                 Ok(())
             }
-            SlotState::Vacant => Err(SendError::Closed(msg)),
+            Err(Refusal::Full) => Err(SendError::Full(msg)),
+            Err(Refusal::Closed) => Err(SendError::Closed(msg)),
         }
     }
 
-    /// A message for a slot this shard has not seen yet: if another shard
-    /// reserved it for a spawn still on its way, keep the message for the
-    /// actor; otherwise the ref is bogus.
-    fn park_for_reserved<M: Send + 'static>(
-        &self,
-        slab: &mut Slab,
-        slot: u32,
-        generation: u32,
-        msg: M,
-    ) -> Result<(), SendError<M>> {
-        if generation != 0 || slot >= self.shared().next_slot.load(Ordering::Relaxed) {
-            return Err(SendError::Closed(msg));
-        }
-        match &mut slab.ensure(slot).state {
-            SlotState::Reserved { pending } => {
-                pending.push(Envelope::new(Kind::Message, slot, generation, Payload::new(msg)));
-                Ok(())
-            }
-            _ => unreachable!("slots past the end are reserved"),
-        }
+    /// Whether `slot`, known to lie past the end of the table, was reserved by a spawn
+    /// from another shard or thread (generation 0, index handed out).
+    pub(crate) fn is_reserved_beyond(&self, slot: u32, generation: u32) -> bool {
+        generation == 0 && slot < self.shared().next_slot.load(Ordering::Relaxed)
     }
 
-    /// Stages `msg` for an actor of shard `to`; published at the end of the
-    /// current pass, or at once when called outside one.
+    /// Keeps an entry for `msg` until the actor of reserved `slot` is built.
+    pub(crate) fn keep_pending<M>(&self, slot: u32, run: RunFn, target: u64, msg: M) {
+        let words = entry::entry_words::<M>();
+        let mut buffer = Box::new_uninit_slice(words);
+        entry::write(&mut buffer, run, target, msg);
+        self.slots.with(|slots| {
+            slots.ensure(slot);
+            slots.pending.entry(slot).or_default().push(buffer);
+        });
+    }
+
+    /// Queues a command (a stop) for this shard's run queue, behind what is
+    /// queued. Not counted against any mailbox.
+    pub(crate) fn push_command<T>(&self, run: RunFn, target: u64, payload: T) {
+        self.queue.with(|q| {
+            q.push(entry::entry_words::<T>(), |words| entry::write(words, run, target, payload))
+        });
+        self.wake_dispatcher();
+    }
+
+    // ----- remote delivery -------------------------------------------------
+
+    /// Writes `msg` into the ring to shard `to`; published at the end of the
+    /// current pass (or once a batch is big), or at once outside a pass.
     #[inline]
     pub(crate) fn send_remote<M: Send + 'static>(
         &self,
         to: u16,
-        slot: u32,
-        generation: u32,
+        run: RunFn,
+        target: u64,
         msg: M,
     ) -> Result<(), SendError<M>> {
         if !self.note_send_outside_pass() {
             return Err(SendError::Closed(msg));
         }
         if !self.overflow.borrow()[to as usize].is_empty() {
-            // Keep order behind control envelopes still waiting for room.
+            // Keep order behind commands still waiting for room.
             return Err(SendError::Full(msg));
         }
-        let mut outbound = self.outbound.borrow_mut();
-        let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) else {
-            return Err(SendError::Closed(msg));
-        };
-        let envelope = Envelope::new(Kind::Message, slot, generation, Payload::new(msg));
-        match producer.stage(envelope) {
-            Ok(()) => {
-                // In a pass, publish in batches: once per pass, or sooner
-                // when a batch is big enough that the receiver had better
-                // start on it while we write the rest.
-                if !self.in_dispatch.get() || producer.staged() >= PUBLISH_BATCH {
+        let mut msg = Some(msg);
+        let in_dispatch = self.in_dispatch.get();
+        let written = self.outbound.with(|outbound| {
+            let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) else {
+                return Err(Refusal::Closed);
+            };
+            // SAFETY: the closure writes a whole entry of `entry_words::<M>`
+            // words (`entry::write`); `M: Send`; `entry::drop_entry` reads
+            // any entry.
+            let wrote = unsafe {
+                producer.try_write(entry::entry_words::<M>(), |words| {
+                    entry::write(words, run, target, msg.take().expect("written once"))
+                })
+            };
+            match wrote {
+                Ok(()) => {
+                    if !in_dispatch || producer.staged() >= PUBLISH_BATCH_WORDS {
+                        producer.publish();
+                    }
+                    Ok(())
+                }
+                Err(whirl_mailbox::entry_ring::WriteError::Full) => Err(Refusal::Full),
+                Err(whirl_mailbox::entry_ring::WriteError::Closed) => Err(Refusal::Closed),
+            }
+        });
+        match written {
+            Ok(()) => Ok(()),
+            Err(Refusal::Full) => Err(SendError::Full(msg.expect("not written"))),
+            Err(Refusal::Closed) => Err(SendError::Closed(msg.expect("not written"))),
+        }
+    }
+
+    /// Sends a command (stop, spawn, reply) to shard `to`; never refused: if
+    /// the ring is full it waits in the overflow queue, and if the shard has
+    /// exited it is a dead letter.
+    pub(crate) fn send_command<T: Send + 'static>(
+        &self,
+        to: u16,
+        run: RunFn,
+        target: u64,
+        payload: T,
+    ) {
+        // During the drain commands still mark the shard busy, and after it
+        // they still go out (replies complete asks until the shards exit).
+        let _ = self.note_send_outside_pass();
+        let words = entry::entry_words::<T>();
+        let waiting = !self.overflow.borrow()[to as usize].is_empty();
+        let mut payload = Some(payload);
+        let in_dispatch = self.in_dispatch.get();
+        let written = if waiting {
+            Err(Refusal::Full)
+        } else {
+            self.outbound.with(|outbound| {
+                let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) else {
+                    return Err(Refusal::Closed);
+                };
+                // SAFETY: as in `send_remote`.
+                let wrote = unsafe {
+                    producer.try_write(words, |w| {
+                        entry::write(w, run, target, payload.take().expect("written once"))
+                    })
+                };
+                if wrote.is_ok() && !in_dispatch {
                     producer.publish();
                 }
-                Ok(())
-            }
-            Err(error) => {
-                let full = error.is_full();
-                let msg = error.into_inner().into_payload().downcast::<M>().expect("own payload");
-                Err(if full { SendError::Full(msg) } else { SendError::Closed(msg) })
-            }
-        }
-    }
-
-    /// Sends a control envelope or reply to shard `to` (or handles it here);
-    /// never refuses: if the ring is full it waits in the overflow queue.
-    pub(crate) fn send_control(&self, to: u16, envelope: Envelope) {
-        // Control envelopes are never refused: during the drain they still
-        // mark the shard busy, and after it they still go out (replies
-        // complete asks until the shards exit).
-        let _ = self.note_send_outside_pass();
-        if to == self.id {
-            self.deliver(envelope);
-            return;
-        }
-        let refused = {
-            let mut overflow = self.overflow.borrow_mut();
-            let queue = &mut overflow[to as usize];
-            let mut outbound = self.outbound.borrow_mut();
-            let Some(producer) = outbound[to as usize].as_mut() else {
-                drop((outbound, overflow));
-                self.dead_letter(DeadLetterCause::ShardExited, envelope);
-                return;
-            };
-            let refused = if queue.is_empty() {
-                match producer.stage(envelope) {
-                    Ok(()) => None,
-                    Err(PushError::Full(envelope)) => {
-                        queue.push_back(envelope);
-                        None
-                    }
-                    Err(PushError::Closed(envelope)) => Some(envelope),
+                match wrote {
+                    Ok(()) => Ok(()),
+                    Err(whirl_mailbox::entry_ring::WriteError::Full) => Err(Refusal::Full),
+                    Err(whirl_mailbox::entry_ring::WriteError::Closed) => Err(Refusal::Closed),
                 }
-            } else {
-                queue.push_back(envelope);
-                None
-            };
-            if !self.in_dispatch.get() {
-                producer.publish();
-            }
-            refused
+            })
         };
-        match refused {
-            // The receiving shard has exited; drop after the borrows end.
-            Some(envelope) => self.dead_letter(DeadLetterCause::ShardExited, envelope),
-            None => self.wake_dispatcher(),
-        }
-    }
-
-    // ----- receiving -----------------------------------------------------
-
-    /// Acts on one envelope from a ring, unless it is a message for a full
-    /// mailbox: that one is handed back to wait in its ring.
-    pub(crate) fn offer(&self, envelope: Envelope) -> Result<(), Envelope> {
-        if envelope.kind() != Kind::Message {
-            self.deliver(envelope);
-            return Ok(());
-        }
-        let (kind, slot, generation, payload) = envelope.into_parts();
-        self.deliver_message(slot, generation, payload, true)
-            .map_err(|payload| Envelope::new(kind, slot, generation, payload))
-    }
-
-    /// Acts on one envelope, queueing a message even past its mailbox's
-    /// bound (injector, pending spawns, local control).
-    pub(crate) fn deliver(&self, envelope: Envelope) {
-        let (kind, slot, generation, payload) = envelope.into_parts();
-        match kind {
-            Kind::Message => {
-                let _ = self.deliver_message(slot, generation, payload, false);
+        match written {
+            Ok(()) => {}
+            Err(Refusal::Full) => {
+                let mut buffer = Box::new_uninit_slice(words);
+                entry::write(&mut buffer, run, target, payload.take().expect("not written"));
+                self.overflow.borrow_mut()[to as usize].push_back(buffer);
+                self.wake_dispatcher();
             }
-            Kind::Stop => self.request_stop(slot, generation, true),
-            Kind::Spawn => {
-                let spawn: SpawnFn = payload.downcast().expect("spawn payload");
-                if self.mesh.phase() >= phase::STOPPING {
-                    // Too late to start anything; the factory is dropped.
-                    self.dead_letter(DeadLetterCause::Stopped, spawn);
-                    return;
-                }
-                spawn(self, slot, generation);
-            }
-            Kind::Reply => self.complete_reply(slot, generation, Ok(payload)),
-            Kind::ReplyDropped => self.complete_reply(slot, generation, Err(AskError::Closed)),
-            Kind::Run => {
-                let run: RunFn = payload.downcast().expect("run payload");
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
-                    tracing::error!(shard = self.id, "a closure run on the shard panicked");
-                }
+            Err(Refusal::Closed) => {
+                self.dead_letter(DeadLetterCause::ShardExited, payload.take());
             }
         }
     }
 
-    /// Queues a message for the actor at `slot`; `bounded`: hands it back
-    /// if the mailbox is full. A message for a stopped actor is a dead
-    /// letter.
-    fn deliver_message(
-        &self,
-        slot: u32,
-        generation: u32,
-        payload: Payload,
-        bounded: bool,
-    ) -> Result<(), Payload> {
-        let mut slab = self.slab.borrow_mut();
-        if slab.slots.len() <= slot as usize {
-            if generation == 0 && slot < self.shared().next_slot.load(Ordering::Relaxed) {
-                if let SlotState::Reserved { pending } = &mut slab.ensure(slot).state {
-                    pending.push(Envelope::new(Kind::Message, slot, generation, payload));
-                    return Ok(());
-                }
-            }
-            drop(slab);
-            self.dead_letter(self.mesh.stop_cause(), payload);
-            return Ok(());
-        }
-        let entry = &mut slab.slots[slot as usize];
-        match &mut entry.state {
-            SlotState::Live(live) if entry.generation == generation => {
-                match live.inbox.offer(payload, bounded) {
-                    Ok(()) => {}
-                    Err(Refused::Full(payload)) => return Err(payload),
-                    Err(Refused::WrongType(payload)) => {
-                        drop(slab);
-                        tracing::error!(shard = self.id, slot, "message of the wrong type dropped");
-                        self.dead_letter(DeadLetterCause::WrongType, payload);
-                        return Ok(());
-                    }
-                }
-                self.queued.set(self.queued.get() + 1);
-                if live.claim_turn() {
-                    drop(slab);
-                    self.schedule(slot);
-                }
-            }
-            SlotState::Reserved { pending } if entry.generation == generation => {
-                pending.push(Envelope::new(Kind::Message, slot, generation, payload));
-            }
-            _ => {
-                drop(slab);
-                self.dead_letter(self.mesh.stop_cause(), payload);
-            }
-        }
-        Ok(())
-    }
-
-    /// Takes the next message for the actor at `slot`, honouring a pending
-    /// stop: after a stop request only the messages queued before it are
-    /// handed out.
-    #[inline]
-    pub(crate) fn pop_message<M: Send + 'static>(&self, slot: u32, generation: u32) -> Option<M> {
-        let mut slab = self.slab.borrow_mut();
-        let live = slab.live(slot, generation)?;
-        if let Some(left) = live.stop_after {
-            if left == 0 {
-                return None;
-            }
-            live.stop_after = Some(left - 1);
-        }
-        let msg = live.inbox.as_any().downcast_mut::<Inbox<M>>()?.pop()?;
-        self.queued.set(self.queued.get() - 1);
-        Some(msg)
-    }
-
-    // ----- lifecycle -----------------------------------------------------
-
-    /// Spawns an actor on this shard; the slot is reused from the free list
-    /// (or from the slots offered to other spawners) or freshly reserved.
-    pub(crate) fn spawn_here<A: Actor>(
-        &self,
-        factory: Box<dyn Fn() -> A + Send>,
-    ) -> Result<ActorRef<A::Msg>, SpawnError> {
-        if self.mesh.phase() != phase::RUNNING {
-            return Err(SpawnError::ShuttingDown);
-        }
-        let reused = self.slab.borrow_mut().free.pop();
-        let slot = match reused {
-            Some(slot) => slot,
-            None => self.shared().take_slot(false)?.0,
-        };
-        let generation = self.install(slot, factory);
-        Ok(ActorRef::new(self.mesh.id, self.id, slot, generation))
-    }
-
-    /// Builds the actor and makes it live at `slot` (vacant, or reserved
-    /// for this spawn): runs `started`, then delivers messages that arrived
-    /// while the slot was only reserved. Returns the slot's generation.
-    pub(crate) fn install<A: Actor>(&self, slot: u32, factory: Box<dyn Fn() -> A + Send>) -> u32 {
-        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Box::new(ActorCell::new(factory)) as Box<dyn RunActor>
-        }));
-        let mut slab = self.slab.borrow_mut();
-        let entry = slab.ensure(slot);
-        let generation = entry.generation;
-        let previous = std::mem::replace(
-            &mut entry.state,
-            SlotState::Live(Live {
-                inbox: Box::new(Inbox::<A::Msg>::new(self.mesh.config.mailbox_capacity)),
-                actor: None,
-                scheduled: false,
-                stop_after: None,
-                jobs: Vec::new(),
-            }),
-        );
-        drop(slab);
-        let pending = match previous {
-            SlotState::Reserved { pending } => pending,
-            _ => Vec::new(),
-        };
-        self.shared().actors.fetch_add(1, Ordering::Relaxed);
-        let Ok(mut actor) = built else {
-            tracing::error!(shard = self.id, slot, "actor factory panicked");
-            for envelope in pending {
-                self.deliver(envelope);
-            }
-            self.finish_stop(slot, generation, None);
-            return generation;
-        };
-        let started = actor.start(self, slot, generation);
-        if let Some(live) = self.slab.borrow_mut().live(slot, generation) {
-            live.actor = Some(actor);
-            if !started {
-                live.stop_after = Some(0);
-            }
-        }
-        for envelope in pending {
-            self.deliver(envelope);
-        }
-        if !started {
-            self.request_stop(slot, generation, false);
-        }
-        generation
-    }
-
-    /// Asks the actor to stop: at once, or after the messages already queued.
-    pub(crate) fn request_stop(&self, slot: u32, generation: u32, after_queued: bool) {
-        let mut slab = self.slab.borrow_mut();
-        // A stop for a slot reserved by a spawn still on its way waits for
-        // the actor like a message would.
-        let reserved = slot < self.shared().next_slot.load(Ordering::Relaxed);
-        if slab.slots.len() <= slot as usize && generation == 0 && reserved {
-            let _ = slab.ensure(slot);
-        }
-        let Some(entry) = slab.slots.get_mut(slot as usize) else { return };
-        if entry.generation != generation {
-            return;
-        }
-        match &mut entry.state {
-            SlotState::Live(live) => {
-                let after = if after_queued { live.inbox.len() } else { 0 };
-                live.stop_after = Some(live.stop_after.map_or(after, |n| n.min(after)));
-                if live.claim_turn() {
-                    drop(slab);
-                    self.schedule(slot);
-                }
-            }
-            SlotState::Reserved { pending } => {
-                pending.push(Envelope::control(Kind::Stop, slot, generation));
-            }
-            SlotState::Vacant => {}
-        }
-    }
-
-    /// Stops the actor at `slot` for good: `stopped` runs, queued messages
-    /// become dead letters, its tasks are cancelled, its names freed, and the
-    /// slot's generation moves on so old refs see `Closed`.
-    pub(crate) fn finish_stop(&self, slot: u32, generation: u32, actor: Option<Box<dyn RunActor>>) {
-        if let Some(mut actor) = actor {
-            actor.stop(self, slot, generation);
-            drop_caught(actor);
-        }
-        let mut slab = self.slab.borrow_mut();
-        let entry = &mut slab.slots[slot as usize];
-        if entry.generation != generation {
-            return;
-        }
-        let SlotState::Live(mut live) = std::mem::replace(&mut entry.state, SlotState::Vacant)
-        else {
-            return;
-        };
-        if slab.free(slot).is_some() {
-            slab.free.push(slot);
-        }
-        drop(slab);
-        let dead = live.inbox.len();
-        self.queued.set(self.queued.get() - dead);
-        self.count_dead_letters(self.mesh.stop_cause(), dead);
-        drop_caught(live.inbox);
-        for (_, job) in live.jobs.drain(..) {
-            job.cancel();
-        }
-        self.shared().actors.fetch_sub(1, Ordering::Relaxed);
-        if self.shared().registered.load(Ordering::Relaxed) > 0 {
-            crate::registry::forget(&self.mesh, self.id, slot, generation);
-        }
-    }
-
-    /// Runs one turn of the actor at `slot`; returns messages handled.
-    pub(crate) fn run_turn(&self, slot: u32) -> usize {
-        let (actor, generation, stop_now) = {
-            let mut slab = self.slab.borrow_mut();
-            let Some(entry) = slab.slots.get_mut(slot as usize) else { return 0 };
-            let generation = entry.generation;
-            let SlotState::Live(live) = &mut entry.state else { return 0 };
-            (live.actor.take(), generation, live.stop_after == Some(0))
-        };
-        let Some(mut actor) = actor else { return 0 };
-        let (handled, stop) = if stop_now {
-            (0, true)
-        } else {
-            let turn = actor.run(self, slot, generation, self.mesh.config.fairness_budget);
-            (turn.handled, turn.stop)
-        };
-        let mut slab = self.slab.borrow_mut();
-        let Some(live) = slab.live(slot, generation) else { return handled };
-        if stop || live.stop_after == Some(0) {
-            drop(slab);
-            self.finish_stop(slot, generation, Some(actor));
-            return handled;
-        }
-        live.actor = Some(actor);
-        if live.inbox.len() > 0 {
-            drop(slab);
-            self.ready.borrow_mut().push_back(slot);
-        } else {
-            live.scheduled = false;
-        }
-        handled
-    }
-
-    /// Tops up the slots offered to spawners on other shards and threads
-    /// (see `ShardShared::free_slots`) from the local free list, each
-    /// reserved under its generation, so that spawns from elsewhere reuse
-    /// freed slots instead of growing the table.
-    pub(crate) fn offer_free_slots(&self) {
-        let shared = self.shared();
-        let mut slab = self.slab.borrow_mut();
-        while let Some(&slot) = slab.free.last() {
-            let entry = &mut slab.slots[slot as usize];
-            if shared.free_slots.push((slot, entry.generation)).is_err() {
-                break;
-            }
-            entry.state = SlotState::Reserved { pending: Vec::new() };
-            slab.free.pop();
-        }
-        shared.free_unoffered.store(slab.free.len(), Ordering::Relaxed);
-    }
-
-    // ----- shard-local tasks (timers, piped futures) --------------------
-
-    /// Starts `job` as a task of the actor at `slot`; it is cancelled when
-    /// the actor stops. Returns the job's id.
-    pub(crate) fn start_job(
-        &self,
-        slot: u32,
-        generation: u32,
-        job: impl std::future::Future<Output = ()> + 'static,
-    ) -> Option<u64> {
-        if self.mesh.phase() != phase::RUNNING {
-            return None;
-        }
-        let id = self.next_job.get();
-        self.next_job.set(id + 1);
-        let mesh = self.mesh.id;
-        let task = glommio::spawn_local(async move {
-            let finished = AssertUnwindSafe(job).catch_unwind().await;
-            with_current(|shard| match shard {
-                Some(shard) if shard.mesh.id == mesh => {
-                    // Done: forget the handle (this does not cancel the
-                    // running task).
-                    shard.forget_job(slot, generation, id);
-                    if finished.is_err() {
-                        // A panic in a piped future, its mapping or a timer's
-                        // message maker is a failure of the actor.
-                        tracing::error!(shard = shard.id, slot, "an actor's task panicked");
-                        shard.request_stop(slot, generation, false);
-                    }
-                }
-                _ => {}
-            });
-        });
-        let handle = task.detach();
-        match self.slab.borrow_mut().live(slot, generation) {
-            Some(live) => live.jobs.push((id, handle)),
-            None => handle.cancel(),
-        }
-        Some(id)
-    }
-
-    /// Starts a program task (see [`spawn_program`]).
+    /// Program tasks: see [`spawn_program`].
     fn start_program(&self, program: impl std::future::Future<Output = ()> + 'static) {
         let id = self.next_job.get();
         self.next_job.set(id + 1);
@@ -712,51 +451,6 @@ impl Shard {
             program.cancel();
         }
     }
-
-    fn forget_job(&self, slot: u32, generation: u32, id: u64) {
-        if let Some(live) = self.slab.borrow_mut().live(slot, generation) {
-            live.jobs.retain(|(job, _)| *job != id);
-        }
-    }
-
-    /// Cancels one job of the actor at `slot`.
-    pub(crate) fn cancel_job(&self, slot: u32, generation: u32, id: u64) {
-        if let Some(live) = self.slab.borrow_mut().live(slot, generation) {
-            if let Some(at) = live.jobs.iter().position(|(job, _)| *job == id) {
-                live.jobs.swap_remove(at).1.cancel();
-            }
-        }
-    }
-
-    /// Cancels every job of every actor (shutdown: no new work).
-    pub(crate) fn cancel_all_jobs(&self) {
-        let mut slab = self.slab.borrow_mut();
-        for entry in &mut slab.slots {
-            if let SlotState::Live(live) = &mut entry.state {
-                for (_, job) in live.jobs.drain(..) {
-                    job.cancel();
-                }
-            }
-        }
-    }
-
-    /// Stops every live actor (shutdown).
-    pub(crate) fn stop_all(&self) {
-        let live: Vec<(u32, u32)> = {
-            let slab = self.slab.borrow();
-            slab.slots
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| matches!(e.state, SlotState::Live(_)))
-                .map(|(i, e)| (i as u32, e.generation))
-                .collect()
-        };
-        for (slot, generation) in live {
-            let actor = self.slab.borrow_mut().live(slot, generation).and_then(|l| l.actor.take());
-            self.finish_stop(slot, generation, actor);
-        }
-        self.ready.borrow_mut().clear();
-    }
 }
 
 /// Runs `program` as a task of the shard running on this thread, for as long
@@ -774,18 +468,4 @@ pub fn spawn_program<F: std::future::Future<Output = ()> + 'static>(program: F) 
         }
         None => Err(program),
     })
-}
-
-/// Builds the spawn envelope for an actor to be installed on another shard
-/// at the slot (and generation) reserved for it there.
-pub(crate) fn spawn_envelope<A: Actor>(
-    slot: u32,
-    generation: u32,
-    factory: Box<dyn Fn() -> A + Send>,
-) -> Envelope {
-    let spawn: SpawnFn = Box::new(move |shard: &Shard, slot: u32, generation: u32| {
-        let installed = shard.install(slot, factory);
-        debug_assert_eq!(installed, generation, "the slot was reserved under this generation");
-    });
-    Envelope::new(Kind::Spawn, slot, generation, Payload::new(spawn))
 }

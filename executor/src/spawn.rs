@@ -2,8 +2,14 @@
 
 use std::sync::Arc;
 
+use whirl_mailbox::Payload;
+
+use crate::cell::fns_of;
+use crate::commands::{deliver_spawn, run_spawn, SpawnFn};
+use crate::entry;
+use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
-use crate::shard::{spawn_envelope, with_current};
+use crate::shard::{with_current, Shard};
 use crate::{Actor, ActorRef, SpawnError};
 
 /// Spawns the actor `factory` builds on shard `shard` of `mesh`, from any
@@ -30,7 +36,6 @@ pub fn spawn_on<A: Actor>(
     if mesh.phase() != phase::RUNNING {
         return Err(SpawnError::ShuttingDown);
     }
-    let factory: Box<dyn Fn() -> A + Send> = Box::new(factory);
     with_current(|current| match current {
         Some(current) if current.mesh.id == mesh.id && current.id as usize == shard => {
             current.spawn_here(factory)
@@ -39,23 +44,31 @@ pub fn spawn_on<A: Actor>(
             let target = &mesh.shards[shard];
             let from_outside = current.is_none_or(|c| c.mesh.id != mesh.id);
             let (slot, generation) = target.take_slot(from_outside)?;
-            let envelope = spawn_envelope(slot, generation, factory);
+            let spawn: SpawnFn = Box::new(move |shard: &Shard, slot, generation| {
+                let installed = shard.install(slot, factory);
+                debug_assert_eq!(installed, generation, "reserved under this generation");
+            });
+            let word = entry::target_word(slot, generation);
             match current {
                 Some(current) if current.mesh.id == mesh.id => {
-                    current.send_control(shard as u16, envelope);
+                    current.send_command(shard as u16, run_spawn, word, spawn);
                 }
-                _ => match target.inject(envelope) {
-                    Ok(()) => {}
-                    Err(error) => {
+                _ => {
+                    let envelope = Injected {
+                        deliver: deliver_spawn,
+                        target: word,
+                        payload: Payload::new(spawn),
+                    };
+                    if let Err(error) = target.inject(envelope) {
                         target.untake_slot(slot, generation);
                         return Err(match error {
                             InjectError::Full(_) => SpawnError::Busy,
                             InjectError::Exited(_) => SpawnError::ShuttingDown,
                         });
                     }
-                },
+                }
             }
-            Ok(ActorRef::new(mesh.id, shard as u16, slot, generation))
+            Ok(ActorRef::new(mesh.id, shard as u16, slot, generation, fns_of::<A>()))
         }
     })
 }

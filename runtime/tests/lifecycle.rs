@@ -150,3 +150,26 @@ fn regression_polling_shard_sees_the_end_of_shutdown() {
         drop(rt); // joins both shards
     }
 }
+
+#[test]
+fn an_actor_in_a_reused_slot_stops_like_the_first() {
+    // A freed slot once kept its "handler running" mark, so the next actor
+    // in it never finished stopping.
+    let rt = runtime(2);
+    let (started, stopped) = counters();
+    let (s1, s2) = (started.clone(), stopped.clone());
+    rt.block_on(move |sys| async move {
+        for shard in 0..2 {
+            for _ in 0..3 {
+                // No message first: one would have reset the mark.
+                let a = sys.spawn_on(shard, hooked(&s1, &s2)).unwrap();
+                a.stop();
+                assert_eq!(a.ask(HookedMsg::Count).await, Err(AskError::Closed));
+            }
+        }
+        assert_eq!(sys.stats().actors, 0, "every stop finished");
+        sys.shutdown().await;
+    })
+    .unwrap();
+    assert_eq!(stopped.load(Ordering::SeqCst), 6);
+}

@@ -62,7 +62,7 @@ fn full_ring_hands_the_message_back() {
     let rt = Runtime::builder()
         .shards(2)
         .spin_before_park(Duration::ZERO)
-        .ring_capacity(2)
+        .ring_capacity(16)
         .build()
         .unwrap();
     rt.block_on(|sys| async move {

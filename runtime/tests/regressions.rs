@@ -372,7 +372,7 @@ fn registering_with_a_stopped_runtime_fails() {
 fn a_full_ring_is_not_reported_as_a_full_mailbox() {
     let rt = Runtime::builder()
         .shards(2)
-        .ring_capacity(2)
+        .ring_capacity(16)
         .spin_before_park(Duration::ZERO)
         .build()
         .unwrap();

@@ -1,0 +1,205 @@
+//! Commands that travel like messages, in run queues, rings and injection
+//! queues: stop an actor, build one, complete an ask, run a closure.
+
+use whirl_mailbox::Payload;
+
+use crate::entry::{self, How};
+use crate::injected::Injected;
+use crate::mesh::{drop_caught, phase};
+use crate::shard::Shard;
+use crate::stats::DeadLetterCause;
+use crate::AskError;
+
+/// Builds and installs an actor on the shard that receives it, at the slot
+/// and generation reserved for it.
+pub(crate) type SpawnFn = Box<dyn FnOnce(&Shard, u32, u32) + Send>;
+
+/// Runs on the shard that receives it (starts `block_on` programs, for one).
+pub(crate) type RunFn = Box<dyn FnOnce() + Send>;
+
+// ----- stop ---------------------------------------------------------------
+
+/// Entry: stop the actor at the target after the messages queued before it.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with `()` and this function.
+pub(crate) unsafe fn run_stop(shard: *const (), at: *mut u64, how: How) -> usize {
+    let words = entry::entry_words::<()>();
+    if how == How::Drop {
+        return words;
+    }
+    // SAFETY: a complete entry; not `Drop`, so `shard` is the running shard.
+    let ((slot, generation), shard) = unsafe { (entry::target(at), Shard::from_erased(shard)) };
+    shard.entry_consumed(words, how);
+    match how {
+        // Behind everything queued before it: stop now.
+        How::FromQueue => shard.stop_queued(slot, generation),
+        // From another shard: behind what that shard sent, which ran in
+        // ring order; queue it behind this shard's own messages too.
+        _ => shard.request_stop(slot, generation),
+    }
+    words
+}
+
+/// Injected: as [`run_stop`].
+///
+/// # Safety
+///
+/// As [`crate::injected::DeliverFn`].
+pub(crate) unsafe fn deliver_stop(shard: &Shard, target: u64, _: Payload) -> Result<(), Payload> {
+    shard.request_stop(target as u32, (target >> 32) as u32);
+    Ok(())
+}
+
+/// The envelope of a stop from outside the runtime.
+pub(crate) fn injected_stop(slot: u32, generation: u32) -> Injected {
+    Injected {
+        deliver: deliver_stop,
+        target: entry::target_word(slot, generation),
+        payload: Payload::new(()),
+    }
+}
+
+// ----- spawn ----------------------------------------------------------------
+
+/// Entry: build an actor at the reserved target.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with a [`SpawnFn`].
+pub(crate) unsafe fn run_spawn(shard: *const (), at: *mut u64, how: How) -> usize {
+    let words = entry::entry_words::<SpawnFn>();
+    // SAFETY: a complete entry holding a `SpawnFn`, read once.
+    let ((slot, generation), spawn) = unsafe { (entry::target(at), entry::read::<SpawnFn>(at)) };
+    if how == How::Drop {
+        drop_caught(spawn);
+        return words;
+    }
+    // SAFETY: not `Drop`, so `shard` is the running shard.
+    let shard = unsafe { Shard::from_erased(shard) };
+    shard.entry_consumed(words, how);
+    spawn_here(shard, slot, generation, spawn);
+    words
+}
+
+fn spawn_here(shard: &Shard, slot: u32, generation: u32, spawn: SpawnFn) {
+    if shard.mesh.phase() >= phase::STOPPING {
+        // Too late to start anything: the factory and whatever waits for
+        // the actor are dead letters.
+        shard.dead_letter(shard.mesh.stop_cause(), spawn);
+        shard.give_up_reserved(slot, generation);
+        return;
+    }
+    spawn(shard, slot, generation);
+}
+
+/// Injected: as [`run_spawn`].
+///
+/// # Safety
+///
+/// As [`crate::injected::DeliverFn`], with a [`SpawnFn`] payload.
+pub(crate) unsafe fn deliver_spawn(
+    shard: &Shard,
+    target: u64,
+    payload: Payload,
+) -> Result<(), Payload> {
+    let spawn: SpawnFn = payload.downcast().unwrap_or_else(|_| unreachable!("spawn payload"));
+    spawn_here(shard, target as u32, (target >> 32) as u32, spawn);
+    Ok(())
+}
+
+// ----- replies ----------------------------------------------------------------
+
+/// Entry: complete the ask in the target reply entry with an `R`.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with an `R` and this function.
+pub(crate) unsafe fn run_reply<R: Send + 'static>(
+    shard: *const (),
+    at: *mut u64,
+    how: How,
+) -> usize {
+    let words = entry::entry_words::<R>();
+    // SAFETY: a complete entry holding an `R`, read once.
+    let ((index, generation), value) = unsafe { (entry::target(at), entry::read::<R>(at)) };
+    if how == How::Drop {
+        drop_caught(value);
+        return words;
+    }
+    // SAFETY: not `Drop`, so `shard` is the running shard.
+    let shard = unsafe { Shard::from_erased(shard) };
+    shard.entry_consumed(words, how);
+    shard.complete_reply(index, generation, Ok(Payload::new(value)));
+    words
+}
+
+/// Entry: the ask in the target reply entry will get no answer.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with `()`.
+pub(crate) unsafe fn run_reply_dropped(shard: *const (), at: *mut u64, how: How) -> usize {
+    let words = entry::entry_words::<()>();
+    if how == How::Drop {
+        return words;
+    }
+    // SAFETY: a complete entry; not `Drop`, so `shard` is the running shard.
+    let ((index, generation), shard) = unsafe { (entry::target(at), Shard::from_erased(shard)) };
+    shard.entry_consumed(words, how);
+    shard.complete_reply(index, generation, Err(AskError::Closed));
+    words
+}
+
+/// The payload of an injected reply that says no answer will come.
+pub(crate) struct NoAnswer;
+
+/// Injected: complete an ask with the payload (an answer), or with `Closed`
+/// when the payload is [`NoAnswer`].
+///
+/// # Safety
+///
+/// As [`crate::injected::DeliverFn`].
+pub(crate) unsafe fn deliver_reply(
+    shard: &Shard,
+    target: u64,
+    payload: Payload,
+) -> Result<(), Payload> {
+    let result = match payload.downcast::<NoAnswer>() {
+        Ok(NoAnswer) => Err(AskError::Closed),
+        Err(payload) => Ok(payload),
+    };
+    shard.complete_reply(target as u32, (target >> 32) as u32, result);
+    Ok(())
+}
+
+// ----- closures -------------------------------------------------------------
+
+/// Injected: run the closure in the payload; a panic is caught and logged.
+///
+/// # Safety
+///
+/// As [`crate::injected::DeliverFn`], with a [`RunFn`] payload.
+pub(crate) unsafe fn deliver_run(shard: &Shard, _: u64, payload: Payload) -> Result<(), Payload> {
+    let run: RunFn = payload.downcast().unwrap_or_else(|_| unreachable!("run payload"));
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
+        tracing::error!(shard = shard.id, "a closure run on the shard panicked");
+    }
+    Ok(())
+}
+
+/// The envelope that runs `f` on the shard that takes it.
+pub(crate) fn injected_run(f: RunFn) -> Injected {
+    Injected { deliver: deliver_run, target: 0, payload: Payload::new(f) }
+}
+
+/// Counts a dead letter of `cause` for whatever an injected envelope held.
+pub(crate) fn discard(
+    shard: &crate::mesh::ShardShared,
+    cause: DeadLetterCause,
+    envelope: Injected,
+) {
+    shard.count_dead_letters(cause, 1);
+    drop_caught(envelope);
+}

@@ -1,0 +1,162 @@
+//! The entry: one message or command, as it sits in a shard's run queue and
+//! in the rings between shards.
+//!
+//! ```text
+//! word 0   run: RunFn        what to do with it (monomorphized per actor
+//!                            type for messages, one per command)
+//! word 1   slot | generation << 32
+//! word 2.. the message, inline (or a Box of it, when it is larger than
+//!          MAX_INLINE_BYTES or more aligned than a word)
+//! ```
+//!
+//! The run function moves the message out, tells the shard the entry is
+//! consumed (so the run queue may reuse its words before any user code
+//! runs), and then acts: hands the message to its actor, or counts it as a
+//! dead letter. The same function drops an entry that will never run.
+
+use std::mem::{self, MaybeUninit};
+
+/// Words of an entry's header.
+pub(crate) const HEADER_WORDS: usize = 2;
+
+/// Messages up to this size (and no more aligned than a word) travel inline
+/// in run queues and rings; larger ones are boxed, one word.
+pub(crate) const MAX_INLINE_BYTES: usize = 256;
+
+/// The longest entry, in words.
+pub(crate) const MAX_ENTRY_WORDS: usize = HEADER_WORDS + MAX_INLINE_BYTES / 8;
+
+/// One entry on the heap: it waits for a ring with room, or for an actor
+/// still being spawned.
+pub(crate) type EntryBuffer = Box<[MaybeUninit<u64>]>;
+
+/// What a run function is asked to do with its entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    /// Run it; it is at the front of the shard's run queue.
+    FromQueue,
+    /// Run it; it is at the front of a ring from another shard.
+    FromRing,
+    /// Drop what it holds: it will never run.
+    Drop,
+}
+
+/// Runs or drops one entry; returns its length in words.
+///
+/// # Safety
+///
+/// The caller must ensure: `entry` points at the first word of a complete
+/// entry whose word 0 is this function, which is not used again; `shard` is
+/// the shard running on this thread (it may be null only with `How::Drop`);
+/// for `FromQueue`, the entry is at the front of that shard's run queue.
+pub(crate) type RunFn = unsafe fn(shard: *const (), entry: *mut u64, how: How) -> usize;
+
+/// Whether an `M` travels inline.
+pub(crate) const fn is_inline<M>() -> bool {
+    mem::size_of::<M>() <= MAX_INLINE_BYTES && mem::align_of::<M>() <= mem::align_of::<u64>()
+}
+
+/// Words an `M` takes in an entry.
+pub(crate) const fn payload_words<M>() -> usize {
+    if is_inline::<M>() {
+        mem::size_of::<M>().div_ceil(8)
+    } else {
+        1
+    }
+}
+
+/// Words of an entry holding an `M`.
+pub(crate) const fn entry_words<M>() -> usize {
+    HEADER_WORDS + payload_words::<M>()
+}
+
+/// Packs a slot and its generation into word 1.
+#[inline(always)]
+pub(crate) fn target_word(slot: u32, generation: u32) -> u64 {
+    slot as u64 | (generation as u64) << 32
+}
+
+/// Writes an entry for `msg` into `words` (exactly [`entry_words::<M>`]
+/// long).
+#[inline(always)]
+pub(crate) fn write<M>(words: &mut [MaybeUninit<u64>], run: RunFn, target: u64, msg: M) {
+    debug_assert_eq!(words.len(), entry_words::<M>());
+    words[0].write(run as usize as u64);
+    words[1].write(target);
+    let payload = words[HEADER_WORDS..].as_mut_ptr().cast::<u8>();
+    if is_inline::<M>() {
+        // SAFETY: the payload words hold `size_of::<M>()` bytes (rounded up
+        // to words) and are aligned to a word, which is enough for `M`.
+        unsafe { payload.cast::<M>().write(msg) };
+    } else {
+        // SAFETY: one payload word holds the box pointer.
+        unsafe { payload.cast::<Box<M>>().write(Box::new(msg)) };
+    }
+    // Inline payloads smaller than their words leave padding bytes
+    // uninitialised; entries are only ever moved as `MaybeUninit` words.
+}
+
+/// The run function in word 0.
+///
+/// # Safety
+///
+/// The caller must ensure: `entry` points at a complete entry.
+#[inline(always)]
+pub(crate) unsafe fn run_fn(entry: *const u64) -> RunFn {
+    // SAFETY: word 0 was written by `write` (or a command's writer) from a
+    // `RunFn`, and function pointers round-trip through `usize`.
+    unsafe { mem::transmute::<usize, RunFn>(*entry as usize) }
+}
+
+/// `(slot, generation)` from word 1.
+///
+/// # Safety
+///
+/// The caller must ensure: `entry` points at a complete entry.
+#[inline(always)]
+pub(crate) unsafe fn target(entry: *const u64) -> (u32, u32) {
+    // SAFETY: word 1 of every entry is initialised.
+    let word = unsafe { *entry.add(1) };
+    (word as u32, (word >> 32) as u32)
+}
+
+/// Moves the `M` out of an entry written by [`write`].
+///
+/// # Safety
+///
+/// The caller must ensure: the entry was written by `write::<M>` and its
+/// message has not been read yet; it is not read again.
+#[inline(always)]
+pub(crate) unsafe fn read<M>(entry: *const u64) -> M {
+    // SAFETY: as in `write`: the payload starts at word 2 and holds an `M`
+    // inline, or a `Box<M>`.
+    unsafe {
+        let payload = entry.add(HEADER_WORDS).cast::<u8>();
+        if is_inline::<M>() {
+            payload.cast::<M>().read()
+        } else {
+            *payload.cast::<Box<M>>().read()
+        }
+    }
+}
+
+/// Runs (or drops) the entry at `entry`; returns its length.
+///
+/// # Safety
+///
+/// As [`RunFn`].
+#[inline(always)]
+pub(crate) unsafe fn run(shard: *const (), entry: *mut u64, how: How) -> usize {
+    // SAFETY: forwarded from the caller.
+    unsafe { run_fn(entry)(shard, entry, how) }
+}
+
+/// Drops any entry: the drop function of the rings between shards.
+///
+/// # Safety
+///
+/// As [`whirl_mailbox::entry_ring::DropEntry`].
+pub(crate) unsafe fn drop_entry(entry: *mut u64) -> usize {
+    // SAFETY: forwarded from the caller; `Drop` needs no shard.
+    unsafe { run(std::ptr::null(), entry, How::Drop) }
+}

@@ -1,0 +1,347 @@
+//! Actors coming and going on a shard: spawn, stop, failure, timers and
+//! piped jobs, and slots offered to spawners elsewhere.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+
+use futures_lite::FutureExt;
+
+use crate::cell::{self, fns_of};
+use crate::commands::run_stop;
+use crate::entry::{self, How};
+use crate::mesh::phase;
+use crate::shard::{with_current, Shard};
+use crate::slots::State;
+use crate::{Actor, ActorRef, SpawnError};
+
+impl Shard {
+    /// Spawns an actor on this shard, in a free slot or a fresh one.
+    pub(crate) fn spawn_here<A: Actor, F: Fn() -> A + Send + 'static>(
+        &self,
+        factory: F,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        if self.mesh.phase() != phase::RUNNING {
+            return Err(SpawnError::ShuttingDown);
+        }
+        let reused = self.slots.with(|slots| slots.free.pop());
+        let slot = match reused {
+            Some(slot) => slot,
+            None => self.shared().take_slot(false)?.0,
+        };
+        let generation = self.install(slot, factory);
+        Ok(ActorRef::new(self.mesh.id, self.id, slot, generation, fns_of::<A>()))
+    }
+
+    /// Builds the actor and makes it live at `slot` (vacant, or reserved for
+    /// this spawn): runs `started`, then queues the messages that arrived
+    /// while the slot was only reserved. Returns the slot's generation.
+    pub(crate) fn install<A: Actor, F: Fn() -> A + 'static>(&self, slot: u32, factory: F) -> u32 {
+        let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
+        let (generation, pending) = self.slots.with(|slots| {
+            let s = slots.ensure(slot);
+            s.state = State::Live;
+            s.queued = 0;
+            s.stopping = false;
+            s.running = false;
+            s.stop_now = false;
+            let generation = s.generation;
+            match &built {
+                Ok(actor) => {
+                    s.actor = *actor;
+                    s.lifecycle = cell::lifecycle_of::<A, F>();
+                }
+                // Live for a moment with no actor: the pending messages
+                // below become dead letters, then the slot is freed.
+                Err(_) => s.stopping = true,
+            }
+            (generation, slots.pending.remove(&slot).unwrap_or_default())
+        });
+        self.shared().actors.fetch_add(1, Ordering::Relaxed);
+        let started = match built {
+            Ok(actor) => {
+                let lifecycle = cell::lifecycle_of::<A, F>();
+                // SAFETY: the cell was just built for an `A` by `F`, and
+                // lives in `slot` on this shard.
+                unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) }
+            }
+            Err(_) => {
+                tracing::error!(shard = self.id, slot, "actor factory panicked");
+                false
+            }
+        };
+        // Messages that waited for the actor go first, counted against its
+        // mailbox (past the bound if they must).
+        for buffer in pending {
+            let words = buffer.len();
+            self.slots.with(|slots| {
+                if let Some(s) = slots.live(slot, generation) {
+                    s.queued += 1;
+                }
+            });
+            self.queue.with(|q| q.push(words, |w| w.copy_from_slice(&buffer)));
+        }
+        if !started {
+            self.request_stop_now(slot, generation);
+        }
+        generation
+    }
+
+    /// Asks the actor to stop after the messages already queued for it;
+    /// later sends are refused.
+    pub(crate) fn request_stop(&self, slot: u32, generation: u32) {
+        let queue_stop = self.slots.with(|slots| {
+            if let Some(s) = slots.slots.get_mut(slot as usize) {
+                if s.generation == generation && s.state == State::Live && !s.stopping {
+                    s.stopping = true;
+                    return true;
+                }
+            }
+            false
+        });
+        if queue_stop {
+            self.push_command(run_stop, entry::target_word(slot, generation), ());
+        } else if self.is_reserved(slot, generation) {
+            // The actor is not built yet: the stop waits for it.
+            self.keep_pending(slot, run_stop, entry::target_word(slot, generation), ());
+        }
+    }
+
+    /// Whether `slot` is reserved for a spawn under `generation`.
+    pub(crate) fn is_reserved(&self, slot: u32, generation: u32) -> bool {
+        let in_table = self.slots.with(|slots| {
+            slots
+                .slots
+                .get(slot as usize)
+                .map(|s| s.generation == generation && s.state == State::Reserved)
+        });
+        in_table.unwrap_or_else(|| self.is_reserved_beyond(slot, generation))
+    }
+
+    /// A stop entry reached the front of the run queue.
+    pub(crate) fn stop_queued(&self, slot: u32, generation: u32) {
+        self.request_stop_now(slot, generation);
+    }
+
+    /// Stops the actor now, or as soon as its running handler returns
+    /// (a failure, a failed start, shutdown).
+    pub(crate) fn request_stop_now(&self, slot: u32, generation: u32) {
+        let now = self.slots.with(|slots| match slots.live(slot, generation) {
+            Some(s) if s.running => {
+                s.stop_now = true;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        });
+        if now {
+            self.finish_stop(slot, generation);
+        }
+    }
+
+    /// After a handler returned: stops the actor if it asked to (or a stop
+    /// came while it ran).
+    #[inline(always)]
+    pub(crate) fn handler_returned(&self, slot: u32, generation: u32, stop: bool) {
+        let stop = self.slots.with(|slots| {
+            let s = &mut slots.slots[slot as usize];
+            s.running = false;
+            stop || s.stop_now
+        });
+        if stop {
+            self.finish_stop(slot, generation);
+        }
+    }
+
+    /// Stops the actor at `slot` for good: `stopped` runs, the slot's
+    /// generation moves on (its queued messages become dead letters when
+    /// they reach the front), its tasks are cancelled and its names freed.
+    pub(crate) fn finish_stop(&self, slot: u32, generation: u32) {
+        let Some((actor, lifecycle)) = self.slots.with(|slots| {
+            let s = slots.live(slot, generation)?;
+            s.stopping = true;
+            s.running = true; // no second stop while `stopped` runs
+            Some((s.actor, s.lifecycle))
+        }) else {
+            return;
+        };
+        if !actor.is_null() {
+            // SAFETY: the live cell of the slot, of the lifecycle's type.
+            unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation) };
+        }
+        let jobs = self.slots.with(|slots| {
+            slots.free(slot);
+            slots.jobs.remove(&slot)
+        });
+        if !actor.is_null() {
+            // SAFETY: the cell is no longer reachable from the slot; freed
+            // once. A panic in the actor's `Drop` is caught.
+            let freed = catch_unwind(AssertUnwindSafe(|| unsafe { (lifecycle.free)(actor) }));
+            if freed.is_err() {
+                tracing::error!(shard = self.id, slot, "an actor's drop panicked");
+            }
+        }
+        for (_, job) in jobs.into_iter().flatten() {
+            job.cancel();
+        }
+        self.shared().actors.fetch_sub(1, Ordering::Relaxed);
+        if self.shared().registered.load(Ordering::Relaxed) > 0 {
+            crate::registry::forget(&self.mesh, self.id, slot, generation);
+        }
+    }
+
+    /// A reserved slot whose actor will never be built: what waited for it
+    /// is a dead letter, and the slot is freed.
+    pub(crate) fn give_up_reserved(&self, slot: u32, generation: u32) {
+        let pending = self.slots.with(|slots| {
+            let s = slots.ensure(slot);
+            if s.generation != generation || s.state != State::Reserved {
+                return None;
+            }
+            let pending = slots.pending.remove(&slot);
+            slots.free(slot);
+            pending
+        });
+        for buffer in pending.into_iter().flatten() {
+            self.drop_entry_buffer(self.mesh.stop_cause(), buffer);
+        }
+    }
+
+    /// Drops a boxed entry nobody will run, counted as a dead letter.
+    pub(crate) fn drop_entry_buffer(
+        &self,
+        cause: crate::stats::DeadLetterCause,
+        buffer: crate::entry::EntryBuffer,
+    ) {
+        let mut buffer = buffer;
+        self.count_dead_letters(cause, 1);
+        let dropped = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the buffer holds one complete entry, dropped once.
+            unsafe { entry::run(std::ptr::null(), buffer.as_mut_ptr().cast(), How::Drop) };
+        }));
+        if dropped.is_err() {
+            tracing::error!("a dead letter's drop panicked");
+        }
+    }
+
+    /// Stops every actor and gives up every reserved slot (shutdown).
+    pub(crate) fn stop_all(&self) {
+        let in_state = |state: State| -> Vec<(u32, u32)> {
+            self.slots.with(|slots| {
+                let slots = slots.slots.iter().enumerate();
+                slots
+                    .filter(|(_, s)| s.state == state)
+                    .map(|(i, s)| (i as u32, s.generation))
+                    .collect()
+            })
+        };
+        let (live, reserved) = (in_state(State::Live), in_state(State::Reserved));
+        for (slot, generation) in live {
+            self.finish_stop(slot, generation);
+        }
+        for (slot, generation) in reserved {
+            self.give_up_reserved(slot, generation);
+        }
+    }
+
+    /// Tops up the slots offered to spawners on other shards and threads
+    /// (see `ShardShared::free_slots`) from the local free list, each
+    /// reserved under its generation, so that spawns from elsewhere reuse
+    /// freed slots instead of growing the table.
+    pub(crate) fn offer_free_slots(&self) {
+        let shared = self.shared();
+        self.slots.with(|slots| {
+            while let Some(&slot) = slots.free.last() {
+                let s = &mut slots.slots[slot as usize];
+                if shared.free_slots.push((slot, s.generation)).is_err() {
+                    break;
+                }
+                s.state = State::Reserved;
+                slots.free.pop();
+            }
+            shared.free_unoffered.store(slots.free.len(), Ordering::Relaxed);
+            shared.slots.store(slots.slots.len(), Ordering::Relaxed);
+        });
+    }
+
+    // ----- shard-local tasks (timers, piped futures) --------------------
+
+    /// Starts `job` as a task of the actor at `slot`; it is cancelled when
+    /// the actor stops. A panic in it is a failure of the actor. Returns the
+    /// job's id.
+    pub(crate) fn start_job(
+        &self,
+        slot: u32,
+        generation: u32,
+        job: impl std::future::Future<Output = ()> + 'static,
+    ) -> Option<u64> {
+        if self.mesh.phase() != phase::RUNNING {
+            return None;
+        }
+        let id = self.next_job.get();
+        self.next_job.set(id + 1);
+        let mesh = self.mesh.id;
+        let task = glommio::spawn_local(async move {
+            let finished = AssertUnwindSafe(job).catch_unwind().await;
+            with_current(|shard| match shard {
+                Some(shard) if shard.mesh.id == mesh => {
+                    // Done: forget the handle (this does not cancel the
+                    // running task).
+                    shard.forget_job(slot, generation, id);
+                    if finished.is_err() {
+                        // A panic in a piped future, its mapping or a timer's
+                        // message maker is a failure of the actor.
+                        tracing::error!(shard = shard.id, slot, "an actor's task panicked");
+                        shard.request_stop_now(slot, generation);
+                    }
+                }
+                _ => {}
+            });
+        });
+        let handle = task.detach();
+        let kept = self.slots.with(|slots| {
+            if slots.live(slot, generation).is_none() {
+                return Some(handle);
+            }
+            slots.jobs.entry(slot).or_default().push((id, handle));
+            None
+        });
+        if let Some(handle) = kept {
+            handle.cancel();
+        }
+        Some(id)
+    }
+
+    fn forget_job(&self, slot: u32, generation: u32, id: u64) {
+        self.slots.with(|slots| {
+            if slots.live(slot, generation).is_some() {
+                if let Some(jobs) = slots.jobs.get_mut(&slot) {
+                    jobs.retain(|(job, _)| *job != id);
+                    if jobs.is_empty() {
+                        slots.jobs.remove(&slot);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Cancels one job of the actor at `slot`.
+    pub(crate) fn cancel_job(&self, slot: u32, generation: u32, id: u64) {
+        let job = self.slots.with(|slots| {
+            slots.live(slot, generation)?;
+            let jobs = slots.jobs.get_mut(&slot)?;
+            let at = jobs.iter().position(|(job, _)| *job == id)?;
+            Some(jobs.swap_remove(at).1)
+        });
+        if let Some(job) = job {
+            job.cancel();
+        }
+    }
+
+    /// Cancels every job of every actor (shutdown: no new work).
+    pub(crate) fn cancel_all_jobs(&self) {
+        let jobs = self.slots.with(|slots| std::mem::take(&mut slots.jobs));
+        for (_, job) in jobs.into_values().flatten() {
+            job.cancel();
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The shard's table of actor slots, addressed by index and generation.
+//!
+//! A slot is 32 bytes: its generation, how many of its actor's messages wait
+//! in the run queue (the mailbox bound is a counter), a few flags, and the
+//! actor itself behind one pointer with the functions that start, stop and
+//! drop it. Everything else an actor may have (timers, piped jobs, messages
+//! that arrived before it was built) lives in side tables, so an idle actor
+//! costs its slot and one allocation.
+
+use std::collections::HashMap;
+
+use glommio::task::JoinHandle;
+
+/// Starts, stops and drops an actor of one type, and rebuilds it from its
+/// factory; `actor` points at the actor's cell.
+#[derive(Debug)]
+pub(crate) struct Lifecycle {
+    /// Calls `started`; returns false if it panicked or asked to stop.
+    pub(crate) start:
+        unsafe fn(actor: *mut (), shard: *const (), slot: u32, generation: u32) -> bool,
+    /// Calls `stopped`.
+    pub(crate) stop: unsafe fn(actor: *mut (), shard: *const (), slot: u32, generation: u32),
+    /// Frees the cell.
+    pub(crate) free: unsafe fn(actor: *mut ()),
+}
+
+/// What a slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Free: on the free list, offered to other shards, or retired.
+    Vacant,
+    /// Handed out to a spawn whose actor has not been built yet; messages
+    /// for it wait in [`Slots::pending`].
+    Reserved,
+    /// An actor lives here.
+    Live,
+}
+
+/// One slot.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// Bumped each time the slot is freed, so refs to an earlier actor in
+    /// this slot no longer match. Never wraps: a slot whose generation
+    /// reaches `u32::MAX` is retired.
+    pub(crate) generation: u32,
+    /// Messages for this actor in the run queue, sent from this shard (the
+    /// mailbox bound applies to these).
+    pub(crate) queued: u32,
+    pub(crate) state: State,
+    /// A stop has been asked for: later sends are refused.
+    pub(crate) stopping: bool,
+    /// Its handler is running (a stop asked now waits until it returns).
+    pub(crate) running: bool,
+    /// Stop as soon as the running handler returns.
+    pub(crate) stop_now: bool,
+    /// The actor's cell (live slots only).
+    pub(crate) actor: *mut (),
+    pub(crate) lifecycle: &'static Lifecycle,
+}
+
+/// The lifecycle of an empty slot: never called.
+static NO_LIFECYCLE: Lifecycle =
+    Lifecycle { start: |_, _, _, _| false, stop: |_, _, _, _| {}, free: |_| {} };
+
+impl Slot {
+    fn vacant() -> Self {
+        Self {
+            generation: 0,
+            queued: 0,
+            state: State::Reserved,
+            stopping: false,
+            running: false,
+            stop_now: false,
+            actor: std::ptr::null_mut(),
+            lifecycle: &NO_LIFECYCLE,
+        }
+    }
+}
+
+/// The slots of one shard, and what some of them have on the side.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    pub(crate) slots: Vec<Slot>,
+    /// Free slot indices for local spawns.
+    pub(crate) free: Vec<u32>,
+    /// Entries for reserved slots, waiting for their actor (rare: a message
+    /// that overtook its actor's spawn).
+    pub(crate) pending: HashMap<u32, Vec<crate::entry::EntryBuffer>>,
+    /// Timers and piped jobs of actors that have some, by slot.
+    pub(crate) jobs: HashMap<u32, Vec<(u64, JoinHandle<()>)>>,
+}
+
+impl Slots {
+    /// The slot `slot` if it holds a live actor of `generation`.
+    #[inline(always)]
+    pub(crate) fn live(&mut self, slot: u32, generation: u32) -> Option<&mut Slot> {
+        match self.slots.get_mut(slot as usize) {
+            Some(s) if s.generation == generation && s.state == State::Live => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Makes sure `slot` exists; indices skipped on the way were reserved by
+    /// spawns from other shards and are marked so.
+    pub(crate) fn ensure(&mut self, slot: u32) -> &mut Slot {
+        if self.slots.len() <= slot as usize {
+            self.slots.resize_with(slot as usize + 1, Slot::vacant);
+        }
+        &mut self.slots[slot as usize]
+    }
+
+    /// Empties `slot` and bumps its generation, so refs to the old actor no
+    /// longer match. Returns whether the slot may be used again (then it is
+    /// on the free list). A slot whose generation would reach `u32::MAX` is
+    /// retired instead: it stays vacant for good, so no stale ref can ever
+    /// reach a later actor in it.
+    pub(crate) fn free(&mut self, slot: u32) -> bool {
+        let entry = &mut self.slots[slot as usize];
+        entry.state = State::Vacant;
+        entry.queued = 0;
+        entry.stopping = false;
+        entry.running = false;
+        entry.stop_now = false;
+        entry.actor = std::ptr::null_mut();
+        entry.lifecycle = &NO_LIFECYCLE;
+        let Some(next) = entry.generation.checked_add(1) else { return false };
+        entry.generation = next;
+        if next == u32::MAX {
+            return false;
+        }
+        self.free.push(slot);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_whose_generation_would_wrap_is_retired() {
+        let mut slots = Slots::default();
+        slots.ensure(0).generation = u32::MAX - 2;
+        assert!(slots.free(0));
+        assert_eq!(slots.slots[0].generation, u32::MAX - 1);
+        assert!(!slots.free(0), "generation u32::MAX is never handed out");
+        assert!(!slots.free(0));
+        assert_eq!(slots.slots[0].generation, u32::MAX);
+        assert_eq!(slots.free, [0]);
+    }
+
+    #[test]
+    fn a_slot_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+    }
+}
