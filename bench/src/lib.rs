@@ -6,12 +6,16 @@
 //! * `suite`: the latency suite — whirl's actors against glommio's
 //!   `local_channel` and `shared_channel` and tokio's mpsc
 //!   (`cargo run --release -p whirl-bench --bin suite`).
+//! * `dispatch`: the dispatch core — whirl on one and two shards against
+//!   stakker and tokio's current-thread runtime
+//!   (`cargo run --release -p whirl-bench --bin dispatch`).
 //! * `ring`: the cross-core SPSC ring against rtrb, crossbeam's `ArrayQueue`
 //!   and glommio's `shared_channel`
 //!   (`cargo run --release -p whirl-bench --bin ring`).
 
 pub mod affinity;
 pub mod alloc;
+pub mod dispatch;
 pub mod report;
 pub mod ring;
 pub mod suite;
