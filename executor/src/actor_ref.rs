@@ -82,7 +82,7 @@ impl<M: Send + 'static> ActorRef<M> {
     /// be stopped or the runtime is shutting down. Both hand `msg` back.
     /// A message to a stopped actor on another shard cannot be refused here;
     /// it is counted as a dead letter there.
-    #[inline]
+    #[inline(always)]
     pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
         with_current(|shard| match shard {
             Some(shard) if shard.mesh.id == self.mesh => {

@@ -48,6 +48,9 @@ pub(crate) const PASS_BUDGET: usize = 4096;
 /// Run-queue entries between two publications of the outgoing rings.
 const PUBLISH_EVERY: usize = 64;
 
+/// Ring entries run between two hand-backs of their words to the sender.
+const RELEASE_EVERY: usize = 16;
+
 /// How long a shard whose actors have all stopped waits for programs that
 /// awaited the shutdown to see it, before it cancels them anyway.
 const DONE_GRACE: Duration = Duration::from_millis(100);
@@ -448,6 +451,12 @@ impl RingInUse<'_> {
             self.shard.consumed.set(0);
             ring.advance(words);
             ran += 1;
+            if ran % RELEASE_EVERY == 0 {
+                // The sender keeps publishing while we run its entries:
+                // hand their words back as we go, or it finds the ring full
+                // with only a few messages in flight.
+                ring.release();
+            }
             budget = budget.saturating_sub(words);
             if budget == 0 {
                 break;

@@ -66,7 +66,7 @@ impl RunQueue {
 
     /// Appends an entry of `words` words (rounded up to even) written by
     /// `write`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, words: usize, write: impl FnOnce(&mut [MaybeUninit<u64>])) {
         let stored = words.next_multiple_of(2);
         let mut start = self.tail & self.mask;
@@ -88,7 +88,7 @@ impl RunQueue {
     }
 
     /// The first entry, skipping padding.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn front(&mut self) -> Option<*mut u64> {
         if self.len == 0 {
             return None;
@@ -107,7 +107,7 @@ impl RunQueue {
 
     /// Removes the front entry, `words` long, whose message the caller has
     /// moved out.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop_front(&mut self, words: usize) {
         debug_assert!(self.len > 0);
         self.head += words.next_multiple_of(2);

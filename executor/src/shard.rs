@@ -85,7 +85,7 @@ thread_local! {
 /// own: an embedding program owns the shard's future and may drop it from
 /// inside a wake-up that `f` makes (it polls that future with a waker of its
 /// choosing), which must not free the shard under `f`.
-#[inline]
+#[inline(always)]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Shard>) -> R) -> R {
     let shard = CURRENT.with(Cell::get);
     if shard.is_null() {
@@ -186,7 +186,7 @@ impl Shard {
     /// The waker is taken out before it is called: the wake-up may run
     /// arbitrary code of an embedding program (even drop this shard's
     /// future, see [`with_current`]), so no borrow may be held across it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake_dispatcher(&self) {
         if self.idle.get() && !self.in_dispatch.get() {
             let waker = self.dispatcher.borrow_mut().take();
@@ -215,7 +215,7 @@ impl Shard {
     /// Once the drain is over every send from a task is refused, also after
     /// its shard became busy again, so nothing is sent into shards that are
     /// exiting.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn note_send_outside_pass(&self) -> bool {
         if self.in_dispatch.get() {
             return true;
@@ -249,7 +249,7 @@ impl Shard {
     /// Queues `msg` for the actor at `slot` of this shard, within its
     /// mailbox bound. Messages for a slot reserved by a spawn still on its
     /// way wait for the actor.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send_local<M: Send + 'static>(
         &self,
         fns: &'static ActorFns,

@@ -11,14 +11,17 @@
 use hdrhistogram::Histogram;
 use whirl_bench::affinity::pin_current_thread;
 use whirl_bench::alloc::TrackingAllocator;
-use whirl_bench::dispatch::{stakker_side as stakker, tokio_side as tokio, whirl_side::Whirl, Size};
+use whirl_bench::dispatch::{
+    stakker_side as stakker, tokio_side as tokio, whirl_side::Whirl, Size,
+};
 use whirl_bench::report::{histogram, nanos};
 
 #[global_allocator]
 static ALLOCATOR: TrackingAllocator = TrackingAllocator;
 
 /// The peers, in table order.
-const PEERS: [&str; 4] = ["whirl · 1 shard", "whirl · 2 shards", "stakker · 1 thread", "tokio current_thread"];
+const PEERS: [&str; 4] =
+    ["whirl · 1 shard", "whirl · 2 shards", "stakker · 1 thread", "tokio current_thread"];
 
 /// One scenario's results: a value per run, per peer (`None`: the peer does
 /// not express the scenario).
@@ -38,8 +41,10 @@ fn median_min_max(values: &[f64]) -> (f64, f64, f64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let value_of = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
-    let runs: usize = value_of("--runs").map_or(if quick { 2 } else { 5 }, |r| r.parse().expect("--runs N"));
+    let value_of =
+        |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let runs: usize =
+        value_of("--runs").map_or(if quick { 2 } else { 5 }, |r| r.parse().expect("--runs N"));
     let filter = value_of("--filter").unwrap_or_default();
     let size = if quick { Size::quick() } else { Size::full() };
     let one = Whirl::new(1);
@@ -49,7 +54,10 @@ fn main() {
     // they take their cpus from this thread's affinity mask.
     let _ = pin_current_thread(0);
 
-    println!("# whirl dispatch core vs stakker{}: {runs} runs per peer, interleaved", if quick { " (quick)" } else { "" });
+    println!(
+        "# whirl dispatch core vs stakker{}: {runs} runs per peer, interleaved",
+        if quick { " (quick)" } else { "" }
+    );
     println!("# {size:?}");
 
     type Run<'a> = Box<dyn Fn() -> f64 + 'a>;
@@ -131,11 +139,19 @@ fn main() {
                 format!("{m:.1} ({lo:.1}–{hi:.1})")
             })
             .collect();
-        let med = |i: usize| if row.expressed[i] { median_min_max(&row.runs[i]).0 } else { f64::NAN };
+        let med =
+            |i: usize| if row.expressed[i] { median_min_max(&row.runs[i]).0 } else { f64::NAN };
         let vs_stakker = med(0) / med(2);
         let scaling = med(1) / med(0);
         let show = |r: f64| if r.is_nan() { "—".to_string() } else { format!("{r:.2}×") };
-        println!("| {} ({}) | {} | {} | {} |", row.name, row.unit, cells.join(" | "), show(vs_stakker), show(scaling));
+        println!(
+            "| {} ({}) | {} | {} | {} |",
+            row.name,
+            row.unit,
+            cells.join(" | "),
+            show(vs_stakker),
+            show(scaling)
+        );
     }
 
     if "ask round trip".contains(filter.as_str()) || filter.is_empty() {
@@ -150,7 +166,12 @@ fn main() {
             ("tokio current_thread · task ↔ task (mpsc + oneshot)", histogram(1_000_000_000)),
         ];
         for _ in 0..runs {
-            let samples = [one.actor_ask(size), stakker::actor_ask(size), one.program_ask(size), tokio::program_ask(size)];
+            let samples = [
+                one.actor_ask(size),
+                stakker::actor_ask(size),
+                one.program_ask(size),
+                tokio::program_ask(size),
+            ];
             for ((_, h), s) in hists.iter_mut().zip(samples) {
                 s.into_iter().for_each(|v| h.record(v.max(1)).expect("in range"));
             }

@@ -21,7 +21,8 @@ fn runtime() -> tokio::runtime::Runtime {
 pub fn thread_ring(size: Size) -> f64 {
     runtime().block_on(async move {
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-        let channels: Vec<_> = (0..size.ring_actors).map(|_| mpsc::channel::<u64>(MAILBOX)).collect();
+        let channels: Vec<_> =
+            (0..size.ring_actors).map(|_| mpsc::channel::<u64>(MAILBOX)).collect();
         let senders: Vec<_> = channels.iter().map(|(tx, _)| tx.clone()).collect();
         for (i, (_, mut rx)) in channels.into_iter().enumerate() {
             let next = senders[(i + 1) % senders.len()].clone();
@@ -52,7 +53,8 @@ enum BigMsg {
 pub fn big(size: Size) -> f64 {
     runtime().block_on(async move {
         let (done_tx, mut done_rx) = mpsc::channel::<()>(size.big_actors);
-        let channels: Vec<_> = (0..size.big_actors).map(|_| mpsc::channel::<BigMsg>(MAILBOX)).collect();
+        let channels: Vec<_> =
+            (0..size.big_actors).map(|_| mpsc::channel::<BigMsg>(MAILBOX)).collect();
         let peers: Arc<Vec<_>> = Arc::new(channels.iter().map(|(tx, _)| tx.clone()).collect());
         let (go_tx, _) = tokio::sync::broadcast::channel::<()>(1);
         let mut tasks = Vec::new();
@@ -90,7 +92,8 @@ pub fn big(size: Size) -> f64 {
         for _ in 0..size.big_actors {
             done_rx.recv().await.expect("finished");
         }
-        let rate = (2 * size.big_pings * size.big_actors as u64) as f64 / start.elapsed().as_secs_f64();
+        let rate =
+            (2 * size.big_pings * size.big_actors as u64) as f64 / start.elapsed().as_secs_f64();
         tasks.iter().for_each(|t| t.abort());
         rate
     })

@@ -47,7 +47,9 @@ impl Actor for RingNode {
     fn handle(&mut self, msg: RingMsg, _ctx: &mut Context<Self>) {
         match msg {
             RingMsg::Token(0) => send(self.first.as_ref().expect("linked"), RingMsg::Finished),
-            RingMsg::Token(left) => send(self.next.as_ref().expect("linked"), RingMsg::Token(left - 1)),
+            RingMsg::Token(left) => {
+                send(self.next.as_ref().expect("linked"), RingMsg::Token(left - 1))
+            }
             RingMsg::Link(next, first) => (self.next, self.first) = (Some(next), Some(first)),
             RingMsg::Start(hops, done) => {
                 self.done = Some(done);
@@ -295,9 +297,8 @@ impl Whirl {
         self.rt
             .block_on(move |sys| async move {
                 let ponger = sys.spawn_on(0, || Ponger).expect("spawn");
-                let pinger = sys
-                    .spawn_on(0, move || Pinger { ponger, left: 0, done: None })
-                    .expect("spawn");
+                let pinger =
+                    sys.spawn_on(0, move || Pinger { ponger, left: 0, done: None }).expect("spawn");
                 let mut samples = Vec::with_capacity(size.ask_samples as usize);
                 for _ in 0..size.ask_samples {
                     let start = Instant::now();
@@ -332,16 +333,16 @@ impl Whirl {
     pub fn bytes_per_actor(size: Size) -> f64 {
         let rt = Runtime::builder().shards(1).build().expect("whirl runtime");
         rt.block_on(move |sys| async move {
-                let mut refs = Vec::with_capacity(size.spawns);
-                let before = live_bytes();
-                for _ in 0..size.spawns {
-                    refs.push(sys.spawn_on(0, || Idle { _n: 0 }).expect("spawn"));
-                }
-                let bytes = (live_bytes() - before) as f64 / size.spawns as f64;
-                refs.iter().for_each(ActorRef::stop);
-                bytes
-            })
-            .expect("block_on")
+            let mut refs = Vec::with_capacity(size.spawns);
+            let before = live_bytes();
+            for _ in 0..size.spawns {
+                refs.push(sys.spawn_on(0, || Idle { _n: 0 }).expect("spawn"));
+            }
+            let bytes = (live_bytes() - before) as f64 / size.spawns as f64;
+            refs.iter().for_each(ActorRef::stop);
+            bytes
+        })
+        .expect("block_on")
     }
 }
 
