@@ -103,11 +103,11 @@ impl Runtime {
         }
         drop(check_in);
         let mut running = vec![false; shards];
-        if failure.is_none() {
-            // Ends when every thread has checked in or dropped its sender.
-            for shard in checked_in.iter().take(shards) {
-                running[shard] = true;
-            }
+        // Every thread that was spawned checks in or drops its sender, even
+        // when a later shard's thread could not be spawned: those that run
+        // must be shut down, not joined as if they had ended.
+        for shard in checked_in.iter().take(threads.len()) {
+            running[shard] = true;
         }
         if running.iter().all(|&r| r) {
             let threads = threads.into_iter().flatten().collect();

@@ -92,7 +92,7 @@ fn busy_shards_pinging_each_other_never_find_a_ring_full() {
                     .collect();
                 let peers = Arc::new(nodes.clone());
                 for node in &nodes {
-                    node.send_async(Msg::Peers(peers.clone())).await.ok().expect("peers");
+                    node.send_async(Msg::Peers(peers.clone())).await.expect("peers");
                 }
                 let asks: Vec<_> = nodes.iter().map(|n| n.ask(|r| Msg::Start(pings, r))).collect();
                 for ask in asks {

@@ -204,7 +204,7 @@ impl Whirl {
                     .collect();
                 for (i, node) in nodes.iter().enumerate() {
                     let next = nodes[(i + 1) % nodes.len()];
-                    node.send_async(RingMsg::Link(next, nodes[0])).await.ok().expect("link");
+                    node.send_async(RingMsg::Link(next, nodes[0])).await.expect("link");
                 }
                 let start = Instant::now();
                 nodes[0].ask(|r| RingMsg::Start(size.ring_hops, r)).await.expect("ring");
@@ -235,7 +235,7 @@ impl Whirl {
                     .collect();
                 let peers = Arc::new(nodes.clone());
                 for node in &nodes {
-                    node.send_async(BigMsg::Peers(peers.clone())).await.ok().expect("peers");
+                    node.send_async(BigMsg::Peers(peers.clone())).await.expect("peers");
                 }
                 let start = Instant::now();
                 let asks: Vec<_> =
@@ -260,7 +260,7 @@ impl Whirl {
                 let counter = sys.spawn_on(shard, || Counter { n: 0 }).expect("spawn");
                 let start = Instant::now();
                 for _ in 0..size.count_messages {
-                    counter.send_async(CountMsg::Inc).await.ok().expect("send");
+                    counter.send_async(CountMsg::Inc).await.expect("send");
                 }
                 let n = counter.ask(CountMsg::Get).await.expect("count");
                 assert_eq!(n, size.count_messages);
