@@ -107,19 +107,12 @@ unsafe fn free<A: Actor, F>(actor: *mut ()) {
 ///
 /// As [`RunFn`], for an entry written with `A::Msg` and this function.
 pub(crate) unsafe fn run_message<A: Actor>(shard: *const (), at: *mut u64, how: How) -> usize {
-    let words = entry::entry_words::<A::Msg>();
-    // SAFETY: a complete entry of an `A::Msg`, whose message is read once.
-    let ((slot, generation), msg) = unsafe { (entry::target(at), entry::read::<A::Msg>(at)) };
-    if how == How::Drop {
-        crate::mesh::drop_caught(msg);
-        return words;
+    // SAFETY: forwarded from the caller; the entry holds an `A::Msg`.
+    if let Some((shard, (slot, generation), msg)) = unsafe { Shard::open_entry(shard, at, how) } {
+        // SAFETY: a ref's generation names one actor, hence type `A`.
+        unsafe { deliver::<A>(shard, slot, generation, msg, how == How::FromQueue) };
     }
-    // SAFETY: not `Drop`, so `shard` is the running shard.
-    let shard = unsafe { Shard::from_erased(shard) };
-    shard.entry_consumed(words, how);
-    // SAFETY: a ref's generation names one actor, hence type `A`.
-    unsafe { deliver::<A>(shard, slot, generation, msg, how == How::FromQueue) };
-    words
+    entry::entry_words::<A::Msg>()
 }
 
 /// Hands `msg` to the actor at `slot`, or counts it as a dead letter.

@@ -25,21 +25,17 @@ pub(crate) type RunFn = Box<dyn FnOnce() + Send>;
 ///
 /// As [`entry::RunFn`], for an entry written with `()` and this function.
 pub(crate) unsafe fn run_stop(shard: *const (), at: *mut u64, how: How) -> usize {
-    let words = entry::entry_words::<()>();
-    if how == How::Drop {
-        return words;
+    // SAFETY: forwarded from the caller; the entry holds a `()`.
+    if let Some((shard, (slot, generation), ())) = unsafe { Shard::open_entry(shard, at, how) } {
+        match how {
+            // Behind everything queued before it: stop now.
+            How::FromQueue => shard.stop_queued(slot, generation),
+            // From another shard: behind what that shard sent, which ran in
+            // ring order; queue it behind this shard's own messages too.
+            _ => shard.request_stop(slot, generation),
+        }
     }
-    // SAFETY: a complete entry; not `Drop`, so `shard` is the running shard.
-    let ((slot, generation), shard) = unsafe { (entry::target(at), Shard::from_erased(shard)) };
-    shard.entry_consumed(words, how);
-    match how {
-        // Behind everything queued before it: stop now.
-        How::FromQueue => shard.stop_queued(slot, generation),
-        // From another shard: behind what that shard sent, which ran in
-        // ring order; queue it behind this shard's own messages too.
-        _ => shard.request_stop(slot, generation),
-    }
-    words
+    entry::entry_words::<()>()
 }
 
 /// Injected: as [`run_stop`].
@@ -69,18 +65,11 @@ pub(crate) fn injected_stop(slot: u32, generation: u32) -> Injected {
 ///
 /// As [`entry::RunFn`], for an entry written with a [`SpawnFn`].
 pub(crate) unsafe fn run_spawn(shard: *const (), at: *mut u64, how: How) -> usize {
-    let words = entry::entry_words::<SpawnFn>();
-    // SAFETY: a complete entry holding a `SpawnFn`, read once.
-    let ((slot, generation), spawn) = unsafe { (entry::target(at), entry::read::<SpawnFn>(at)) };
-    if how == How::Drop {
-        drop_caught(spawn);
-        return words;
+    // SAFETY: forwarded from the caller; the entry holds a `SpawnFn`.
+    if let Some((shard, (slot, generation), spawn)) = unsafe { Shard::open_entry(shard, at, how) } {
+        spawn_here(shard, slot, generation, spawn);
     }
-    // SAFETY: not `Drop`, so `shard` is the running shard.
-    let shard = unsafe { Shard::from_erased(shard) };
-    shard.entry_consumed(words, how);
-    spawn_here(shard, slot, generation, spawn);
-    words
+    entry::entry_words::<SpawnFn>()
 }
 
 fn spawn_here(shard: &Shard, slot: u32, generation: u32, spawn: SpawnFn) {
@@ -121,18 +110,12 @@ pub(crate) unsafe fn run_reply<R: Send + 'static>(
     at: *mut u64,
     how: How,
 ) -> usize {
-    let words = entry::entry_words::<R>();
-    // SAFETY: a complete entry holding an `R`, read once.
-    let ((index, generation), value) = unsafe { (entry::target(at), entry::read::<R>(at)) };
-    if how == How::Drop {
-        drop_caught(value);
-        return words;
+    // SAFETY: forwarded from the caller; the entry holds an `R`.
+    let opened = unsafe { Shard::open_entry::<R>(shard, at, how) };
+    if let Some((shard, (index, generation), value)) = opened {
+        shard.complete_reply(index, generation, Ok(Payload::new(value)));
     }
-    // SAFETY: not `Drop`, so `shard` is the running shard.
-    let shard = unsafe { Shard::from_erased(shard) };
-    shard.entry_consumed(words, how);
-    shard.complete_reply(index, generation, Ok(Payload::new(value)));
-    words
+    entry::entry_words::<R>()
 }
 
 /// Entry: the ask in the target reply entry will get no answer.
@@ -141,15 +124,11 @@ pub(crate) unsafe fn run_reply<R: Send + 'static>(
 ///
 /// As [`entry::RunFn`], for an entry written with `()`.
 pub(crate) unsafe fn run_reply_dropped(shard: *const (), at: *mut u64, how: How) -> usize {
-    let words = entry::entry_words::<()>();
-    if how == How::Drop {
-        return words;
+    // SAFETY: forwarded from the caller; the entry holds a `()`.
+    if let Some((shard, (index, generation), ())) = unsafe { Shard::open_entry(shard, at, how) } {
+        shard.complete_reply(index, generation, Err(AskError::Closed));
     }
-    // SAFETY: a complete entry; not `Drop`, so `shard` is the running shard.
-    let ((index, generation), shard) = unsafe { (entry::target(at), Shard::from_erased(shard)) };
-    shard.entry_consumed(words, how);
-    shard.complete_reply(index, generation, Err(AskError::Closed));
-    words
+    entry::entry_words::<()>()
 }
 
 /// The payload of an injected reply that says no answer will come.

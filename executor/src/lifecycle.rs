@@ -8,7 +8,7 @@ use futures_lite::FutureExt;
 
 use crate::cell::{self, fns_of};
 use crate::commands::run_stop;
-use crate::entry::{self, How};
+use crate::entry;
 use crate::mesh::phase;
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
@@ -38,12 +38,11 @@ impl Shard {
     pub(crate) fn install<A: Actor, F: Fn() -> A + 'static>(&self, slot: u32, factory: F) -> u32 {
         let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
         let (generation, pending) = self.slots.with(|slots| {
+            // A vacant or reserved slot's counters and flags were reset when
+            // it was freed (`Slots::free`) or made (`Slot::vacant`).
             let s = slots.ensure(slot);
+            debug_assert!(s.state != State::Live && s.queued == 0 && !s.running);
             s.state = State::Live;
-            s.queued = 0;
-            s.stopping = false;
-            s.running = false;
-            s.stop_now = false;
             let generation = s.generation;
             match &built {
                 Ok(actor) => {
@@ -214,13 +213,9 @@ impl Shard {
     ) {
         let mut buffer = buffer;
         self.count_dead_letters(cause, 1);
-        let dropped = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the buffer holds one complete entry, dropped once.
-            unsafe { entry::run(std::ptr::null(), buffer.as_mut_ptr().cast(), How::Drop) };
-        }));
-        if dropped.is_err() {
-            tracing::error!("a dead letter's drop panicked");
-        }
+        // SAFETY: the buffer holds one complete entry, dropped once. Every
+        // run function catches a panic in the `Drop` of what it drops.
+        unsafe { entry::drop_entry(buffer.as_mut_ptr().cast()) };
     }
 
     /// Stops every actor and gives up every reserved slot (shutdown).

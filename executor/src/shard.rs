@@ -231,17 +231,36 @@ impl Shard {
         busy
     }
 
-    /// The first step of every run function: the entry's message has been
-    /// moved out, so the entry is done with. A run-queue entry is popped at
-    /// once (user code may push, and grow the queue, next); a ring entry's
-    /// length is noted for the pass, which advances the ring.
+    /// The first step of every run function, for an entry holding a `T`:
+    /// moves the `T` out and tells where the entry was consumed from. A
+    /// run-queue entry is popped at once (user code may push, and grow the
+    /// queue, next); a ring entry's length is noted for the pass, which
+    /// advances the ring. For `How::Drop` the `T` is dropped here (a panic in
+    /// its `Drop` caught) and `None` comes back.
+    ///
+    /// # Safety
+    ///
+    /// As [`RunFn`], for an entry written by `entry::write::<T>`.
     #[inline(always)]
-    pub(crate) fn entry_consumed(&self, words: usize, how: How) {
+    pub(crate) unsafe fn open_entry<'a, T>(
+        shard: *const (),
+        at: *mut u64,
+        how: How,
+    ) -> Option<(&'a Shard, (u32, u32), T)> {
+        // SAFETY: a complete entry holding a `T`, read once.
+        let (target, value) = unsafe { (entry::target(at), entry::read::<T>(at)) };
+        if how == How::Drop {
+            drop_caught(value);
+            return None;
+        }
+        // SAFETY: not `Drop`, so `shard` is the running shard.
+        let shard = unsafe { Shard::from_erased(shard) };
         match how {
-            How::FromQueue => self.queue.with(|q| q.pop_front(words)),
-            How::FromRing => self.consumed.set(words),
+            How::FromQueue => shard.queue.with(|q| q.pop_front(entry::entry_words::<T>())),
+            How::FromRing => shard.consumed.set(entry::entry_words::<T>()),
             How::Drop => {}
         }
+        Some((shard, target, value))
     }
 
     // ----- local delivery ------------------------------------------------

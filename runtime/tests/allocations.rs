@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use common::{Counter, CounterMsg};
+use whirl::{Actor, ActorRef, Context, Reply};
 
 struct Counting;
 
@@ -83,57 +84,88 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// An actor whose messages are as large as whirl carries inline (256 bytes):
+/// they must travel in the run queue and the rings without a box.
+struct Wide {
+    n: u64,
+}
+
+#[allow(clippy::large_enum_variant)] // wide on purpose: it must travel unboxed
+enum WideMsg {
+    Add([u64; 31]),
+    Get(Reply<u64>),
+}
+
+impl Actor for Wide {
+    type Msg = WideMsg;
+    fn handle(&mut self, msg: WideMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            WideMsg::Add(words) => self.n += words[0],
+            WideMsg::Get(reply) => reply.send(self.n),
+        }
+    }
+}
+
+/// Allocations on whirl's paths, in glommio's, and wake-ups of a parked
+/// shard, over 200 rounds of `sends` sends and one ask to `to` (after 20
+/// rounds of warm-up). A round's sends must fit the ring between two shards.
+async fn measure<M: Send + 'static>(
+    sys: &whirl::System,
+    to: ActorRef<M>,
+    sends: u64,
+    add: fn() -> M,
+    get: fn(Reply<u64>) -> M,
+) -> (u64, u64, u64) {
+    let round = || async {
+        for _ in 0..sends {
+            assert!(to.send(add()).is_ok(), "the mailbox and the ring have room");
+        }
+        to.ask(get).await.unwrap()
+    };
+    for _ in 0..20 {
+        round().await;
+    }
+    GLOMMIO.store(0, Ordering::Relaxed);
+    OTHER.store(0, Ordering::Relaxed);
+    let wakes = sys.stats().wakes;
+    WATCHING.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for _ in 0..200 {
+        total = round().await;
+    }
+    WATCHING.store(false, Ordering::Relaxed);
+    assert_eq!(total, 220 * sends);
+    (OTHER.load(Ordering::Relaxed), GLOMMIO.load(Ordering::Relaxed), sys.stats().wakes - wakes)
+}
+
 #[test]
 fn steady_state_messaging_allocates_nothing() {
+    assert_eq!(std::mem::size_of::<WideMsg>(), 256, "the widest inline message");
     let rt = common::runtime(2);
     let report = rt
         .block_on(|sys| async move {
             let here = sys.current_shard().unwrap();
             let mut report = Vec::new();
-            for (name, shard) in [("same shard", here), ("cross shard", 1 - here)] {
+            for (place, shard) in [("same shard", here), ("cross shard", 1 - here)] {
                 let c = sys.spawn_on(shard, || Counter { n: 0 }).unwrap();
-                // One round: a burst of sends, then an ask that waits for
-                // them all to be handled and answers across the same path.
-                let round = || async {
-                    for _ in 0..500 {
-                        c.send(CounterMsg::Add(1)).unwrap();
-                    }
-                    c.ask(CounterMsg::Get).await.unwrap()
-                };
-                // Warm up: mailboxes, reply tables and queues reach their
-                // working size.
-                for _ in 0..20 {
-                    round().await;
-                }
-                GLOMMIO.store(0, Ordering::Relaxed);
-                OTHER.store(0, Ordering::Relaxed);
-                let wakes = sys.stats().wakes;
-                WATCHING.store(true, Ordering::Relaxed);
-                let mut total = 0;
-                for _ in 0..200 {
-                    total = round().await;
-                }
-                WATCHING.store(false, Ordering::Relaxed);
-                assert_eq!(total, 220 * 500);
-                report.push((
-                    name,
-                    OTHER.load(Ordering::Relaxed),
-                    GLOMMIO.load(Ordering::Relaxed),
-                    sys.stats().wakes - wakes,
-                ));
+                let counted = measure(&sys, c, 500, || CounterMsg::Add(1), CounterMsg::Get).await;
+                report.push((format!("{place}, 8-byte messages"), counted));
+                let w = sys.spawn_on(shard, || Wide { n: 0 }).unwrap();
+                let wide = measure(&sys, w, 100, || WideMsg::Add([1; 31]), WideMsg::Get).await;
+                report.push((format!("{place}, 256-byte messages"), wide));
             }
             sys.shutdown().await;
             report
         })
         .unwrap();
-    for (name, whirl, glommio, wakes) in &report {
+    for (name, (whirl, glommio, wakes)) in &report {
         println!(
-            "{name}: 100000 sends + 200 asks: {whirl} allocations on whirl's paths, \
+            "{name}: 200 rounds of sends and an ask: {whirl} allocations on whirl's paths, \
              {glommio} in glommio's reactor and wake queue, {wakes} wake-ups of a parked shard"
         );
     }
     let stacks = OTHER_STACKS.lock().unwrap().join("\n----\n");
-    for (name, whirl, _, _) in &report {
+    for (name, (whirl, _, _)) in &report {
         assert_eq!(*whirl, 0, "{name}: send, handle, ask and reply allocated:\n{stacks}");
     }
 }

@@ -10,6 +10,7 @@ use whirl::{Actor, ActorRef, Context, Reply, Runtime};
 
 use super::{Rng, Size};
 use crate::alloc::live_bytes;
+use crate::suite::whirl_runtime::{Sink, SinkMsg};
 
 /// A whirl runtime of `shards` pinned shards, built once for all runs.
 #[derive(Debug)]
@@ -108,25 +109,6 @@ impl Actor for BigNode {
 }
 
 // ----- count, asks, spawns ----------------------------------------------------
-
-struct Counter {
-    n: u64,
-}
-
-enum CountMsg {
-    Inc,
-    Get(Reply<u64>),
-}
-
-impl Actor for Counter {
-    type Msg = CountMsg;
-    fn handle(&mut self, msg: CountMsg, _ctx: &mut Context<Self>) {
-        match msg {
-            CountMsg::Inc => self.n += 1,
-            CountMsg::Get(reply) => reply.send(self.n),
-        }
-    }
-}
 
 /// Answers pings: to a program's ask, or to an actor with a message.
 struct Ponger;
@@ -257,12 +239,12 @@ impl Whirl {
         let shard = self.shards - 1;
         self.rt
             .block_on(move |sys| async move {
-                let counter = sys.spawn_on(shard, || Counter { n: 0 }).expect("spawn");
+                let counter = sys.spawn_on(shard, || Sink { count: 0 }).expect("spawn");
                 let start = Instant::now();
                 for _ in 0..size.count_messages {
-                    counter.send_async(CountMsg::Inc).await.expect("send");
+                    counter.send_async(SinkMsg::One).await.expect("send");
                 }
-                let n = counter.ask(CountMsg::Get).await.expect("count");
+                let n = counter.ask(SinkMsg::Count).await.expect("count");
                 assert_eq!(n, size.count_messages);
                 let rate = n as f64 / start.elapsed().as_secs_f64();
                 counter.stop();

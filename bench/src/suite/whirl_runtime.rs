@@ -20,12 +20,12 @@ fn runtime(busy: bool) -> Runtime {
 }
 
 /// Counts what it gets; answers with the count.
-struct Sink {
-    count: u64,
+pub(crate) struct Sink {
+    pub(crate) count: u64,
 }
 
 /// Messages of [`Sink`].
-enum SinkMsg {
+pub(crate) enum SinkMsg {
     One,
     Count(Reply<u64>),
 }
