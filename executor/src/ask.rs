@@ -426,7 +426,9 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
                 match state.0.take() {
                     Some(result) => Some(result),
                     None => {
-                        state.1 = Some(cx.waker().clone());
+                        // The waker it replaces is dropped after the lock.
+                        let _replaced = state.1.replace(cx.waker().clone());
+                        drop(state);
                         None
                     }
                 }

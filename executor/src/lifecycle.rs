@@ -245,6 +245,19 @@ impl Shard {
     pub(crate) fn offer_free_slots(&self) {
         let shared = self.shared();
         self.slots.with(|slots| {
+            if shared.slots_returned.swap(false, Ordering::Acquire) {
+                // Never used (see `ShardShared::untake_slot`): free as they
+                // are, under the generation they were reserved with.
+                let returned = std::mem::take(
+                    &mut *shared.returned_slots.lock().unwrap_or_else(|e| e.into_inner()),
+                );
+                for (slot, generation) in returned {
+                    let s = slots.ensure(slot);
+                    debug_assert_eq!(s.generation, generation);
+                    s.state = State::Vacant;
+                    slots.free.push(slot);
+                }
+            }
             while let Some(&slot) = slots.free.last() {
                 let s = &mut slots.slots[slot as usize];
                 if shared.free_slots.push((slot, s.generation)).is_err() {

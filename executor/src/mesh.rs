@@ -63,9 +63,13 @@ pub(crate) struct ShardShared {
     /// uniqueness of each index matters.
     pub(crate) next_slot: AtomicU32,
     /// Slots taken for a spawn from outside that was refused after all,
-    /// when `free_slots` had no room to take them back; the shard offers
-    /// them again.
+    /// when `free_slots` had no room to take them back; the shard takes them
+    /// back into its free list at the end of its next pass.
     pub(crate) returned_slots: Mutex<Vec<(u32, u32)>>,
+    /// Set after a push to `returned_slots`, so the shard looks at the list
+    /// only when there is something in it. Release/Acquire: the shard that
+    /// swaps it off takes the lock after the pusher released it.
+    pub(crate) slots_returned: AtomicBool,
     /// Live actors on this shard (for placement). Relaxed: a statistic.
     pub(crate) actors: AtomicUsize,
     /// Messages queued in this shard's mailboxes, as of its last pass.
@@ -107,6 +111,7 @@ impl ShardShared {
             free_unoffered: AtomicUsize::new(0),
             next_slot: AtomicU32::new(0),
             returned_slots: Mutex::new(Vec::new()),
+            slots_returned: AtomicBool::new(false),
             actors: AtomicUsize::new(0),
             queued: AtomicUsize::new(0),
             slots: AtomicUsize::new(0),
@@ -201,6 +206,7 @@ impl ShardShared {
     pub(crate) fn untake_slot(&self, slot: u32, generation: u32) {
         if self.free_slots.push((slot, generation)).is_err() {
             self.returned_slots.lock().unwrap_or_else(|e| e.into_inner()).push((slot, generation));
+            self.slots_returned.store(true, Ordering::Release);
         }
     }
 }
@@ -563,22 +569,22 @@ impl Mesh {
         if self.is_shut_down() {
             return true;
         }
-        {
+        // A replaced waker is dropped after the lock is released: dropping
+        // a waker may run code that comes back here.
+        let _replaced = {
             let mut waiters = self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner());
-            match waiters.get_mut(&key) {
-                Some(old) if old.will_wake(waker) => {}
-                Some(old) => old.clone_from(waker),
-                None => {
-                    waiters.insert(key, waker.clone());
-                }
+            match waiters.get(&key) {
+                Some(old) if old.will_wake(waker) => None,
+                _ => waiters.insert(key, waker.clone()),
             }
-        }
+        };
         self.is_shut_down()
     }
 
-    /// Forgets the waker registered under `key`.
+    /// Forgets the waker registered under `key` (dropped outside the lock).
     pub fn stop_waiting(&self, key: u64) {
-        self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        let removed = self.shutdown_waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        drop(removed);
     }
 
     /// A `Shutdown` future on one of this mesh's shards is pending: shards
@@ -655,5 +661,64 @@ impl Drop for Mesh {
         if let Some(meshes) = MESHES.write().unwrap_or_else(|e| e.into_inner()).as_mut() {
             meshes.remove(&self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use glommio::{LocalExecutorBuilder, Placement};
+
+    use super::*;
+
+    /// Hardening review, item 7: a slot given back while the offer queue was
+    /// full went to a side list nobody read, so it was never used again.
+    #[test]
+    fn a_slot_returned_while_the_offer_queue_was_full_is_offered_again() {
+        let config = ShardConfig {
+            shards: 1,
+            ring_capacity: 64,
+            mailbox_capacity: 64,
+            fairness_budget: 16,
+            injector_capacity: 64,
+            spin_before_park: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(10),
+        };
+        let mesh = Mesh::new(config).unwrap();
+        let shared = &mesh.shards[0];
+        // Spawners from outside took every offered slot and gave them back
+        // (their spawns were refused), filling the offer queue...
+        for _ in 0..FREE_SLOTS_OFFERED {
+            let slot = shared.reserve_slot().unwrap();
+            shared.untake_slot(slot, 0);
+        }
+        // ...so this one has no room there.
+        let returned = shared.reserve_slot().unwrap();
+        shared.untake_slot(returned, 0);
+        // Later spawns take all the offered ones.
+        while shared.free_slots.pop().is_some() {}
+
+        let runner = mesh.clone();
+        let shard = LocalExecutorBuilder::new(Placement::Unbound)
+            .spawn(move || crate::run_shard(runner, 0))
+            .unwrap();
+        // A pass ends with the shard offering its free slots again.
+        let (tx, rx) = std::sync::mpsc::channel();
+        assert!(mesh.run_on(0, Box::new(move || tx.send(()).unwrap())).is_ok());
+        rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        let since = Instant::now();
+        let offered = loop {
+            if let Some(offered) = shared.free_slots.pop() {
+                break Some(offered);
+            }
+            if since.elapsed() > Duration::from_secs(30) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert_eq!(offered, Some((returned, 0)), "the returned slot is offered again");
+        mesh.begin_shutdown();
+        assert!(shard.join().unwrap());
     }
 }

@@ -110,10 +110,13 @@ pub(crate) struct CurrentShard {
 
 impl CurrentShard {
     pub(crate) fn enter(shard: Rc<Shard>) -> Self {
-        let shard = Rc::into_raw(shard);
-        CURRENT.with(|current| {
+        let shard = CURRENT.with(|current| {
+            // Checked before `into_raw`, so a refused shard is dropped, not
+            // leaked.
             assert!(current.get().is_null(), "a whirl shard already runs on this thread");
+            let shard = Rc::into_raw(shard);
             current.set(shard);
+            shard
         });
         Self { shard }
     }

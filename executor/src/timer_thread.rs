@@ -101,21 +101,24 @@ pub(crate) fn register(at: Instant, waker: &Waker) -> TimerKey {
 /// Replaces the waker of `key`, if it has not fired.
 pub(crate) fn update(key: TimerKey, waker: &Waker) {
     let mut timers = timer_thread().lock();
-    if let Some(old) = timers.wakers.get_mut(&key.0) {
-        if !old.will_wake(waker) {
-            old.clone_from(waker);
-        }
-    }
+    // A replaced waker is dropped after the lock: dropping one may run code
+    // that registers a timer.
+    let _replaced = match timers.wakers.get_mut(&key.0) {
+        Some(old) if !old.will_wake(waker) => Some(std::mem::replace(old, waker.clone())),
+        _ => None,
+    };
+    drop(timers);
 }
 
 /// Forgets `key`.
 pub(crate) fn cancel(key: TimerKey) {
     let mut timers = timer_thread().lock();
-    timers.wakers.remove(&key.0);
+    let _removed = timers.wakers.remove(&key.0);
     // Sweep entries of cancelled keys so the heap stays proportional to the
     // live timers, not to every timer ever cancelled.
     if timers.heap.len() > 64 && timers.heap.len() > 2 * timers.wakers.len() {
         let Timers { heap, wakers, .. } = &mut *timers;
         heap.retain(|Reverse((_, key))| wakers.contains_key(key));
     }
+    drop(timers);
 }

@@ -499,3 +499,97 @@ fn stops_and_replies_from_outside_after_shutdown_return_at_once() {
         }
     });
 }
+
+/// Blocks its shard's thread in `handle` until the test lets it go.
+struct Blocker {
+    release: Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Actor for Blocker {
+    type Msg = ();
+    fn handle(&mut self, (): (), _ctx: &mut Context<Self>) {
+        let _ = self.release.lock().unwrap().recv();
+    }
+}
+
+/// Review of the hardening, item 2: a program's send during the drain makes
+/// its quiet shard busy again; when the send came to nothing (the actor had
+/// stopped) the shard stayed busy, unseen, and the drain ran to its deadline.
+#[test]
+fn a_send_that_comes_to_nothing_during_the_drain_does_not_hold_it_to_its_deadline() {
+    let timed_out = within(60, || {
+        let rt = unpinned(2);
+        let (release, released) = std::sync::mpsc::channel();
+        let released = Arc::new(std::sync::Mutex::new(released));
+        let timed_out = rt
+            .block_on(move |sys| async move {
+                let blocker =
+                    sys.spawn_on(1, move || Blocker { release: released.clone() }).unwrap();
+                let gone = sys.spawn_on(0, || Counter { n: 0 }).unwrap();
+                gone.stop();
+                while gone.send(CounterMsg::Add(1)).is_ok() {
+                    glommio::yield_if_needed().await;
+                }
+                // Shard 1 stays busy in the handler, so the drain stays open
+                // while shard 0 goes quiet.
+                blocker.send(()).unwrap();
+                let shutdown = sys.shutdown_timeout(Duration::from_secs(10));
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+                assert!(matches!(gone.send(CounterMsg::Add(1)), Err(SendError::Closed(_))));
+                release.send(()).unwrap();
+                shutdown.await.timed_out
+            })
+            .unwrap();
+        drop(rt);
+        timed_out
+    });
+    assert!(!timed_out, "the drain ended by itself");
+}
+
+/// Review of the hardening, item 4: a program that polled a `Shutdown` once
+/// and then waited on something else kept its shard running after every
+/// actor had stopped, for ever.
+#[test]
+fn a_shutdown_polled_once_and_then_left_does_not_keep_the_runtime_alive() {
+    let result = within(60, || {
+        let rt = unpinned(1);
+        rt.block_on(|sys| async move {
+            let mut shutdown = sys.shutdown_timeout(Duration::from_secs(10));
+            assert!(futures_lite::future::poll_once(&mut shutdown).await.is_none());
+            std::future::pending::<()>().await;
+        })
+    });
+    assert_eq!(result, Err(whirl::Error::ShutDown));
+}
+
+/// Review of the hardening, item 8: a replaced waker was dropped while the
+/// lock of the shutdown waiters was held, so a waker whose drop came back to
+/// that lock (here: it owns another `Shutdown`) deadlocked.
+#[test]
+fn a_waker_whose_drop_comes_back_to_the_shutdown_does_not_deadlock() {
+    struct OwnsAShutdown(#[allow(dead_code)] whirl::Shutdown);
+    impl std::task::Wake for OwnsAShutdown {
+        fn wake(self: Arc<Self>) {}
+    }
+    let rt = unpinned(1);
+    let sys = rt.system();
+    let (release, released) = std::sync::mpsc::channel();
+    let released = Arc::new(std::sync::Mutex::new(released));
+    // Keeps the drain open while the test polls.
+    let blocker = sys.spawn_on(0, move || Blocker { release: released.clone() }).unwrap();
+    blocker.send(()).unwrap();
+    let mut first = sys.shutdown();
+    let owner = std::task::Waker::from(Arc::new(OwnsAShutdown(sys.shutdown())));
+    within(30, move || {
+        let poll = |future: &mut whirl::Shutdown, waker: &std::task::Waker| {
+            let mut cx = std::task::Context::from_waker(waker);
+            std::future::Future::poll(std::pin::Pin::new(future), &mut cx).is_ready()
+        };
+        assert!(!poll(&mut first, &owner));
+        drop(owner);
+        // Replacing the registered waker drops the last `OwnsAShutdown`.
+        assert!(!poll(&mut first, std::task::Waker::noop()));
+    });
+    release.send(()).unwrap();
+    drop(rt);
+}
