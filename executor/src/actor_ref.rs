@@ -13,7 +13,7 @@ use crate::commands::{injected_stop, run_stop};
 use crate::entry;
 use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
-use crate::shard::with_current;
+use crate::shard::{current_of, with_current};
 use crate::{Ask, Reply, SendError};
 
 /// The address of an actor that handles `M`: its runtime, shard, slot and
@@ -84,8 +84,41 @@ impl<M: Send + 'static> ActorRef<M> {
     /// it is counted as a dead letter there.
     #[inline(always)]
     pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
+        // The common cases, inlined into the sender: a send from this
+        // runtime's shard to a live actor with room in its mailbox (same
+        // shard) or in the ring (another shard).
+        // SAFETY: the fast paths call no user code and wake no task here.
+        if let Some(shard) = unsafe { current_of(self.mesh) } {
+            if shard.may_send_fast() {
+                let back = if shard.id == self.shard {
+                    match shard.try_push_local(self.fns, self.slot, self.generation, msg) {
+                        Ok(()) => {
+                            if shard.idle.get() && !shard.in_dispatch.get() {
+                                wake_dispatcher();
+                            }
+                            return Ok(());
+                        }
+                        Err(back) => back,
+                    }
+                } else {
+                    let target = entry::target_word(self.slot, self.generation);
+                    match shard.try_write_remote(self.shard, self.fns.run, target, msg) {
+                        Ok(()) => return Ok(()),
+                        Err(back) => back,
+                    }
+                };
+                return self.send_slow(back);
+            }
+        }
+        self.send_slow(msg)
+    }
+
+    /// Every other send: outside a pass, to another shard, from outside the
+    /// runtime, or refused.
+    #[inline(never)]
+    fn send_slow(&self, msg: M) -> Result<(), SendError<M>> {
         with_current(|shard| match shard {
-            Some(shard) if shard.mesh.id == self.mesh => {
+            Some(shard) if shard.mesh_id == self.mesh => {
                 if shard.id == self.shard {
                     shard.send_local(self.fns, self.slot, self.generation, msg)
                 } else {
@@ -135,8 +168,35 @@ impl<M: Send + 'static> ActorRef<M> {
                 Err(SendError::Full(back)) => msg = back,
             }
             attempt += 1;
-            wait_for_room(attempt).await;
+            if self.make_room_here() {
+                // Room was made without a task switch; let the executor's
+                // other tasks in only when this one has run its time slice.
+                glommio::yield_if_needed().await;
+            } else {
+                wait_for_room(attempt).await;
+            }
         }
+    }
+
+    /// On the actor's own shard, from a task (not a handler): runs a pass of
+    /// the shard's run queue here and now, which hands the full mailbox's
+    /// messages to the actor, instead of switching to the dispatch loop's
+    /// task and back. Returns whether the pass ran anything.
+    fn make_room_here(&self) -> bool {
+        with_current(|shard| match shard {
+            Some(shard)
+                if shard.mesh_id == self.mesh
+                    && shard.id == self.shard
+                    && !shard.in_dispatch.get() =>
+            {
+                let ran = shard.pass() > 0;
+                if shard.has_work() {
+                    shard.wake_dispatcher();
+                }
+                ran
+            }
+            _ => false,
+        })
     }
 
     /// Asks the actor a question: `make` builds the message around a
@@ -170,6 +230,18 @@ impl<M: Send + 'static> ActorRef<M> {
             }
         });
     }
+}
+
+/// Wakes this thread's parked dispatch loop (through [`with_current`], which
+/// keeps the shard alive across the wake-up).
+#[cold]
+#[inline(never)]
+fn wake_dispatcher() {
+    with_current(|shard| {
+        if let Some(shard) = shard {
+            shard.wake_dispatcher();
+        }
+    });
 }
 
 /// Backs off while a mailbox or ring is full: on a shard, first by letting

@@ -138,7 +138,6 @@ pub(crate) unsafe fn deliver<A: Actor>(
             // sends are refused on this shard, so they are dead letters.
             return None;
         }
-        s.running = true;
         Some(s.actor)
     });
     let Some(actor) = actor else {
@@ -155,9 +154,8 @@ pub(crate) unsafe fn deliver<A: Actor>(
     let mut ctx = Context::<A>::new(shard, slot, generation);
     // SAFETY: the cell is live (the slot is) and starts with the `A`; no
     // other reference to it exists while its handler runs (handlers do not
-    // nest, and the slot is marked running so it is not freed under us).
+    // nest, and the shard marks it running so it is not freed under us).
     unsafe { (*actor.cast::<A>()).handle(msg, &mut ctx) };
-    shard.running.set(None);
     shard.handler_returned(slot, generation, ctx.stop_requested());
 }
 

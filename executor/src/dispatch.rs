@@ -228,11 +228,7 @@ impl Shard {
     fn handler_panicked(&self) {
         let Some((slot, generation)) = self.running.take() else { return };
         tracing::error!(shard = self.id, slot, "actor panicked in `handle`; stopping it");
-        self.slots.with(|slots| {
-            if let Some(s) = slots.live(slot, generation) {
-                s.running = false;
-            }
-        });
+        self.stop_after_handler.set(false);
         self.finish_stop(slot, generation);
     }
 

@@ -131,13 +131,50 @@ pub(crate) unsafe fn read<M>(entry: *const u64) -> M {
     // SAFETY: as in `write`: the payload starts at word 2 and holds an `M`
     // inline, or a `Box<M>`.
     unsafe {
-        let payload = entry.add(HEADER_WORDS).cast::<u8>();
+        let payload = entry.add(HEADER_WORDS);
         if is_inline::<M>() {
-            payload.cast::<M>().read()
+            copy_out(payload)
         } else {
             *payload.cast::<Box<M>>().read()
         }
     }
+}
+
+/// Reads an inline `M` from the words at `from`, a whole word at a time.
+///
+/// A typed read of an `M` lets the compiler copy it with overlapping moves
+/// of odd offsets (for enums with holes); read back at once, such copies
+/// miss the CPU's store forwarding and stall for ~15 cycles each, which
+/// profiles showed to be most of a same-shard hop. Word-sized loads and
+/// stores (volatile, so they are not merged into wider ones) always forward.
+///
+/// # Safety
+///
+/// The caller must ensure: `from` is word-aligned and holds an `M` written
+/// by [`write`], whose words are all readable.
+#[inline(always)]
+unsafe fn copy_out<M>(from: *const u64) -> M {
+    let mut out = MaybeUninit::<M>::uninit();
+    let whole = mem::size_of::<M>() / 8;
+    let to = out.as_mut_ptr().cast::<u8>();
+    let from = from.cast::<MaybeUninit<u64>>();
+    for i in 0..whole {
+        // SAFETY: word `i` lies within both the entry and `out` (`whole`
+        // words fit in an `M`); `out` may be less aligned than a word.
+        unsafe {
+            let word = from.add(i).read_volatile();
+            to.add(i * 8).cast::<MaybeUninit<u64>>().write_unaligned(word);
+        }
+    }
+    let tail = mem::size_of::<M>() % 8;
+    if tail > 0 {
+        // SAFETY: the last `tail` bytes of the `M`, in bounds on both sides.
+        unsafe {
+            std::ptr::copy_nonoverlapping(from.add(whole).cast::<u8>(), to.add(whole * 8), tail)
+        };
+    }
+    // SAFETY: every byte of the `M` was copied from a valid `M`.
+    unsafe { out.assume_init() }
 }
 
 /// Runs (or drops) the entry at `entry`; returns its length.

@@ -41,7 +41,7 @@ impl Shard {
             // A vacant or reserved slot's counters and flags were reset when
             // it was freed (`Slots::free`) or made (`Slot::vacant`).
             let s = slots.ensure(slot);
-            debug_assert!(s.state != State::Live && s.queued == 0 && !s.running);
+            debug_assert!(s.state != State::Live && s.queued == 0);
             s.state = State::Live;
             let generation = s.generation;
             match &built {
@@ -124,15 +124,9 @@ impl Shard {
     /// Stops the actor now, or as soon as its running handler returns
     /// (a failure, a failed start, shutdown).
     pub(crate) fn request_stop_now(&self, slot: u32, generation: u32) {
-        let now = self.slots.with(|slots| match slots.live(slot, generation) {
-            Some(s) if s.running => {
-                s.stop_now = true;
-                false
-            }
-            Some(_) => true,
-            None => false,
-        });
-        if now {
+        if self.running.get() == Some((slot, generation)) {
+            self.stop_after_handler.set(true);
+        } else {
             self.finish_stop(slot, generation);
         }
     }
@@ -141,12 +135,9 @@ impl Shard {
     /// came while it ran).
     #[inline(always)]
     pub(crate) fn handler_returned(&self, slot: u32, generation: u32, stop: bool) {
-        let stop = self.slots.with(|slots| {
-            let s = &mut slots.slots[slot as usize];
-            s.running = false;
-            stop || s.stop_now
-        });
-        if stop {
+        self.running.set(None);
+        if stop | self.stop_after_handler.get() {
+            self.stop_after_handler.set(false);
             self.finish_stop(slot, generation);
         }
     }
@@ -158,14 +149,21 @@ impl Shard {
         let Some((actor, lifecycle)) = self.slots.with(|slots| {
             let s = slots.live(slot, generation)?;
             s.stopping = true;
-            s.running = true; // no second stop while `stopped` runs
             Some((s.actor, s.lifecycle))
         }) else {
             return;
         };
         if !actor.is_null() {
+            // While `stopped` runs the actor counts as running, so a stop
+            // asked now is not a second one (it is dropped below). This may
+            // happen inside another actor's handler (a spawn whose `started`
+            // failed): that handler's marks come back afterwards.
+            let outer = self.running.replace(Some((slot, generation)));
+            let outer_stop = self.stop_after_handler.replace(false);
             // SAFETY: the live cell of the slot, of the lifecycle's type.
             unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation) };
+            self.running.set(outer);
+            self.stop_after_handler.set(outer_stop);
         }
         let jobs = self.slots.with(|slots| {
             slots.free(slot);

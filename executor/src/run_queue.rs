@@ -70,11 +70,14 @@ impl RunQueue {
     pub(crate) fn push(&mut self, words: usize, write: impl FnOnce(&mut [MaybeUninit<u64>])) {
         let stored = words.next_multiple_of(2);
         let mut start = self.tail & self.mask;
-        let room_to_end = self.mask + 1 - start;
+        let mut room_to_end = self.mask + 1 - start;
         let needed = if room_to_end < stored { room_to_end + stored } else { stored };
         if self.tail - self.head + needed > self.mask + 1 {
+            // Not a recursive call, so that `push` inlines into its callers.
             self.grow(stored);
-            return self.push(words, write);
+            start = self.tail;
+            room_to_end = self.mask + 1 - start;
+            debug_assert!(room_to_end >= stored, "grow leaves room at the end");
         }
         if room_to_end < stored {
             self.words[start].write(padding as RunFn as usize as u64);

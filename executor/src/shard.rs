@@ -32,6 +32,10 @@ use crate::SendError;
 /// One shard's state, owned by its dispatch loop.
 pub(crate) struct Shard {
     pub(crate) id: u16,
+    /// `mesh.id`, kept here so a send compares it without a pointer chase.
+    pub(crate) mesh_id: u32,
+    /// The mailbox bound (`mesh.config.mailbox_capacity`).
+    pub(crate) mailbox_capacity: u32,
     pub(crate) mesh: Arc<Mesh>,
     pub(crate) slots: LocalCell<Slots>,
     /// Every message and stop for this shard's actors, in order.
@@ -54,8 +58,13 @@ pub(crate) struct Shard {
     /// True while the dispatch loop is parked; local senders then wake it.
     pub(crate) idle: Cell<bool>,
     pub(crate) dispatcher: RefCell<Option<Waker>>,
-    /// The actor whose handler runs now, for panics: `(slot, generation)`.
+    /// The actor whose handler (or `stopped` hook) runs now:
+    /// `(slot, generation)`. A stop asked for it waits until it returns, and
+    /// a panic fails it.
     pub(crate) running: Cell<Option<(u32, u32)>>,
+    /// A stop was asked for the running actor: it stops when its handler
+    /// returns.
+    pub(crate) stop_after_handler: Cell<bool>,
     /// Words of the ring entry being run (its run function reports them
     /// before any user code runs, so a panic does not run it twice).
     pub(crate) consumed: Cell<usize>,
@@ -102,6 +111,30 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Shard>) -> R) -> R {
     f(Some(&keep))
 }
 
+/// The shard of this thread if it belongs to mesh `mesh`.
+///
+/// Unlike [`with_current`] this takes no strong reference: a thread-local
+/// load and a compare.
+///
+/// # Safety
+///
+/// The caller must use the reference only for code that calls no user code
+/// and wakes no task of this thread, and only until it returns: then nothing
+/// can drop the shard under it (whatever runs the caller on this thread is
+/// inside the shard's executor, whose shard future owns the shard and is not
+/// dropped without user code running).
+#[inline(always)]
+pub(crate) unsafe fn current_of<'a>(mesh: u32) -> Option<&'a Shard> {
+    let current = CURRENT.with(Cell::get);
+    if current.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null pointer is the live shard of this thread (see
+    // `with_current`), alive as long as the caller needs it (the contract).
+    let current = unsafe { &*current };
+    (current.mesh_id == mesh).then_some(current)
+}
+
 /// Makes a shard this thread's current shard until dropped.
 pub(crate) struct CurrentShard {
     /// From `Rc::into_raw`: the strong count `CURRENT` relies on.
@@ -142,6 +175,8 @@ impl Shard {
         let shards = mesh.shard_count();
         Rc::new(Self {
             id: id as u16,
+            mesh_id: mesh.id,
+            mailbox_capacity: u32::try_from(mesh.config.mailbox_capacity).unwrap_or(u32::MAX),
             mesh,
             slots: LocalCell::new(Slots::default()),
             queue: LocalCell::new(RunQueue::new()),
@@ -154,6 +189,7 @@ impl Shard {
             idle: Cell::new(false),
             dispatcher: RefCell::new(None),
             running: Cell::new(None),
+            stop_after_handler: Cell::new(false),
             consumed: Cell::new(0),
             recheck: Cell::new(false),
             next_job: Cell::new(0),
@@ -271,7 +307,8 @@ impl Shard {
     /// Queues `msg` for the actor at `slot` of this shard, within its
     /// mailbox bound. Messages for a slot reserved by a spawn still on its
     /// way wait for the actor.
-    #[inline(always)]
+    ///
+    /// A handler's send first tries [`try_push_local`](Self::try_push_local).
     pub(crate) fn send_local<M: Send + 'static>(
         &self,
         fns: &'static ActorFns,
@@ -282,7 +319,7 @@ impl Shard {
         if !self.note_send_outside_pass() {
             return Err(SendError::Closed(msg));
         }
-        let capacity = self.mesh.config.mailbox_capacity as u32;
+        let capacity = self.mailbox_capacity;
         let state = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
             Some(s) if s.generation == generation => match s.state {
                 State::Live if s.stopping => Err(Refusal::Closed),
@@ -315,6 +352,101 @@ impl Shard {
             Err(Refusal::Full) => Err(SendError::Full(msg)),
             Err(Refusal::Closed) => Err(SendError::Closed(msg)),
         }
+    }
+
+    /// Whether a send may take the fast paths ([`try_push_local`],
+    /// [`try_write_remote`]): in a pass, or while the shard is not quiet in
+    /// the shutdown drain (which [`note_send_outside_pass`] would have to
+    /// record) and the drain is not over.
+    ///
+    /// [`try_push_local`]: Self::try_push_local
+    /// [`try_write_remote`]: Self::try_write_remote
+    /// [`note_send_outside_pass`]: Self::note_send_outside_pass
+    #[inline(always)]
+    pub(crate) fn may_send_fast(&self) -> bool {
+        self.in_dispatch.get()
+            || (!self.mesh.drain.is_quiet(self.id as usize) && !self.mesh.drain.is_sealed())
+    }
+
+    /// Queues `msg` for the live actor at `slot` if it has room in its
+    /// mailbox; hands it back otherwise (stopped, full, reserved, stale: the
+    /// caller goes the long way, [`send_local`](Self::send_local)). A few
+    /// compares and a push, inlined into the sender; it wakes nothing (the
+    /// caller wakes the dispatch loop if it is parked). Only when
+    /// [`may_send_fast`](Self::may_send_fast).
+    #[inline(always)]
+    pub(crate) fn try_push_local<M: Send + 'static>(
+        &self,
+        fns: &'static ActorFns,
+        slot: u32,
+        generation: u32,
+        msg: M,
+    ) -> Result<(), M> {
+        let capacity = self.mailbox_capacity;
+        let room = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
+            Some(s)
+                if s.generation == generation
+                    && s.state == State::Live
+                    && !s.stopping
+                    && s.queued < capacity =>
+            {
+                s.queued += 1;
+                true
+            }
+            _ => false,
+        });
+        if !room {
+            return Err(msg);
+        }
+        self.queue.with(|q| {
+            q.push(entry::entry_words::<M>(), |words| {
+                entry::write(words, fns.run, entry::target_word(slot, generation), msg)
+            })
+        });
+        Ok(())
+    }
+
+    /// Writes `msg` into the ring to shard `to` if there is room and no
+    /// command waits for it; hands it back otherwise (the caller goes the
+    /// long way, [`send_remote`](Self::send_remote)). Published at once
+    /// outside a pass, at the end of the pass (or once a batch is big) in
+    /// one. Only when [`may_send_fast`](Self::may_send_fast).
+    #[inline(always)]
+    pub(crate) fn try_write_remote<M: Send + 'static>(
+        &self,
+        to: u16,
+        run: RunFn,
+        target: u64,
+        msg: M,
+    ) -> Result<(), M> {
+        if self.overflow_waiting(to) {
+            // Keep order behind commands still waiting for room.
+            return Err(msg);
+        }
+        let words = entry::entry_words::<M>();
+        let in_dispatch = self.in_dispatch.get();
+        self.outbound.with(|outbound| {
+            let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) else {
+                return Err(msg);
+            };
+            if producer.has_room(words).is_err() {
+                return Err(msg);
+            }
+            // SAFETY: the closure writes a whole entry of `entry_words::<M>`
+            // words; `M: Send`; `entry::drop_entry` reads any entry.
+            let wrote = unsafe { producer.try_write(words, |w| entry::write(w, run, target, msg)) };
+            debug_assert!(wrote.is_ok(), "has_room said it fits");
+            if !in_dispatch || producer.staged() >= PUBLISH_BATCH_WORDS {
+                producer.publish();
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether commands wait in the overflow queue to shard `to`.
+    #[inline(always)]
+    fn overflow_waiting(&self, to: u16) -> bool {
+        self.overflow.borrow().get(to as usize).is_some_and(|q| !q.is_empty())
     }
 
     /// Whether `slot`, known to lie past the end of the table, was reserved by a spawn

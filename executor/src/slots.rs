@@ -49,10 +49,6 @@ pub(crate) struct Slot {
     pub(crate) state: State,
     /// A stop has been asked for: later sends are refused.
     pub(crate) stopping: bool,
-    /// Its handler is running (a stop asked now waits until it returns).
-    pub(crate) running: bool,
-    /// Stop as soon as the running handler returns.
-    pub(crate) stop_now: bool,
     /// The actor's cell (live slots only).
     pub(crate) actor: *mut (),
     pub(crate) lifecycle: &'static Lifecycle,
@@ -69,8 +65,6 @@ impl Slot {
             queued: 0,
             state: State::Reserved,
             stopping: false,
-            running: false,
-            stop_now: false,
             actor: std::ptr::null_mut(),
             lifecycle: &NO_LIFECYCLE,
         }
@@ -119,8 +113,6 @@ impl Slots {
         entry.state = State::Vacant;
         entry.queued = 0;
         entry.stopping = false;
-        entry.running = false;
-        entry.stop_now = false;
         entry.actor = std::ptr::null_mut();
         entry.lifecycle = &NO_LIFECYCLE;
         let Some(next) = entry.generation.checked_add(1) else { return false };

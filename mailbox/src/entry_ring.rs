@@ -228,6 +228,24 @@ pub struct EntryProducer {
 }
 
 impl EntryProducer {
+    /// Whether an entry of `words` words can be written now; if so, the
+    /// next [`try_write`](Self::try_write) of that size succeeds (only the
+    /// consumer's side changes meanwhile, and it only frees words).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_write`](Self::try_write).
+    #[inline]
+    pub fn has_room(&mut self, words: usize) -> Result<(), WriteError> {
+        if self.ring.is_gone(CONSUMER_GONE) {
+            return Err(WriteError::Closed);
+        }
+        if self.free_cached() < words && self.reload_head() < words {
+            return Err(WriteError::Full);
+        }
+        Ok(())
+    }
+
     /// Writes an entry of `words` words without publishing it: `write` gets
     /// the entry's words (contiguous, uninitialised, 8-byte aligned) and
     /// must initialise all of them.
