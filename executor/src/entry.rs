@@ -96,6 +96,19 @@ pub(crate) fn write<M>(words: &mut [MaybeUninit<u64>], run: RunFn, target: u64, 
     // uninitialised; entries are only ever moved as `MaybeUninit` words.
 }
 
+/// As [`write`], into the `entry_words::<M>()` words at `at`.
+///
+/// # Safety
+///
+/// The caller must ensure: `at` points at that many writable, word-aligned
+/// words.
+#[inline(always)]
+pub(crate) unsafe fn write_at<M>(at: *mut MaybeUninit<u64>, run: RunFn, target: u64, msg: M) {
+    // SAFETY: as the contract says.
+    let words = unsafe { std::slice::from_raw_parts_mut(at, entry_words::<M>()) };
+    write(words, run, target, msg);
+}
+
 /// The run function in word 0.
 ///
 /// # Safety
@@ -140,13 +153,14 @@ pub(crate) unsafe fn read<M>(entry: *const u64) -> M {
     }
 }
 
-/// Reads an inline `M` from the words at `from`, a whole word at a time.
+/// Reads an inline `M` from the words at `from`, a word at a time.
 ///
 /// A typed read of an `M` lets the compiler copy it with overlapping moves
-/// of odd offsets (for enums with holes); read back at once, such copies
-/// miss the CPU's store forwarding and stall for ~15 cycles each, which
-/// profiles showed to be most of a same-shard hop. Word-sized loads and
-/// stores (volatile, so they are not merged into wider ones) always forward.
+/// at odd offsets (for enums with holes) and read it back at once; a load
+/// that spans two earlier stores, or part of one, misses the CPU's store
+/// forwarding and stalls for ~15 cycles. Profiles showed such stalls to be
+/// most of a same-shard hop. Word loads (volatile, so they are neither merged
+/// nor split) read within the sender's stores.
 ///
 /// # Safety
 ///

@@ -68,6 +68,17 @@ impl RunQueue {
     /// `write`.
     #[inline(always)]
     pub(crate) fn push(&mut self, words: usize, write: impl FnOnce(&mut [MaybeUninit<u64>])) {
+        let at = self.reserve(words);
+        // SAFETY: `reserve` hands out `words` words of our buffer, and
+        // nothing else touches the queue before `write` returns.
+        write(unsafe { std::slice::from_raw_parts_mut(at, words) });
+    }
+
+    /// Appends an entry of `words` words (rounded up to even) and returns
+    /// its first word, for the caller to write all `words` words before the
+    /// queue is used again (an entry is read only once it is written).
+    #[inline(always)]
+    pub(crate) fn reserve(&mut self, words: usize) -> *mut MaybeUninit<u64> {
         let stored = words.next_multiple_of(2);
         let mut start = self.tail & self.mask;
         let mut room_to_end = self.mask + 1 - start;
@@ -85,9 +96,9 @@ impl RunQueue {
             self.tail += room_to_end;
             start = 0;
         }
-        write(&mut self.words[start..start + words]);
         self.tail += stored;
         self.len += 1;
+        self.words[start..start + words].as_mut_ptr()
     }
 
     /// The first entry, skipping padding.

@@ -398,11 +398,11 @@ impl Shard {
         if !room {
             return Err(msg);
         }
-        self.queue.with(|q| {
-            q.push(entry::entry_words::<M>(), |words| {
-                entry::write(words, fns.run, entry::target_word(slot, generation), msg)
-            })
-        });
+        let at = self.queue.with(|q| q.reserve(entry::entry_words::<M>()));
+        // SAFETY: the words just reserved, written before the queue is used
+        // again. Written here, not in a closure, so the message is copied
+        // once, from the sender's hands into the queue.
+        unsafe { entry::write_at(at, fns.run, entry::target_word(slot, generation), msg) };
         Ok(())
     }
 
@@ -424,23 +424,26 @@ impl Shard {
             return Err(msg);
         }
         let words = entry::entry_words::<M>();
+        let reserved = self.outbound.with(|outbound| {
+            let producer = outbound.get_mut(to as usize).and_then(Option::as_mut)?;
+            // SAFETY: an entry of `entry_words::<M>` words, written whole
+            // just below before the producer is used again; `M: Send`;
+            // `entry::drop_entry` reads any entry.
+            unsafe { producer.reserve(words) }.ok()
+        });
+        let Some(at) = reserved else { return Err(msg) };
+        // SAFETY: the words just reserved. Written here, not in a closure, so
+        // the message is copied once, into the ring.
+        unsafe { entry::write_at(at, run, target, msg) };
         let in_dispatch = self.in_dispatch.get();
         self.outbound.with(|outbound| {
-            let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) else {
-                return Err(msg);
-            };
-            if producer.has_room(words).is_err() {
-                return Err(msg);
+            if let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) {
+                if !in_dispatch || producer.staged() >= PUBLISH_BATCH_WORDS {
+                    producer.publish();
+                }
             }
-            // SAFETY: the closure writes a whole entry of `entry_words::<M>`
-            // words; `M: Send`; `entry::drop_entry` reads any entry.
-            let wrote = unsafe { producer.try_write(words, |w| entry::write(w, run, target, msg)) };
-            debug_assert!(wrote.is_ok(), "has_room said it fits");
-            if !in_dispatch || producer.staged() >= PUBLISH_BATCH_WORDS {
-                producer.publish();
-            }
-            Ok(())
-        })
+        });
+        Ok(())
     }
 
     /// Whether commands wait in the overflow queue to shard `to`.

@@ -228,22 +228,35 @@ pub struct EntryProducer {
 }
 
 impl EntryProducer {
-    /// Whether an entry of `words` words can be written now; if so, the
-    /// next [`try_write`](Self::try_write) of that size succeeds (only the
-    /// consumer's side changes meanwhile, and it only frees words).
+    /// As [`try_write`](Self::try_write), but hands out the entry's first
+    /// word for the caller to write, which saves moving the value through a
+    /// closure. The entry is staged at once: it must be fully written before
+    /// the producer is used again (publication makes it visible).
+    ///
+    /// # Safety
+    ///
+    /// As [`try_write`](Self::try_write), with "the caller writes every
+    /// word through the returned pointer, before any other call on this
+    /// producer" for "`write` initialises every word".
     ///
     /// # Errors
     ///
-    /// As [`try_write`](Self::try_write).
+    /// As [`try_write`](Self::try_write); nothing is staged.
+    #[cfg(not(loom))]
     #[inline]
-    pub fn has_room(&mut self, words: usize) -> Result<(), WriteError> {
+    pub unsafe fn reserve(&mut self, words: usize) -> Result<*mut MaybeUninit<u64>, WriteError> {
+        debug_assert!(words >= 1 && words <= self.ring.max_entry);
         if self.ring.is_gone(CONSUMER_GONE) {
             return Err(WriteError::Closed);
         }
         if self.free_cached() < words && self.reload_head() < words {
             return Err(WriteError::Full);
         }
-        Ok(())
+        // The words at the tail are free, as in `try_write`, and only the
+        // producer writes free words; the caller writes them next.
+        let entry = self.ring.at(self.tail).cast::<MaybeUninit<u64>>();
+        self.tail = self.tail.wrapping_add(words);
+        Ok(entry)
     }
 
     /// Writes an entry of `words` words without publishing it: `write` gets

@@ -25,16 +25,25 @@ fn ring(capacity: usize, max: usize) -> (EntryProducer, EntryConsumer) {
     entry_ring::channel(capacity, max, drop_entry, Arc::new(Doorbell::new())).unwrap()
 }
 
+/// Writes a test entry: with `try_write` for even sequence numbers, with
+/// `reserve` for odd ones, so every test covers both.
 fn write(tx: &mut EntryProducer, len: usize, seq: u64) -> Result<(), WriteError> {
-    // SAFETY: every word is written; the entry holds plain numbers; the
-    // drop function reads word 0.
-    unsafe {
-        tx.try_write(len, |words: &mut [MaybeUninit<u64>]| {
-            words[0].write(len as u64);
-            for word in &mut words[1..] {
-                word.write(seq);
-            }
-        })
+    let fill = |words: &mut [MaybeUninit<u64>]| {
+        words[0].write(len as u64);
+        for word in &mut words[1..] {
+            word.write(seq);
+        }
+    };
+    if seq % 2 == 0 {
+        // SAFETY: every word is written; the entry holds plain numbers; the
+        // drop function reads word 0.
+        unsafe { tx.try_write(len, fill) }
+    } else {
+        // SAFETY: as above, through the reserved words, before the next call.
+        let at = unsafe { tx.reserve(len) }?;
+        // SAFETY: `reserve` handed out `len` free words.
+        fill(unsafe { std::slice::from_raw_parts_mut(at, len) });
+        Ok(())
     }
 }
 
