@@ -149,21 +149,18 @@ impl Shard {
         let Some((actor, lifecycle)) = self.slots.with(|slots| {
             let s = slots.live(slot, generation)?;
             s.stopping = true;
+            // From here the slot is not live: no message, stop or second
+            // `finish_stop` reaches the actor while `stopped` runs, whatever
+            // that hook runs (a pass, waiting for room).
+            s.state = State::Stopping;
             Some((s.actor, s.lifecycle))
         }) else {
             return;
         };
         if !actor.is_null() {
-            // While `stopped` runs the actor counts as running, so a stop
-            // asked now is not a second one (it is dropped below). This may
-            // happen inside another actor's handler (a spawn whose `started`
-            // failed): that handler's marks come back afterwards.
-            let outer = self.running.replace(Some((slot, generation)));
-            let outer_stop = self.stop_after_handler.replace(false);
-            // SAFETY: the live cell of the slot, of the lifecycle's type.
+            // SAFETY: the cell of the slot, of the lifecycle's type, still
+            // owned by the slot (freed below).
             unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation) };
-            self.running.set(outer);
-            self.stop_after_handler.set(outer_stop);
         }
         let jobs = self.slots.with(|slots| {
             slots.free(slot);

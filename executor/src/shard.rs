@@ -329,7 +329,7 @@ impl Shard {
                     Ok(State::Live)
                 }
                 State::Reserved => Ok(State::Reserved),
-                State::Vacant => Err(Refusal::Closed),
+                State::Vacant | State::Stopping => Err(Refusal::Closed),
             },
             Some(_) => Err(Refusal::Closed),
             None if self.is_reserved_beyond(slot, generation) => Ok(State::Reserved),

@@ -34,6 +34,10 @@ pub(crate) enum State {
     Reserved,
     /// An actor lives here.
     Live,
+    /// Its actor is being stopped (`stopped` runs): no longer live, so
+    /// nothing reaches it and no second stop starts, even from a pass that
+    /// user code in `stopped` runs; freed next.
+    Stopping,
 }
 
 /// One slot.

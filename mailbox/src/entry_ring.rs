@@ -245,7 +245,9 @@ impl EntryProducer {
     #[cfg(not(loom))]
     #[inline]
     pub unsafe fn reserve(&mut self, words: usize) -> Result<*mut MaybeUninit<u64>, WriteError> {
-        debug_assert!(words >= 1 && words <= self.ring.max_entry);
+        // Checked in release builds too: the caller writes through the
+        // pointer, and an oversized entry would run past the buffer.
+        assert!(words >= 1 && words <= self.ring.max_entry, "entry of {words} words");
         if self.ring.is_gone(CONSUMER_GONE) {
             return Err(WriteError::Closed);
         }

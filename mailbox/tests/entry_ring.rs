@@ -1,6 +1,7 @@
 //! The entry ring: entries of any size up to the bound come out whole, in
 //! order, exactly once, across wrap-around and threads; leftovers are dropped
 //! once.
+#![cfg(not(loom))]
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};

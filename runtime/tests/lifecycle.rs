@@ -173,3 +173,69 @@ fn an_actor_in_a_reused_slot_stops_like_the_first() {
     .unwrap();
     assert_eq!(stopped.load(Ordering::SeqCst), 6);
 }
+
+/// Takes `u32`s and does nothing with them.
+struct Idle;
+
+impl Actor for Idle {
+    type Msg = u32;
+    fn handle(&mut self, _msg: u32, _ctx: &mut Context<Self>) {}
+}
+
+/// Fails through its piped job and, in `stopped`, sends to a full mailbox.
+struct FailsAndSends {
+    full: whirl::ActorRef<u32>,
+    stopped: Arc<AtomicUsize>,
+}
+
+impl Actor for FailsAndSends {
+    type Msg = ();
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.pipe(
+            async {
+                // glommio may run a new task at once: fail on the next turn.
+                futures_lite::future::yield_now().await;
+                panic!("the piped job fails")
+            },
+            |()| (),
+        );
+    }
+    fn handle(&mut self, (): (), _ctx: &mut Context<Self>) {}
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.stopped.fetch_add(1, Ordering::SeqCst);
+        // Waiting for room runs the shard's queue here, where the stop
+        // queued for this very actor waits behind the full mailbox.
+        let send = futures_lite::future::poll_once(self.full.send_async(1));
+        let _ = futures_lite::future::block_on(send);
+    }
+}
+
+/// Review of the inlined send paths, finding 1: a pass run inside a
+/// `stopped` hook (waiting for room) reached a stop queued for the same
+/// actor and stopped it a second time: `stopped` twice, its cell freed twice.
+#[test]
+fn an_actor_stopping_is_not_stopped_again_by_a_pass_its_stopped_hook_runs() {
+    let rt = whirl::Runtime::builder()
+        .shards(1)
+        .pin(false)
+        .mailbox_capacity(4)
+        .spin_before_park(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let count = stopped.clone();
+    rt.block_on(move |sys| async move {
+        let full = sys.spawn(|| Idle).unwrap();
+        let count = count.clone();
+        let x = sys.spawn(move || FailsAndSends { full, stopped: count.clone() }).unwrap();
+        for i in 0..4 {
+            full.send(i).unwrap();
+        }
+        x.stop();
+        // The piped job runs (and fails) before the dispatch loop.
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+    })
+    .unwrap();
+    drop(rt);
+    assert_eq!(stopped.load(Ordering::SeqCst), 1, "stopped once");
+}
