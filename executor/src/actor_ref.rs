@@ -184,19 +184,10 @@ impl<M: Send + 'static> ActorRef<M> {
     /// messages to the actor, instead of switching to the dispatch loop's
     /// task and back. Returns whether the pass ran anything.
     fn make_room_here(&self) -> bool {
-        with_current(|shard| match shard {
-            Some(shard)
-                if shard.mesh_id == self.mesh
-                    && shard.id == self.shard
-                    && !shard.in_dispatch.get() =>
-            {
-                let ran = shard.pass() > 0;
-                if shard.has_work() {
-                    shard.wake_dispatcher();
-                }
-                ran
-            }
-            _ => false,
+        with_current(|shard| {
+            shard
+                .filter(|s| s.mesh_id == self.mesh && s.id == self.shard && !s.in_dispatch.get())
+                .is_some_and(|s| s.pass_from_task() > 0)
         })
     }
 

@@ -413,10 +413,7 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
                         // now, instead of waking the dispatch loop and
                         // switching tasks twice; the answer lands in our
                         // entry as it runs.
-                        current.pass();
-                        if current.has_work() {
-                            current.wake_dispatcher();
-                        }
+                        current.pass_from_task();
                     }
                     take_answer(current, index, generation, Some(cx.waker()))
                 })

@@ -200,6 +200,17 @@ impl Shard {
         work
     }
 
+    /// A pass run by a task of this shard (an ask or a send waiting for
+    /// room) instead of the dispatch loop, so the answer or the room comes
+    /// without switching tasks. Wakes the loop if work is left for it.
+    pub(crate) fn pass_from_task(&self) -> usize {
+        let ran = self.pass();
+        if self.has_work() {
+            self.wake_dispatcher();
+        }
+        ran
+    }
+
     /// Steps 1-3 of a pass. Resumable: after a panic the pass calls it again.
     fn pass_body(&self, work: &mut usize) {
         let rings = self.inbound.borrow().len();

@@ -308,7 +308,6 @@ impl Shard {
     /// mailbox bound. Messages for a slot reserved by a spawn still on its
     /// way wait for the actor.
     ///
-    /// A handler's send first tries [`try_push_local`](Self::try_push_local).
     pub(crate) fn send_local<M: Send + 'static>(
         &self,
         fns: &'static ActorFns,
@@ -319,33 +318,28 @@ impl Shard {
         if !self.note_send_outside_pass() {
             return Err(SendError::Closed(msg));
         }
-        let capacity = self.mailbox_capacity;
-        let state = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
+        let msg = match self.try_push_local(fns, slot, generation, msg) {
+            Ok(()) => {
+                self.wake_dispatcher();
+                return Ok(());
+            }
+            Err(msg) => msg,
+        };
+        // Not queued: a live actor that is not stopping has a full mailbox;
+        // a reserved slot keeps the message for its actor; anything else is
+        // gone.
+        let waits = self.slots.with(|slots| match slots.slots.get(slot as usize) {
             Some(s) if s.generation == generation => match s.state {
-                State::Live if s.stopping => Err(Refusal::Closed),
-                State::Live if s.queued >= capacity => Err(Refusal::Full),
-                State::Live => {
-                    s.queued += 1;
-                    Ok(State::Live)
-                }
-                State::Reserved => Ok(State::Reserved),
-                State::Vacant | State::Stopping => Err(Refusal::Closed),
+                State::Live if !s.stopping => Err(Refusal::Full),
+                State::Reserved => Ok(()),
+                _ => Err(Refusal::Closed),
             },
             Some(_) => Err(Refusal::Closed),
-            None if self.is_reserved_beyond(slot, generation) => Ok(State::Reserved),
+            None if self.is_reserved_beyond(slot, generation) => Ok(()),
             None => Err(Refusal::Closed),
         });
-        match state {
-            Ok(State::Live) => {
-                self.queue.with(|q| {
-                    q.push(entry::entry_words::<M>(), |words| {
-                        entry::write(words, fns.run, entry::target_word(slot, generation), msg)
-                    })
-                });
-                self.wake_dispatcher();
-                Ok(())
-            }
-            Ok(_) => {
+        match waits {
+            Ok(()) => {
                 self.keep_pending(slot, fns.run, entry::target_word(slot, generation), msg);
                 Ok(())
             }
@@ -369,11 +363,12 @@ impl Shard {
     }
 
     /// Queues `msg` for the live actor at `slot` if it has room in its
-    /// mailbox; hands it back otherwise (stopped, full, reserved, stale: the
-    /// caller goes the long way, [`send_local`](Self::send_local)). A few
-    /// compares and a push, inlined into the sender; it wakes nothing (the
-    /// caller wakes the dispatch loop if it is parked). Only when
-    /// [`may_send_fast`](Self::may_send_fast).
+    /// mailbox; hands it back otherwise (stopped, full, reserved, stale:
+    /// [`send_local`](Self::send_local) sorts those out). A few compares and
+    /// a push, inlined into the sender; it wakes nothing (the caller wakes
+    /// the dispatch loop if it is parked). Only when
+    /// [`may_send_fast`](Self::may_send_fast) or after
+    /// [`note_send_outside_pass`](Self::note_send_outside_pass).
     #[inline(always)]
     pub(crate) fn try_push_local<M: Send + 'static>(
         &self,
@@ -407,10 +402,11 @@ impl Shard {
     }
 
     /// Writes `msg` into the ring to shard `to` if there is room and no
-    /// command waits for it; hands it back otherwise (the caller goes the
-    /// long way, [`send_remote`](Self::send_remote)). Published at once
-    /// outside a pass, at the end of the pass (or once a batch is big) in
-    /// one. Only when [`may_send_fast`](Self::may_send_fast).
+    /// command waits for it; hands it back otherwise
+    /// ([`send_remote`](Self::send_remote) tells full from closed).
+    /// Published at once outside a pass; in one, at its end or once a batch
+    /// is big. Only when [`may_send_fast`](Self::may_send_fast) or after
+    /// [`note_send_outside_pass`](Self::note_send_outside_pass).
     #[inline(always)]
     pub(crate) fn try_write_remote<M: Send + 'static>(
         &self,
@@ -493,40 +489,19 @@ impl Shard {
         if !self.note_send_outside_pass() {
             return Err(SendError::Closed(msg));
         }
-        if !self.overflow.borrow()[to as usize].is_empty() {
-            // Keep order behind commands still waiting for room.
-            return Err(SendError::Full(msg));
-        }
-        let mut msg = Some(msg);
-        let in_dispatch = self.in_dispatch.get();
-        let written = self.outbound.with(|outbound| {
-            let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) else {
-                return Err(Refusal::Closed);
-            };
-            // SAFETY: the closure writes a whole entry of `entry_words::<M>`
-            // words (`entry::write`); `M: Send`; `entry::drop_entry` reads
-            // any entry.
-            let wrote = unsafe {
-                producer.try_write(entry::entry_words::<M>(), |words| {
-                    entry::write(words, run, target, msg.take().expect("written once"))
-                })
-            };
-            match wrote {
-                Ok(()) => {
-                    if !in_dispatch || producer.staged() >= PUBLISH_BATCH_WORDS {
-                        producer.publish();
-                    }
-                    Ok(())
-                }
-                Err(whirl_mailbox::entry_ring::WriteError::Full) => Err(Refusal::Full),
-                Err(whirl_mailbox::entry_ring::WriteError::Closed) => Err(Refusal::Closed),
-            }
-        });
-        match written {
+        match self.try_write_remote(to, run, target, msg) {
             Ok(()) => Ok(()),
-            Err(Refusal::Full) => Err(SendError::Full(msg.expect("not written"))),
-            Err(Refusal::Closed) => Err(SendError::Closed(msg.expect("not written"))),
+            Err(msg) if self.ring_closed(to) => Err(SendError::Closed(msg)),
+            // The ring is full, or commands wait for room before it.
+            Err(msg) => Err(SendError::Full(msg)),
         }
+    }
+
+    /// Whether the ring to shard `to` is gone (that shard has exited).
+    fn ring_closed(&self, to: u16) -> bool {
+        self.outbound.with(|outbound| {
+            outbound.get(to as usize).and_then(Option::as_ref).is_none_or(|p| p.is_closed())
+        })
     }
 
     /// Sends a command (stop, spawn, reply) to shard `to`; never refused: if
@@ -542,43 +517,17 @@ impl Shard {
         // During the drain commands still mark the shard busy, and after it
         // they still go out (replies complete asks until the shards exit).
         let _ = self.note_send_outside_pass();
-        let words = entry::entry_words::<T>();
-        let waiting = !self.overflow.borrow()[to as usize].is_empty();
-        let mut payload = Some(payload);
-        let in_dispatch = self.in_dispatch.get();
-        let written = if waiting {
-            Err(Refusal::Full)
-        } else {
-            self.outbound.with(|outbound| {
-                let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) else {
-                    return Err(Refusal::Closed);
-                };
-                // SAFETY: as in `send_remote`.
-                let wrote = unsafe {
-                    producer.try_write(words, |w| {
-                        entry::write(w, run, target, payload.take().expect("written once"))
-                    })
-                };
-                if wrote.is_ok() && !in_dispatch {
-                    producer.publish();
-                }
-                match wrote {
-                    Ok(()) => Ok(()),
-                    Err(whirl_mailbox::entry_ring::WriteError::Full) => Err(Refusal::Full),
-                    Err(whirl_mailbox::entry_ring::WriteError::Closed) => Err(Refusal::Closed),
-                }
-            })
-        };
-        match written {
+        match self.try_write_remote(to, run, target, payload) {
             Ok(()) => {}
-            Err(Refusal::Full) => {
-                let mut buffer = Box::new_uninit_slice(words);
-                entry::write(&mut buffer, run, target, payload.take().expect("not written"));
+            Err(payload) if self.ring_closed(to) => {
+                self.dead_letter(DeadLetterCause::ShardExited, payload);
+            }
+            Err(payload) => {
+                // The ring is full, or commands wait before it: wait in line.
+                let mut buffer = Box::new_uninit_slice(entry::entry_words::<T>());
+                entry::write(&mut buffer, run, target, payload);
                 self.overflow.borrow_mut()[to as usize].push_back(buffer);
                 self.wake_dispatcher();
-            }
-            Err(Refusal::Closed) => {
-                self.dead_letter(DeadLetterCause::ShardExited, payload.take());
             }
         }
     }

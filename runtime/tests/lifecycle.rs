@@ -174,17 +174,9 @@ fn an_actor_in_a_reused_slot_stops_like_the_first() {
     assert_eq!(stopped.load(Ordering::SeqCst), 6);
 }
 
-/// Takes `u32`s and does nothing with them.
-struct Idle;
-
-impl Actor for Idle {
-    type Msg = u32;
-    fn handle(&mut self, _msg: u32, _ctx: &mut Context<Self>) {}
-}
-
 /// Fails through its piped job and, in `stopped`, sends to a full mailbox.
 struct FailsAndSends {
-    full: whirl::ActorRef<u32>,
+    full: whirl::ActorRef<CounterMsg>,
     stopped: Arc<AtomicUsize>,
 }
 
@@ -205,7 +197,7 @@ impl Actor for FailsAndSends {
         self.stopped.fetch_add(1, Ordering::SeqCst);
         // Waiting for room runs the shard's queue here, where the stop
         // queued for this very actor waits behind the full mailbox.
-        let send = futures_lite::future::poll_once(self.full.send_async(1));
+        let send = futures_lite::future::poll_once(self.full.send_async(CounterMsg::Add(1)));
         let _ = futures_lite::future::block_on(send);
     }
 }
@@ -225,11 +217,11 @@ fn an_actor_stopping_is_not_stopped_again_by_a_pass_its_stopped_hook_runs() {
     let stopped = Arc::new(AtomicUsize::new(0));
     let count = stopped.clone();
     rt.block_on(move |sys| async move {
-        let full = sys.spawn(|| Idle).unwrap();
+        let full = sys.spawn(|| Counter { n: 0 }).unwrap();
         let count = count.clone();
         let x = sys.spawn(move || FailsAndSends { full, stopped: count.clone() }).unwrap();
         for i in 0..4 {
-            full.send(i).unwrap();
+            full.send(CounterMsg::Add(i)).unwrap();
         }
         x.stop();
         // The piped job runs (and fails) before the dispatch loop.
