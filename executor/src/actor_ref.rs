@@ -3,7 +3,6 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::time::Duration;
 
 use futures_lite::future::yield_now;
 use whirl_mailbox::Payload;
@@ -13,6 +12,7 @@ use crate::commands::{injected_stop, run_stop};
 use crate::entry;
 use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
+use crate::room::RoomFor;
 use crate::shard::{current_of, with_current};
 use crate::{Ask, Reply, SendError};
 
@@ -100,12 +100,18 @@ impl<M: Send + 'static> ActorRef<M> {
                         }
                         Err(back) => back,
                     }
-                } else {
+                } else if shard.in_dispatch.get() {
+                    // Only in a pass: a publication may wake the other
+                    // shard through a waker an embedding program chose,
+                    // which is user code; the pass keeps the shard alive
+                    // across it, a task's send (below) takes a reference.
                     let target = entry::target_word(self.slot, self.generation);
                     match shard.try_write_remote(self.shard, self.fns.run, target, msg) {
                         Ok(()) => return Ok(()),
                         Err(back) => back,
                     }
+                } else {
+                    msg
                 };
                 return self.send_slow(back);
             }
@@ -156,27 +162,43 @@ impl<M: Send + 'static> ActorRef<M> {
 
     /// Sends `msg`, waiting for room if the mailbox or ring is full.
     ///
+    /// On a shard, the wait costs nothing while it lasts: a full mailbox on
+    /// this shard is made room in by running the shard's queue here and
+    /// now; a full ring to another shard wakes this task once the receiver
+    /// has taken entries from it. Off the runtime, the thread yields
+    /// between attempts.
+    ///
     /// # Errors
     ///
     /// [`SendError::Closed`] (with the message) when the actor is stopped.
     pub async fn send_async(&self, mut msg: M) -> Result<(), SendError<M>> {
-        let mut attempt = 0u32;
         loop {
             match self.send(msg) {
                 Ok(()) => return Ok(()),
                 Err(SendError::Closed(back)) => return Err(SendError::Closed(back)),
                 Err(SendError::Full(back)) => msg = back,
             }
-            attempt += 1;
             if self.make_room_here() {
                 // Room was made without waking the dispatch loop; one yield
                 // per pass (thousands of messages) keeps the executor's
                 // other tasks waiting no longer than a pass.
                 yield_now().await;
+            } else if self.on_other_shard_of_mesh() {
+                RoomFor::new(self.mesh, self.shard, entry::entry_words::<M>()).await;
             } else {
-                wait_for_room(attempt).await;
+                // Off the runtime (the injection queue is full), or a pass
+                // of this shard already runs: let others run.
+                if with_current(|shard| shard.is_none()) {
+                    std::thread::yield_now();
+                }
+                yield_now().await;
             }
         }
+    }
+
+    /// Whether this thread runs another shard of the actor's runtime.
+    fn on_other_shard_of_mesh(&self) -> bool {
+        with_current(|shard| shard.is_some_and(|s| s.mesh_id == self.mesh && s.id != self.shard))
     }
 
     /// On the actor's own shard, from a task (not a handler): runs a pass of
@@ -234,22 +256,6 @@ fn wake_dispatcher() {
             shard.wake_dispatcher();
         }
     });
-}
-
-/// Backs off while a mailbox or ring is full: on a shard, first by letting
-/// the executor run other tasks (the dispatch loop drains mailboxes), then
-/// with short sleeps (a full ring drains on another core, which does not
-/// wake us); off the runtime, by yielding the thread.
-async fn wait_for_room(attempt: u32) {
-    let on_shard = with_current(|shard| shard.is_some());
-    if !on_shard {
-        std::thread::yield_now();
-        yield_now().await;
-    } else if attempt < 64 {
-        yield_now().await;
-    } else {
-        glommio::timer::sleep(Duration::from_micros(20)).await;
-    }
 }
 
 impl<M> Clone for ActorRef<M> {

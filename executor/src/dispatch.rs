@@ -102,6 +102,7 @@ impl Drop for Cleanup {
         shard.stop_all();
         shard.cancel_programs();
         shard.discard_everything();
+        shard.wake_all_room_waiters();
     }
 }
 
@@ -162,12 +163,6 @@ impl Shard {
             if phase == phase::DRAINING && self.is_quiescent() {
                 self.mesh.note_quiet(self.id as usize);
             }
-            if self.overflow_blocked() {
-                // A ring we must write to is full and its consumer will not
-                // ring us when it drains: look again shortly.
-                glommio::timer::sleep(Duration::from_micros(50)).await;
-                continue;
-            }
             self.idle_wait(seen).await;
         }
     }
@@ -195,6 +190,7 @@ impl Shard {
         self.flush_outbound();
         self.in_dispatch.set(false);
         self.offer_free_slots();
+        self.wake_room_waiters();
         let queued = self.queue.with(|q| q.len());
         self.shared().queued.store(queued, Ordering::Relaxed);
         work
@@ -355,10 +351,11 @@ impl Shard {
         MeshView { phase: self.mesh.phase(), nudges: self.mesh.nudges.load(Ordering::SeqCst) }
     }
 
-    /// Work arrived, the mesh moved on since `seen`, or a task's send during
-    /// the drain asks the loop to look at quiescence again.
+    /// Work arrived, the mesh moved on since `seen`, a task's send during
+    /// the drain asks the loop to look at quiescence again, or a full ring
+    /// that commands or tasks wait on has room.
     fn should_wake(&self, seen: MeshView) -> bool {
-        self.recheck.get() || self.has_work() || self.mesh_view() != seen
+        self.recheck.get() || self.has_work() || self.mesh_view() != seen || self.room_appeared()
     }
 
     /// Whether a pass now would find something to do.
@@ -493,7 +490,8 @@ struct MeshView {
 /// Ring checks between two yields to the executor while spinning.
 const SPIN_CHECKS_PER_YIELD: usize = 64;
 
-/// Parks the dispatch loop: announce on the doorbell, re-check, sleep.
+/// Parks the dispatch loop: announce on the doorbell (and on each full ring
+/// that something waits to write to), re-check, sleep.
 struct Park<'a> {
     shard: &'a Shard,
     seen: MeshView,
@@ -521,7 +519,8 @@ impl Future for Park<'_> {
         }
         shard.idle.set(true);
         doorbell.prepare_park(cx.waker());
-        if shard.should_wake(self.seen) {
+        // A ring we wait to write to wakes us too when it frees words.
+        if shard.arm_room_waits(cx.waker()) || shard.should_wake(self.seen) {
             doorbell.cancel_park();
             shard.idle.set(false);
             return Poll::Ready(());

@@ -35,6 +35,7 @@ mod lifecycle;
 mod local_cell;
 mod mesh;
 pub mod registry;
+mod room;
 mod run_queue;
 mod shard;
 mod slots;

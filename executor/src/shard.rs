@@ -24,6 +24,7 @@ use crate::entry::{self, How, RunFn};
 use crate::injected::Injected;
 use crate::local_cell::LocalCell;
 use crate::mesh::{drop_caught, Mesh, ShardEnds};
+use crate::room::RoomWaiter;
 use crate::run_queue::RunQueue;
 use crate::slots::{Slots, State};
 use crate::stats::DeadLetterCause;
@@ -48,6 +49,8 @@ pub(crate) struct Shard {
     /// `inbound[i]`: the ring from shard `i`.
     pub(crate) inbound: RefCell<Vec<Option<EntryConsumer>>>,
     pub(crate) replies: RefCell<ReplySlab>,
+    /// Tasks waiting for room in a full outgoing ring (see `room`).
+    pub(crate) room_waiters: RefCell<Vec<RoomWaiter>>,
     /// An injected message for a full mailbox: it waits here, and the
     /// injector is not drained until it is delivered, so senders outside the
     /// runtime see `Full` instead of growing the mailbox.
@@ -184,6 +187,7 @@ impl Shard {
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),
             replies: RefCell::new(ReplySlab::default()),
+            room_waiters: RefCell::new(Vec::new()),
             held: RefCell::new(None),
             in_dispatch: Cell::new(false),
             idle: Cell::new(false),

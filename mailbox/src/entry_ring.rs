@@ -23,12 +23,27 @@
 //! other's index cached and reloads it only when the ring looks full or
 //! empty, and the producer publishes any number of staged entries with one
 //! release store, as in [`spsc`](crate::spsc).
+//!
+//! # Waiting for room
+//!
+//! A producer that finds the ring full may ask to be woken when the consumer
+//! frees words ([`EntryProducer::wait_for_room`]), instead of polling. It is
+//! the doorbell's protocol turned around: the producer announces the wait
+//! (an odd *room epoch*), pays the heavy barrier and looks at `head` again;
+//! the consumer, after each release of words, pays the light barrier and
+//! loads the epoch. Either the producer sees the room, or the consumer sees
+//! the wait and wakes it. The consumer's cost is a compiler fence and a load
+//! of a line that is written only when the ring was full.
 
 use std::fmt;
 use std::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
+use std::task::Waker;
+
+use crate::atomic_waker::AtomicWaker;
+use crate::barrier;
 use crate::sync::{Arc, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
 use crate::{CapacityError, Doorbell};
 
@@ -76,6 +91,8 @@ pub fn channel(
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
         closed: AtomicU8::new(0),
+        room_epoch: CachePadded::new(AtomicUsize::new(0)),
+        room_waker: AtomicWaker::new(),
         mask: capacity - 1,
         max_entry,
         words: words.into_boxed_slice(),
@@ -96,6 +113,7 @@ pub fn channel(
         head: 0,
         released: 0,
         cached_tail: 0,
+        room_woken: 0,
         #[cfg(loom)]
         scratch: Vec::new(),
     };
@@ -120,6 +138,12 @@ struct Ring {
     /// `PRODUCER_GONE | CONSUMER_GONE`, each set once with Release after
     /// that side's last index store; read with Acquire.
     closed: AtomicU8,
+    /// The producer's wait for room: odd while it waits, even otherwise.
+    /// Stored only by the producer; the consumer loads it after each
+    /// release. On a line of its own, written only when the ring was full.
+    room_epoch: CachePadded<AtomicUsize>,
+    /// Whom to wake when room is made. Registered before the epoch turns odd.
+    room_waker: AtomicWaker,
     mask: usize,
     max_entry: usize,
     words: Box<[UnsafeCell<MaybeUninit<u64>>]>,
@@ -348,6 +372,36 @@ impl EntryProducer {
         self.reload_head()
     }
 
+    /// The ring has no room for an entry of `words` words: asks the
+    /// consumer to wake `waker` once it frees words (or is gone). Returns
+    /// whether there is room (or the consumer is gone) already, in which
+    /// case the wait is cancelled and the caller must not sleep on it.
+    ///
+    /// A wake-up means words were freed, not that `words` of them are free:
+    /// try again, and wait again if the entry still does not fit. Each call
+    /// pays a heavy barrier (see the `barrier` module): call it only when a
+    /// write was refused, not to poll.
+    pub fn wait_for_room(&mut self, words: usize, waker: &Waker) -> bool {
+        self.ring.room_waker.register(waker);
+        // Relaxed: only this side stores the epoch.
+        let epoch = self.ring.room_epoch.load(Ordering::Relaxed);
+        let waiting = if epoch & 1 == 1 { epoch.wrapping_add(2) } else { epoch.wrapping_add(1) };
+        // Release: a consumer that Acquire-loads this epoch also sees the
+        // waker registered above.
+        self.ring.room_epoch.store(waiting, Ordering::Release);
+        // Heavy half of the barrier pair: orders the store above before the
+        // load of head below, against the consumer's light half between its
+        // store of head and its load of the epoch.
+        barrier::heavy();
+        if self.reload_head() >= words || self.ring.is_gone(CONSUMER_GONE) {
+            // Relaxed: a consumer that still sees the odd value wakes us once
+            // more, which is harmless.
+            self.ring.room_epoch.store(waiting.wrapping_add(1), Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
     /// How many publications woke the parked consumer.
     pub fn wakes(&self) -> u64 {
         self.wakes
@@ -409,6 +463,8 @@ pub struct EntryConsumer {
     released: usize,
     /// A tail the producer has published (never ahead of the real one).
     cached_tail: usize,
+    /// The room epoch this consumer last woke the producer for.
+    room_woken: usize,
     /// Under loom, entries are read from a copy.
     #[cfg(loom)]
     scratch: Vec<u64>,
@@ -452,7 +508,23 @@ impl EntryConsumer {
             // (Acquire-loading head) may overwrite their words.
             self.ring.head.store(self.head, Ordering::Release);
             self.released = self.head;
+            // Light half of the barrier pair with `wait_for_room`: orders
+            // the store of head before the load of the epoch.
+            barrier::light();
+            // Acquire: pairs with the producer's Release so the wake below
+            // reaches the waker registered for this epoch.
+            let epoch = self.ring.room_epoch.load(Ordering::Acquire);
+            if epoch & 1 == 1 && epoch != self.room_woken {
+                self.wake_producer(epoch);
+            }
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_producer(&mut self, epoch: usize) {
+        self.room_woken = epoch;
+        self.ring.room_waker.wake();
     }
 
     /// Whether no published entry is waiting (reloads the producer's index).
@@ -490,6 +562,8 @@ impl Drop for EntryConsumer {
         // dropped with the ring once both ends are gone.
         self.release();
         self.ring.close(CONSUMER_GONE);
+        // A producer waiting for room must see that none will come.
+        self.ring.room_waker.wake();
     }
 }
 

@@ -179,3 +179,49 @@ fn threads_hand_over_a_million_entries() {
     }
     producer.join().unwrap();
 }
+
+/// Counts wake-ups.
+struct CountWakes(AtomicUsize);
+
+impl std::task::Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_producer_waiting_for_room_is_woken_once_by_the_release_that_makes_it() {
+    let (mut tx, mut rx) = ring(8, 4);
+    let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+    let waker = std::task::Waker::from(wakes.clone());
+    write(&mut tx, 4, 0).unwrap();
+    write(&mut tx, 4, 1).unwrap();
+    tx.publish();
+    assert_eq!(write(&mut tx, 4, 2), Err(WriteError::Full));
+    // Room for 4 words: none yet, so the producer may sleep.
+    assert!(!tx.wait_for_room(4, &waker));
+    // Reading without releasing frees nothing and wakes nobody.
+    assert_eq!(read(&mut rx), Some((4, 0)));
+    assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    rx.release();
+    assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the release wakes the producer");
+    // Later releases of the same wait do not wake again.
+    assert_eq!(read(&mut rx), Some((4, 1)));
+    rx.release();
+    assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+    // With room already there, the wait is cancelled at once.
+    assert!(tx.wait_for_room(4, &waker));
+    write(&mut tx, 4, 2).unwrap();
+    tx.publish();
+    assert_eq!(read(&mut rx), Some((4, 2)));
+    rx.release();
+    assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "a cancelled wait is not woken");
+    // A consumer that goes away wakes a waiting producer.
+    write(&mut tx, 4, 3).unwrap();
+    write(&mut tx, 4, 4).unwrap();
+    tx.publish();
+    assert!(!tx.wait_for_room(4, &waker));
+    drop(rx);
+    assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+    assert!(tx.wait_for_room(4, &waker), "a closed ring is not waited on");
+}

@@ -7,13 +7,14 @@
 //! ```
 #![cfg(loom)]
 
+use std::mem::MaybeUninit;
 use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use whirl_mailbox::{spsc, Doorbell, PopError};
+use whirl_mailbox::{entry_ring, spsc, Doorbell, PopError};
 
 /// Wakes a loom thread. Loom reports a deadlock when every thread is parked,
 /// which is exactly what a lost wake-up looks like.
@@ -287,21 +288,81 @@ fn quiescence_is_never_decided_with_a_message_in_flight() {
     });
 }
 
+/// # Safety
+///
+/// `entry` points at a complete entry whose word 0 is its length.
+unsafe fn drop_entry(entry: *mut u64) -> usize {
+    // SAFETY: as the contract says.
+    unsafe { *entry as usize }
+}
+
+/// Writes and publishes one entry of `len` words (word 0 is the length).
+fn write_entry(tx: &mut whirl_mailbox::entry_ring::EntryProducer, len: usize) -> bool {
+    // SAFETY: every word written; plain numbers; word 0 is the length, as
+    // `drop_entry` reads it.
+    let wrote = unsafe {
+        tx.try_write(len, |words: &mut [MaybeUninit<u64>]| {
+            for word in words.iter_mut() {
+                word.write(len as u64);
+            }
+        })
+    };
+    wrote.is_ok() && tx.publish()
+}
+
+/// A producer waiting for room in a full entry ring is always woken when
+/// the consumer frees words: it never sleeps through the release.
+#[test]
+fn producer_waiting_for_room_is_always_woken_by_a_release() {
+    loom::model(|| {
+        let (mut tx, mut rx) =
+            entry_ring::channel(4, 2, drop_entry, Arc::new(Doorbell::new())).unwrap();
+        assert!(write_entry(&mut tx, 2) && write_entry(&mut tx, 2), "fills the ring");
+        let producer = thread::spawn(move || {
+            let waker = current_waker();
+            while !write_entry(&mut tx, 2) {
+                if !tx.wait_for_room(2, &waker) {
+                    thread::park();
+                }
+            }
+            tx
+        });
+        let entry = rx.front().expect("published before the spawn");
+        // SAFETY: a complete entry whose word 0 is its length.
+        let len = unsafe { *entry } as usize;
+        rx.advance(len);
+        // Kept alive: only the release may wake the producer.
+        rx.release();
+        let tx = producer.join().unwrap();
+        drop((tx, rx));
+    });
+}
+
+/// A producer waiting for room is woken when the consumer goes away.
+#[test]
+fn producer_waiting_for_room_is_always_woken_by_close() {
+    loom::model(|| {
+        let (mut tx, rx) =
+            entry_ring::channel(2, 2, drop_entry, Arc::new(Doorbell::new())).unwrap();
+        assert!(write_entry(&mut tx, 2), "fills the ring");
+        // (Loom threads park in spawned threads; the main one drives.)
+        let producer = thread::spawn(move || {
+            let waker = current_waker();
+            while !tx.is_closed() {
+                if !tx.wait_for_room(2, &waker) {
+                    thread::park();
+                }
+            }
+        });
+        drop(rx);
+        producer.join().unwrap();
+    });
+}
+
 /// Entries of different sizes cross an entry ring whole and in order, with
 /// the ring full and wrapping into its spare words on the way.
 #[test]
 fn entry_ring_hands_over_whole_entries_in_order() {
-    use std::mem::MaybeUninit;
-    use whirl_mailbox::entry_ring;
-
-    /// # Safety
-    ///
-    /// `entry` points at a complete entry whose word 0 is its length.
-    unsafe fn drop_entry(entry: *mut u64) -> usize {
-        // SAFETY: as the contract says.
-        unsafe { *entry as usize }
-    }
-
     loom::model(|| {
         let (mut tx, mut rx) =
             entry_ring::channel(4, 3, drop_entry, Arc::new(Doorbell::new())).unwrap();

@@ -87,6 +87,83 @@ fn full_ring_hands_the_message_back() {
     .unwrap();
 }
 
+/// Holds its shard's thread in its first handler until the gate opens, then
+/// records numbers like a [`Recorder`].
+struct Gated {
+    seen: Vec<u64>,
+}
+
+enum GatedMsg {
+    Wait(std::sync::mpsc::Receiver<()>),
+    Num(u64),
+    Take(Reply<Vec<u64>>),
+}
+
+impl Actor for Gated {
+    type Msg = GatedMsg;
+    fn handle(&mut self, msg: GatedMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            GatedMsg::Wait(gate) => gate.recv().expect("the test opens the gate"),
+            GatedMsg::Num(n) => self.seen.push(n),
+            GatedMsg::Take(reply) => reply.send(std::mem::take(&mut self.seen)),
+        }
+    }
+}
+
+/// Counts how many times the future inside is polled.
+struct CountPolls<'a, F> {
+    inner: std::pin::Pin<Box<F>>,
+    polls: &'a std::cell::Cell<u32>,
+}
+
+impl<F: std::future::Future> std::future::Future for CountPolls<'_, F> {
+    type Output = F::Output;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.polls.set(self.polls.get() + 1);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+#[test]
+fn send_async_across_a_full_ring_sleeps_until_the_receiver_takes_entries() {
+    let rt = Runtime::builder()
+        .shards(2)
+        .spin_before_park(Duration::ZERO)
+        .ring_capacity(16)
+        .build()
+        .unwrap();
+    rt.block_on(|sys| async move {
+        let there = 1 - sys.current_shard().unwrap();
+        let r = sys.spawn_on(there, || Gated { seen: Vec::new() }).unwrap();
+        let (open, gate) = std::sync::mpsc::channel();
+        r.send(GatedMsg::Wait(gate)).unwrap();
+        // The other shard is held (or not started): fill the ring.
+        let mut sent = 0;
+        while r.send(GatedMsg::Num(sent)).is_ok() {
+            sent += 1;
+            assert!(sent < 1_000, "a 16-word ring fills up");
+        }
+        // The wait starts (the ring is full), then the gate opens: the
+        // receiver drains the ring, and the waiting send is woken once.
+        let polls = std::cell::Cell::new(0);
+        let send = CountPolls { inner: Box::pin(r.send_async(GatedMsg::Num(sent))), polls: &polls };
+        let opener = async { open.send(()).unwrap() };
+        let (result, ()) = futures_lite::future::zip(send, opener).await;
+        result.unwrap();
+        // A retry per wake-up, not a poll loop: the first poll finds the
+        // ring full, the wake-up comes when the receiver freed words. (With
+        // backoff by yields and timers this was dozens.)
+        assert!(polls.get() <= 3, "send_async was polled {} times", polls.get());
+        let seen = r.ask(GatedMsg::Take).await.unwrap();
+        assert_eq!(seen, (0..=sent).collect::<Vec<_>>());
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
 #[test]
 fn stopped_actor_reports_closed_here_and_counts_dead_letters_there() {
     let rt = runtime(2);

@@ -1,0 +1,184 @@
+//! Waiting for room in a full ring to another shard, without polling and
+//! without timers.
+//!
+//! A task whose send finds the ring to shard `to` full registers here and
+//! sleeps ([`RoomFor`]); the dispatch loop wakes it after a pass that finds
+//! room. Before the loop parks it asks each ring that something waits on to
+//! wake it once the receiving shard frees words
+//! ([`EntryProducer::wait_for_room`]), so the wait ends with the receiver's
+//! progress, not with a poll. The loop's own overflow queue of commands
+//! waits the same way.
+//!
+//! Only the dispatch loop's waker is ever given to a ring (a ring holds one
+//! waker); it wakes the tasks.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use whirl_mailbox::entry_ring::EntryProducer;
+
+use crate::shard::{with_current, Shard};
+
+/// A task waiting for `words` free words in the ring to shard `to`.
+pub(crate) struct RoomWaiter {
+    to: u16,
+    words: usize,
+    waker: Waker,
+}
+
+impl Shard {
+    /// Wakes `waker` once the ring to shard `to` has room for `words` words
+    /// or is closed. One registration per task: a task that registers again
+    /// replaces its earlier wait.
+    fn wait_for_room(&self, to: u16, words: usize, waker: &Waker) {
+        {
+            let mut waiters = self.room_waiters.borrow_mut();
+            match waiters.iter_mut().find(|w| w.waker.will_wake(waker)) {
+                Some(waiter) => {
+                    waiter.to = to;
+                    waiter.words = words;
+                }
+                None => waiters.push(RoomWaiter { to, words, waker: waker.clone() }),
+            }
+        }
+        // A parked loop re-parks, and asks this ring for a wake-up too.
+        self.wake_dispatcher();
+    }
+
+    /// Calls `f` with each ring something waits on (commands in the
+    /// overflow queue, or tasks) and the words the first of them needs;
+    /// true as soon as `f` is. A closed or missing ring counts as true: what
+    /// waits for it must be told.
+    fn any_wanted_ring(&self, mut f: impl FnMut(&mut EntryProducer, usize) -> bool) -> bool {
+        let overflow = self.overflow.borrow();
+        let waiters = self.room_waiters.borrow();
+        if waiters.is_empty() && overflow.iter().all(|queue| queue.is_empty()) {
+            return false;
+        }
+        self.outbound.with(|outbound| {
+            (0..outbound.len()).any(|to| {
+                // Tasks' sends go behind waiting commands: the first
+                // command is what needs room first.
+                let words = match overflow[to].front() {
+                    Some(command) => command.len(),
+                    None => waiters
+                        .iter()
+                        .filter(|w| w.to as usize == to)
+                        .map(|w| w.words)
+                        .min()
+                        .unwrap_or(0),
+                };
+                if words == 0 {
+                    return false;
+                }
+                match outbound[to].as_mut() {
+                    Some(producer) if !producer.is_closed() => f(producer, words),
+                    _ => true,
+                }
+            })
+        })
+    }
+
+    /// Whether a ring that commands or tasks wait on has room now.
+    pub(crate) fn room_appeared(&self) -> bool {
+        self.any_wanted_ring(|producer, words| producer.free_words() >= words)
+    }
+
+    /// Before the loop parks with `waker`: asks every ring something waits
+    /// on to wake it when its receiver frees words. Returns whether one has
+    /// room already (then the loop must not park).
+    pub(crate) fn arm_room_waits(&self, waker: &Waker) -> bool {
+        let mut room = false;
+        // `f` answers false so that every wanted ring is armed: the loop
+        // sleeps on all of them. True comes back only for a closed ring.
+        let closed = self.any_wanted_ring(|producer, words| {
+            room |= producer.wait_for_room(words, waker);
+            false
+        });
+        room || closed
+    }
+
+    /// Wakes the tasks whose ring has room now (or is closed). After every
+    /// pass; nearly free when nobody waits.
+    pub(crate) fn wake_room_waiters(&self) {
+        if self.room_waiters.borrow().is_empty() {
+            return;
+        }
+        let mut ready = Vec::new();
+        {
+            let overflow = self.overflow.borrow();
+            let mut waiters = self.room_waiters.borrow_mut();
+            self.outbound.with(|outbound| {
+                let mut i = 0;
+                while i < waiters.len() {
+                    let to = waiters[i].to as usize;
+                    let room = match outbound.get_mut(to).and_then(Option::as_mut) {
+                        Some(producer) if !producer.is_closed() => {
+                            // Behind waiting commands a send cannot go yet.
+                            overflow[to].is_empty() && producer.free_words() >= waiters[i].words
+                        }
+                        _ => true,
+                    };
+                    if room {
+                        ready.push(waiters.swap_remove(i).waker);
+                    } else {
+                        i += 1;
+                    }
+                }
+            });
+        }
+        // Wakers may run an embedding program's code: no borrow held.
+        for waker in ready {
+            waker.wake();
+        }
+    }
+
+    /// Wakes every waiting task: the shard is exiting, and their sends are
+    /// refused from now on.
+    pub(crate) fn wake_all_room_waiters(&self) {
+        let waiters = std::mem::take(&mut *self.room_waiters.borrow_mut());
+        for waiter in waiters {
+            waiter.waker.wake();
+        }
+    }
+}
+
+/// Resolves once the ring from this thread's shard to shard `to` may have
+/// room for `words` words (woken by the dispatch loop), or at once off a
+/// shard of mesh `mesh`.
+pub(crate) struct RoomFor {
+    mesh: u32,
+    to: u16,
+    words: usize,
+    registered: bool,
+}
+
+impl RoomFor {
+    pub(crate) fn new(mesh: u32, to: u16, words: usize) -> Self {
+        Self { mesh, to, words, registered: false }
+    }
+}
+
+impl Future for RoomFor {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.registered {
+            return Poll::Ready(());
+        }
+        let (mesh, to, words) = (self.mesh, self.to, self.words);
+        let registered = with_current(|shard| match shard {
+            Some(shard) if shard.mesh_id == mesh => {
+                shard.wait_for_room(to, words, cx.waker());
+                true
+            }
+            _ => false,
+        });
+        if !registered {
+            return Poll::Ready(());
+        }
+        self.registered = true;
+        Poll::Pending
+    }
+}
