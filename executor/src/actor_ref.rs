@@ -100,18 +100,12 @@ impl<M: Send + 'static> ActorRef<M> {
                         }
                         Err(back) => back,
                     }
-                } else if shard.in_dispatch.get() {
-                    // Only in a pass: a publication may wake the other
-                    // shard through a waker an embedding program chose,
-                    // which is user code; the pass keeps the shard alive
-                    // across it, a task's send (below) takes a reference.
+                } else {
                     let target = entry::target_word(self.slot, self.generation);
                     match shard.try_write_remote(self.shard, self.fns.run, target, msg) {
                         Ok(()) => return Ok(()),
                         Err(back) => back,
                     }
-                } else {
-                    msg
                 };
                 return self.send_slow(back);
             }

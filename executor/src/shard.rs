@@ -167,6 +167,15 @@ impl Drop for CurrentShard {
     }
 }
 
+/// Wakes a parked shard, holding a reference to this thread's shard across
+/// the call: the waker may be an embedding program's, and the sender may
+/// hold this shard only by [`current_of`]'s borrowed reference.
+#[cold]
+#[inline(never)]
+fn wake_other_shard(waker: Waker) {
+    with_current(|_| waker.wake());
+}
+
 /// Why a message could not be queued.
 pub(crate) enum Refusal {
     Full,
@@ -436,13 +445,16 @@ impl Shard {
         // the message is copied once, into the ring.
         unsafe { entry::write_at(at, run, target, msg) };
         let in_dispatch = self.in_dispatch.get();
-        self.outbound.with(|outbound| {
-            if let Some(producer) = outbound.get_mut(to as usize).and_then(Option::as_mut) {
-                if !in_dispatch || producer.staged() >= PUBLISH_BATCH_WORDS {
-                    producer.publish();
-                }
+        let wake = self.outbound.with(|outbound| {
+            let producer = outbound.get_mut(to as usize).and_then(Option::as_mut)?;
+            if in_dispatch && producer.staged() < PUBLISH_BATCH_WORDS {
+                return None;
             }
+            producer.publish_deferring_wake()
         });
+        if let Some(waker) = wake {
+            wake_other_shard(waker);
+        }
         Ok(())
     }
 

@@ -83,6 +83,13 @@ impl AtomicWaker {
 
     /// Wakes the registered waker, if any, and removes it.
     pub(crate) fn wake(&self) {
+        if let Some(waker) = self.take() {
+            waker.wake();
+        }
+    }
+
+    /// Removes the registered waker, if any, for the caller to wake.
+    pub(crate) fn take(&self) -> Option<Waker> {
         // AcqRel: acquire the slot as the registering thread left it; release
         // is needed by the registering thread's failed CAS to see our claim.
         if self.state.fetch_or(WAKING, Ordering::AcqRel) == IDLE {
@@ -90,12 +97,11 @@ impl AtomicWaker {
             // slot until we clear WAKING.
             let taken = self.waker.with_mut(|slot| unsafe { (*slot).take() });
             self.state.fetch_and(!WAKING, Ordering::Release);
-            if let Some(waker) = taken {
-                waker.wake();
-            }
+            return taken;
         }
         // Otherwise a registration is in progress (it will wake) or another
         // thread is already waking.
+        None
     }
 }
 

@@ -109,15 +109,37 @@ impl Doorbell {
     /// record of that epoch (start it at 0). Returns whether this call woke.
     #[inline]
     pub fn ring(&self, woken: &mut usize) -> bool {
+        if self.wake_due(woken) {
+            self.waker.wake();
+            return true;
+        }
+        false
+    }
+
+    /// As [`ring`](Self::ring), but hands the consumer's waker to the caller
+    /// to wake, for a caller that must first let go of its own state (a
+    /// waker may run arbitrary code). `None`: no wake is due, or another
+    /// producer's wake is under way.
+    #[inline]
+    pub fn ring_deferred(&self, woken: &mut usize) -> Option<Waker> {
+        if self.wake_due(woken) {
+            return self.waker.take();
+        }
+        None
+    }
+
+    /// Whether the consumer is parked in an epoch `woken` does not record
+    /// yet; records it if so.
+    #[inline(always)]
+    fn wake_due(&self, woken: &mut usize) -> bool {
         // Light half of the barrier pair: orders our earlier publication
         // (a release store of the ring's tail) before the load below.
         barrier::light();
-        // Acquire: pairs with prepare_park's Release so the wake below sees
-        // the waker registered for this epoch.
+        // Acquire: pairs with prepare_park's Release so the wake that follows
+        // sees the waker registered for this epoch.
         let epoch = self.epoch.load(Ordering::Acquire);
         if epoch & 1 == 1 && epoch != *woken {
             *woken = epoch;
-            self.waker.wake();
             return true;
         }
         false

@@ -355,6 +355,24 @@ impl EntryProducer {
         true
     }
 
+    /// As [`publish`](Self::publish), but hands the consumer's waker to the
+    /// caller when a wake is due, to call once it has let go of its own
+    /// state (a waker may run arbitrary code).
+    #[inline]
+    pub fn publish_deferring_wake(&mut self) -> Option<Waker> {
+        if self.tail == self.published {
+            return None;
+        }
+        // Release: as in `publish`.
+        self.ring.tail.store(self.tail, Ordering::Release);
+        self.published = self.tail;
+        let waker = self.doorbell.ring_deferred(&mut self.woken);
+        if waker.is_some() {
+            self.wakes += 1;
+        }
+        waker
+    }
+
     /// Words staged and not yet published.
     pub fn staged(&self) -> usize {
         self.tail.wrapping_sub(self.published)
