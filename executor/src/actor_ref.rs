@@ -166,6 +166,7 @@ impl<M: Send + 'static> ActorRef<M> {
     ///
     /// [`SendError::Closed`] (with the message) when the actor is stopped.
     pub async fn send_async(&self, mut msg: M) -> Result<(), SendError<M>> {
+        let mut attempt = 0u32;
         loop {
             match self.send(msg) {
                 Ok(()) => return Ok(()),
@@ -180,12 +181,11 @@ impl<M: Send + 'static> ActorRef<M> {
             } else if self.on_other_shard_of_mesh() {
                 RoomFor::new(self.mesh, self.shard, entry::entry_words::<M>()).await;
             } else {
-                // Off the runtime (the injection queue is full), or a pass
-                // of this shard already runs: let others run.
-                if with_current(|shard| shard.is_none()) {
-                    std::thread::yield_now();
-                }
-                yield_now().await;
+                // The injection queue of the actor's shard is full, seen
+                // from a thread off the runtime or from a shard of another
+                // runtime: nothing will wake us when it drains.
+                attempt = attempt.saturating_add(1);
+                back_off(attempt).await;
             }
         }
     }
@@ -237,6 +237,20 @@ impl<M: Send + 'static> ActorRef<M> {
                 shared.inject_waiting(injected_stop(self.slot, self.generation));
             }
         });
+    }
+}
+
+/// Backs off while a shard's injection queue is full: by yielding the
+/// thread off the runtime; on a shard of another runtime, by letting its
+/// other tasks run, then with short sleeps so the shard can still park.
+async fn back_off(attempt: u32) {
+    if with_current(|shard| shard.is_none()) {
+        std::thread::yield_now();
+        yield_now().await;
+    } else if attempt < 64 {
+        yield_now().await;
+    } else {
+        glommio::timer::sleep(std::time::Duration::from_micros(20)).await;
     }
 }
 

@@ -173,6 +173,10 @@ impl Shard {
             // Shutdown drain: become busy before taking anything (see
             // `Quiescence`), or take nothing.
             if !self.has_work() {
+                // Tasks waiting for room in a ring that has room now must
+                // still be woken, or the loop would see that room, run an
+                // empty pass, and see it again.
+                self.wake_room_waiters();
                 return 0;
             }
             self.mesh.note_busy(self.id as usize);
@@ -379,6 +383,7 @@ impl Shard {
     fn is_quiescent(&self) -> bool {
         !self.has_work()
             && !self.overflow_blocked()
+            && self.room_waiters.borrow().is_empty()
             && self.outbound.with(|outbound| {
                 outbound
                     .iter_mut()

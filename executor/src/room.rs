@@ -20,8 +20,10 @@ use whirl_mailbox::entry_ring::EntryProducer;
 
 use crate::shard::{with_current, Shard};
 
-/// A task waiting for `words` free words in the ring to shard `to`.
+/// A task's wait for `words` free words in the ring to shard `to`: one per
+/// [`RoomFor`], removed when it is woken or dropped.
 pub(crate) struct RoomWaiter {
+    id: u64,
     to: u16,
     words: usize,
     waker: Waker,
@@ -29,21 +31,27 @@ pub(crate) struct RoomWaiter {
 
 impl Shard {
     /// Wakes `waker` once the ring to shard `to` has room for `words` words
-    /// or is closed. One registration per task: a task that registers again
-    /// replaces its earlier wait.
-    fn wait_for_room(&self, to: u16, words: usize, waker: &Waker) {
-        {
-            let mut waiters = self.room_waiters.borrow_mut();
-            match waiters.iter_mut().find(|w| w.waker.will_wake(waker)) {
-                Some(waiter) => {
-                    waiter.to = to;
-                    waiter.words = words;
-                }
-                None => waiters.push(RoomWaiter { to, words, waker: waker.clone() }),
-            }
-        }
+    /// or is closed; returns the wait's id, for [`Shard::forget_room_wait`].
+    /// A task may wait on several rings at once (one wait each).
+    fn wait_for_room(&self, to: u16, words: usize, waker: &Waker) -> u64 {
+        let id = self.next_job.get();
+        self.next_job.set(id + 1);
+        self.room_waiters.borrow_mut().push(RoomWaiter { id, to, words, waker: waker.clone() });
         // A parked loop re-parks, and asks this ring for a wake-up too.
         self.wake_dispatcher();
+        id
+    }
+
+    /// Removes wait `id` if it is still registered (its future was dropped
+    /// or polled again before its wake-up).
+    fn forget_room_wait(&self, id: u64) {
+        let mut waiters = self.room_waiters.borrow_mut();
+        if let Some(at) = waiters.iter().position(|w| w.id == id) {
+            // Dropped after the borrow ends: a waker's drop may run code.
+            let waiter = waiters.swap_remove(at);
+            drop(waiters);
+            drop(waiter);
+        }
     }
 
     /// Calls `f` with each ring something waits on (commands in the
@@ -146,17 +154,28 @@ impl Shard {
 
 /// Resolves once the ring from this thread's shard to shard `to` may have
 /// room for `words` words (woken by the dispatch loop), or at once off a
-/// shard of mesh `mesh`.
+/// shard of mesh `mesh`. Dropping it withdraws the wait.
 pub(crate) struct RoomFor {
     mesh: u32,
     to: u16,
     words: usize,
-    registered: bool,
+    /// The registered wait, while there is one.
+    wait: Option<u64>,
+    polled: bool,
 }
 
 impl RoomFor {
     pub(crate) fn new(mesh: u32, to: u16, words: usize) -> Self {
-        Self { mesh, to, words, registered: false }
+        Self { mesh, to, words, wait: None, polled: false }
+    }
+
+    fn forget(&mut self) {
+        let (Some(id), mesh) = (self.wait.take(), self.mesh) else { return };
+        with_current(|shard| {
+            if let Some(shard) = shard.filter(|s| s.mesh_id == mesh) {
+                shard.forget_room_wait(id);
+            }
+        });
     }
 }
 
@@ -164,21 +183,32 @@ impl Future for RoomFor {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.registered {
+        if self.polled {
+            // Woken (the wait is gone) or polled for another reason (the
+            // caller tries again, and waits anew if it must).
+            self.forget();
             return Poll::Ready(());
         }
+        self.polled = true;
         let (mesh, to, words) = (self.mesh, self.to, self.words);
-        let registered = with_current(|shard| match shard {
+        let wait = with_current(|shard| match shard {
             Some(shard) if shard.mesh_id == mesh => {
-                shard.wait_for_room(to, words, cx.waker());
-                true
+                Some(shard.wait_for_room(to, words, cx.waker()))
             }
-            _ => false,
+            _ => None,
         });
-        if !registered {
-            return Poll::Ready(());
+        match wait {
+            Some(id) => {
+                self.wait = Some(id);
+                Poll::Pending
+            }
+            None => Poll::Ready(()),
         }
-        self.registered = true;
-        Poll::Pending
+    }
+}
+
+impl Drop for RoomFor {
+    fn drop(&mut self) {
+        self.forget();
     }
 }

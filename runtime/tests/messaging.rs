@@ -164,6 +164,54 @@ fn send_async_across_a_full_ring_sleeps_until_the_receiver_takes_entries() {
     .unwrap();
 }
 
+/// Sends to `r` until its ring is full; returns how many went in.
+fn fill(r: ActorRef<GatedMsg>) -> u64 {
+    let mut sent = 0;
+    while r.send(GatedMsg::Num(sent)).is_ok() {
+        sent += 1;
+        assert!(sent < 1_000, "a 16-word ring fills up");
+    }
+    sent
+}
+
+#[test]
+fn a_task_waiting_for_room_in_two_rings_is_woken_by_either() {
+    common::within(60, || {
+        let rt = Runtime::builder()
+            .shards(3)
+            .pin(false)
+            .spin_before_park(Duration::ZERO)
+            .ring_capacity(16)
+            .build()
+            .unwrap();
+        rt.block_on(|sys| async move {
+            let here = sys.current_shard().unwrap();
+            let (b_shard, c_shard) = ((here + 1) % 3, (here + 2) % 3);
+            let b = sys.spawn_on(b_shard, || Gated { seen: Vec::new() }).unwrap();
+            let c = sys.spawn_on(c_shard, || Gated { seen: Vec::new() }).unwrap();
+            let (open_b, gate_b) = std::sync::mpsc::channel();
+            let (open_c, gate_c) = std::sync::mpsc::channel();
+            b.send(GatedMsg::Wait(gate_b)).unwrap();
+            c.send(GatedMsg::Wait(gate_c)).unwrap();
+            let (to_b, to_c) = (fill(b), fill(c));
+            // One task waits on both full rings at once. Only B's gate
+            // opens; C's opens once the send to B went through, so the wait
+            // for B must end on B's room alone.
+            let send_b = async {
+                b.send_async(GatedMsg::Num(to_b)).await.unwrap();
+                open_c.send(()).unwrap();
+            };
+            let send_c = async { c.send_async(GatedMsg::Num(to_c)).await.unwrap() };
+            let open = async { open_b.send(()).unwrap() };
+            futures_lite::future::zip(futures_lite::future::zip(send_b, send_c), open).await;
+            assert_eq!(b.ask(GatedMsg::Take).await.unwrap(), (0..=to_b).collect::<Vec<_>>());
+            assert_eq!(c.ask(GatedMsg::Take).await.unwrap(), (0..=to_c).collect::<Vec<_>>());
+            sys.shutdown().await;
+        })
+        .unwrap();
+    });
+}
+
 #[test]
 fn stopped_actor_reports_closed_here_and_counts_dead_letters_there() {
     let rt = runtime(2);
