@@ -1,6 +1,6 @@
 //! The `Actor` trait.
 
-use crate::Context;
+use crate::{Context, StopReason};
 
 /// A unit of state that handles typed messages one at a time on its shard.
 ///
@@ -19,14 +19,19 @@ pub trait Actor: Sized + 'static {
     /// Handles one message.
     fn handle(&mut self, msg: Self::Msg, ctx: &mut Context<Self>);
 
-    /// Runs once on the actor's shard before the first message.
+    /// Runs once on the actor's shard before the first message, in each
+    /// incarnation ([`Context::incarnation`] tells a restart from the first
+    /// start). A panic or [`Context::fail`] here is a failure.
     fn started(&mut self, ctx: &mut Context<Self>) {
         let _ = ctx;
     }
 
-    /// Runs once when the actor stops for good (asked to stop, failed, or the
-    /// runtime shuts down). Messages still queued are counted as dead letters.
-    fn stopped(&mut self, ctx: &mut Context<Self>) {
-        let _ = ctx;
+    /// Runs once when this incarnation of the actor ends, with the reason:
+    /// it stopped, failed, or the runtime shuts down. If its restart policy
+    /// restarts it, a new incarnation is built next by the same factory
+    /// (see [`RestartPolicy`](crate::RestartPolicy)); otherwise the actor is
+    /// stopped for good and messages still queued are dead letters.
+    fn stopped(&mut self, reason: &StopReason, ctx: &mut Context<Self>) {
+        let _ = (reason, ctx);
     }
 }

@@ -15,7 +15,7 @@ use whirl_mailbox::Payload;
 use crate::entry::{self, How, RunFn};
 use crate::shard::Shard;
 use crate::slots::Lifecycle;
-use crate::{Actor, Context};
+use crate::{Actor, Context, StopReason};
 
 /// What any shard needs to deliver messages to actors of one type.
 #[derive(Debug)]
@@ -45,15 +45,18 @@ pub(crate) fn fns_of<A: Actor>() -> &'static ActorFns {
 #[repr(C)]
 pub(crate) struct ActorCell<A, F> {
     pub(crate) actor: A,
-    #[allow(dead_code)] // used by restarts (supervision)
     pub(crate) factory: F,
 }
 
 struct LifecycleOf<A, F>(PhantomData<(A, F)>);
 
 impl<A: Actor, F: Fn() -> A + 'static> LifecycleOf<A, F> {
-    const LIFECYCLE: Lifecycle =
-        Lifecycle { start: start::<A>, stop: stop::<A>, free: free::<A, F> };
+    const LIFECYCLE: Lifecycle = Lifecycle {
+        start: start::<A>,
+        stop: stop::<A>,
+        rebuild: rebuild::<A, F>,
+        free: free::<A, F>,
+    };
 }
 
 /// The lifecycle of actors of type `A` built by `F`.
@@ -70,27 +73,57 @@ pub(crate) fn build<A: Actor, F: Fn() -> A + 'static>(factory: F) -> *mut () {
 /// # Safety
 ///
 /// `actor` is a live cell of an `A`, and `shard` the shard it lives on.
-unsafe fn start<A: Actor>(actor: *mut (), shard: *const (), slot: u32, generation: u32) -> bool {
+unsafe fn start<A: Actor>(
+    actor: *mut (),
+    shard: *const (),
+    slot: u32,
+    generation: u32,
+) -> Option<(StopReason, bool)> {
     // SAFETY: as the contract says; the cell starts with the actor.
     let (actor, shard) = unsafe { (&mut *actor.cast::<A>(), Shard::from_erased(shard)) };
     let mut ctx = Context::new(shard, slot, generation);
-    let ok = catch_unwind(AssertUnwindSafe(|| actor.started(&mut ctx))).is_ok();
-    if !ok {
-        tracing::error!(shard = shard.id, slot, "actor panicked in `started`; stopping it");
+    match catch_unwind(AssertUnwindSafe(|| actor.started(&mut ctx))) {
+        Ok(()) => ctx.take_end(),
+        Err(panic) => {
+            let reason = StopReason::from_panic(&*panic);
+            tracing::error!(shard = shard.id, slot, %reason, "actor failed in `started`");
+            Some((reason, false))
+        }
     }
-    ok && !ctx.stop_requested()
 }
 
 /// # Safety
 ///
 /// As [`start`].
-unsafe fn stop<A: Actor>(actor: *mut (), shard: *const (), slot: u32, generation: u32) {
+unsafe fn stop<A: Actor>(
+    actor: *mut (),
+    shard: *const (),
+    slot: u32,
+    generation: u32,
+    reason: &StopReason,
+) {
     // SAFETY: as the contract says.
     let (actor, shard) = unsafe { (&mut *actor.cast::<A>(), Shard::from_erased(shard)) };
     let mut ctx = Context::new(shard, slot, generation);
-    if catch_unwind(AssertUnwindSafe(|| actor.stopped(&mut ctx))).is_err() {
+    if catch_unwind(AssertUnwindSafe(|| actor.stopped(reason, &mut ctx))).is_err() {
         tracing::error!(shard = shard.id, slot, "actor panicked in `stopped`");
     }
+}
+
+/// # Safety
+///
+/// `actor` is a cell built by [`build::<A, F>`], not in use.
+unsafe fn rebuild<A: Actor, F: Fn() -> A>(actor: *mut ()) -> bool {
+    // SAFETY: as the contract says.
+    let cell = unsafe { &mut *actor.cast::<ActorCell<A, F>>() };
+    let Ok(new) = catch_unwind(AssertUnwindSafe(|| (cell.factory)())) else {
+        return false;
+    };
+    let old = std::mem::replace(&mut cell.actor, new);
+    if catch_unwind(AssertUnwindSafe(move || drop(old))).is_err() {
+        tracing::error!("a failed actor's drop panicked");
+    }
+    true
 }
 
 /// # Safety
@@ -141,12 +174,12 @@ pub(crate) unsafe fn deliver<A: Actor>(
         Some(s.actor)
     });
     let Some(actor) = actor else {
-        if !shard.is_reserved(slot, generation) {
-            shard.dead_letter(shard.mesh.stop_cause(), msg);
-        } else {
+        let run = fns_of::<A>().run;
+        if shard.is_reserved(slot, generation) {
             // A message that overtook its actor's spawn waits for it.
-            let run = fns_of::<A>().run;
             shard.keep_pending(slot, run, entry::target_word(slot, generation), msg);
+        } else if let Err(msg) = shard.hold_for_restart(run, slot, generation, msg, counted) {
+            shard.dead_letter(shard.mesh.stop_cause(), msg);
         }
         return;
     };
@@ -156,7 +189,7 @@ pub(crate) unsafe fn deliver<A: Actor>(
     // other reference to it exists while its handler runs (handlers do not
     // nest, and the shard marks it running so it is not freed under us).
     unsafe { (*actor.cast::<A>()).handle(msg, &mut ctx) };
-    shard.handler_returned(slot, generation, ctx.stop_requested());
+    shard.handler_returned(slot, generation, ctx.take_end());
 }
 
 /// Queues a message sent from outside the runtime.

@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 use std::time::Duration;
 
 use crate::shard::{with_current, Shard};
-use crate::{Actor, ActorRef, SpawnError};
+use crate::{Actor, ActorRef, SpawnError, StopReason};
 
 /// The handle a running actor gets with each message and lifecycle hook: its
 /// own ref, spawning, stopping itself, timers, and async jobs.
@@ -17,13 +17,14 @@ pub struct Context<A: Actor> {
     shard: NonNull<Shard>,
     slot: u32,
     generation: u32,
-    stop: bool,
+    /// How this call asked the incarnation to end, if it did.
+    end: Option<(StopReason, bool)>,
     _actor: PhantomData<fn(A)>,
 }
 
 impl<A: Actor> Context<A> {
     pub(crate) fn new(shard: &Shard, slot: u32, generation: u32) -> Self {
-        Self { shard: NonNull::from(shard), slot, generation, stop: false, _actor: PhantomData }
+        Self { shard: NonNull::from(shard), slot, generation, end: None, _actor: PhantomData }
     }
 
     fn shard(&self) -> &Shard {
@@ -56,13 +57,32 @@ impl<A: Actor> Context<A> {
     }
 
     /// Stops this actor once the current call returns; `stopped` runs next
-    /// and queued messages become dead letters.
+    /// (reason [`StopReason::Normal`]) and queued messages become dead
+    /// letters, unless its policy is [`Restart::Permanent`], which restarts
+    /// it.
+    ///
+    /// [`Restart::Permanent`]: crate::Restart::Permanent
     pub fn stop(&mut self) {
-        self.stop = true;
+        self.end.get_or_insert((StopReason::Normal, false));
     }
 
-    pub(crate) fn stop_requested(&self) -> bool {
-        self.stop
+    /// Fails this actor on purpose, without panicking, once the current call
+    /// returns: `stopped` runs with [`StopReason::Failed`], then its restart
+    /// policy decides (a bare spawn stops for good). The message being
+    /// handled counts as a dead letter.
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.end = Some((StopReason::Failed(reason.into()), false));
+    }
+
+    /// How this call asked the incarnation to end, if it did.
+    pub(crate) fn take_end(&mut self) -> Option<(StopReason, bool)> {
+        self.end.take()
+    }
+
+    /// How many times this actor has been restarted: 0 for its first
+    /// incarnation.
+    pub fn incarnation(&self) -> u32 {
+        self.shard().incarnation(self.slot)
     }
 
     /// Spawns an actor on this shard.

@@ -188,7 +188,7 @@ impl Shard {
             let body = catch_unwind(AssertUnwindSafe(|| self.pass_body(&mut work)));
             match body {
                 Ok(()) => break,
-                Err(_) => self.handler_panicked(),
+                Err(panic) => self.handler_panicked(&*panic),
             }
         }
         self.flush_outbound();
@@ -234,13 +234,19 @@ impl Shard {
         }
     }
 
-    /// A handler panicked: its actor fails; the pass goes on.
+    /// A handler panicked: its actor fails (and is restarted if its policy
+    /// says so); the message it was handling is a dead letter; the pass goes
+    /// on.
     #[cold]
-    fn handler_panicked(&self) {
+    fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
         let Some((slot, generation)) = self.running.take() else { return };
-        tracing::error!(shard = self.id, slot, "actor panicked in `handle`; stopping it");
+        let reason = crate::StopReason::from_panic(panic);
+        tracing::error!(shard = self.id, slot, %reason, "actor failed in `handle`");
         self.stop_after_handler.set(false);
-        self.finish_stop(slot, generation);
+        let asked = self.end_after_handler.borrow_mut().take();
+        let for_good = asked.is_some_and(|(_, for_good)| for_good);
+        self.count_dead_letters(DeadLetterCause::FailedHandling, 1);
+        self.end_incarnation(slot, generation, reason, for_good);
     }
 
     /// Delivers envelopes from threads outside the runtime, bounded like

@@ -30,11 +30,14 @@ mod context;
 mod dispatch;
 mod entry;
 mod error;
+mod failure;
 mod injected;
 mod lifecycle;
 mod local_cell;
 mod mesh;
 pub mod registry;
+mod restart;
+mod restart_policy;
 mod room;
 mod run_queue;
 mod shard;
@@ -50,9 +53,11 @@ pub use config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, MIN_RING
 pub use context::{Context, TimerHandle};
 pub use dispatch::run_shard;
 pub use error::{AskError, SendError, SpawnError};
+pub use failure::StopReason;
 pub use mesh::Mesh;
+pub use restart_policy::{MailboxOnRestart, Restart, RestartPolicy};
 pub use shard::spawn_program;
-pub use spawn::spawn_on;
+pub use spawn::{spawn_on, spawn_on_with};
 pub use stats::{DeadLetterCause, ShutdownReport, Stats};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.

@@ -10,14 +10,18 @@ use crate::cell::{self, fns_of};
 use crate::commands::run_stop;
 use crate::entry;
 use crate::mesh::phase;
+use crate::restart::Restarts;
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
-use crate::{Actor, ActorRef, SpawnError};
+use crate::stats::DeadLetterCause;
+use crate::{Actor, ActorRef, SpawnError, StopReason};
+use crate::{Restart, RestartPolicy};
 
 impl Shard {
     /// Spawns an actor on this shard, in a free slot or a fresh one.
     pub(crate) fn spawn_here<A: Actor, F: Fn() -> A + Send + 'static>(
         &self,
+        policy: RestartPolicy,
         factory: F,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
         if self.mesh.phase() != phase::RUNNING {
@@ -28,14 +32,19 @@ impl Shard {
             Some(slot) => slot,
             None => self.shared().take_slot(false)?.0,
         };
-        let generation = self.install(slot, factory);
+        let generation = self.install(slot, policy, factory);
         Ok(ActorRef::new(self.mesh.id, self.id, slot, generation, fns_of::<A>()))
     }
 
     /// Builds the actor and makes it live at `slot` (vacant, or reserved for
     /// this spawn): runs `started`, then queues the messages that arrived
     /// while the slot was only reserved. Returns the slot's generation.
-    pub(crate) fn install<A: Actor, F: Fn() -> A + 'static>(&self, slot: u32, factory: F) -> u32 {
+    pub(crate) fn install<A: Actor, F: Fn() -> A + 'static>(
+        &self,
+        slot: u32,
+        policy: RestartPolicy,
+        factory: F,
+    ) -> u32 {
         let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
         let (generation, pending) = self.slots.with(|slots| {
             // A vacant or reserved slot's counters and flags were reset when
@@ -53,19 +62,22 @@ impl Shard {
                 // below become dead letters, then the slot is freed.
                 Err(_) => s.stopping = true,
             }
+            if policy.restart_type() != Restart::Temporary {
+                slots.restarts.insert(slot, Restarts::new(policy));
+            }
             (generation, slots.pending.remove(&slot).unwrap_or_default())
         });
         self.shared().actors.fetch_add(1, Ordering::Relaxed);
-        let started = match built {
+        let ended = match built {
             Ok(actor) => {
                 let lifecycle = cell::lifecycle_of::<A, F>();
                 // SAFETY: the cell was just built for an `A` by `F`, and
                 // lives in `slot` on this shard.
                 unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) }
             }
-            Err(_) => {
+            Err(panic) => {
                 tracing::error!(shard = self.id, slot, "actor factory panicked");
-                false
+                Some((StopReason::from_panic(&*panic), true))
             }
         };
         // Messages that waited for the actor go first, counted against its
@@ -79,8 +91,8 @@ impl Shard {
             });
             self.queue.with(|q| q.push(words, |w| w.copy_from_slice(&buffer)));
         }
-        if !started {
-            self.request_stop_now(slot, generation);
+        if let Some((reason, for_good)) = ended {
+            self.request_stop_now(slot, generation, reason, for_good);
         }
         generation
     }
@@ -90,7 +102,8 @@ impl Shard {
     pub(crate) fn request_stop(&self, slot: u32, generation: u32) {
         let queue_stop = self.slots.with(|slots| {
             if let Some(s) = slots.slots.get_mut(slot as usize) {
-                if s.generation == generation && s.state == State::Live && !s.stopping {
+                let live = matches!(s.state, State::Live | State::Restarting);
+                if s.generation == generation && live && !s.stopping {
                     s.stopping = true;
                     return true;
                 }
@@ -116,55 +129,92 @@ impl Shard {
         in_table.unwrap_or_else(|| self.is_reserved_beyond(slot, generation))
     }
 
-    /// A stop entry reached the front of the run queue.
+    /// A stop entry reached the front of the run queue: the stop asked for
+    /// by `ActorRef::stop`, for good.
     pub(crate) fn stop_queued(&self, slot: u32, generation: u32) {
-        self.request_stop_now(slot, generation);
+        self.request_stop_now(slot, generation, StopReason::Normal, true);
     }
 
-    /// Stops the actor now, or as soon as its running handler returns
-    /// (a failure, a failed start, shutdown).
-    pub(crate) fn request_stop_now(&self, slot: u32, generation: u32) {
+    /// Ends the actor's incarnation now, or as soon as its running handler
+    /// returns (a failure, a failed start, a stop). `for_good`: never
+    /// restarted, whatever its policy.
+    pub(crate) fn request_stop_now(
+        &self,
+        slot: u32,
+        generation: u32,
+        reason: StopReason,
+        for_good: bool,
+    ) {
         if self.running.get() == Some((slot, generation)) {
             self.stop_after_handler.set(true);
+            merge_end(&mut self.end_after_handler.borrow_mut(), (reason, for_good));
         } else {
-            self.finish_stop(slot, generation);
+            self.end_incarnation(slot, generation, reason, for_good);
         }
     }
 
-    /// After a handler returned: stops the actor if it asked to (or a stop
-    /// came while it ran).
+    /// After a handler returned: ends the incarnation if the handler asked
+    /// to (`end`) or a stop came while it ran.
     #[inline(always)]
-    pub(crate) fn handler_returned(&self, slot: u32, generation: u32, stop: bool) {
+    pub(crate) fn handler_returned(
+        &self,
+        slot: u32,
+        generation: u32,
+        end: Option<(StopReason, bool)>,
+    ) {
         self.running.set(None);
-        if stop | self.stop_after_handler.get() {
-            self.stop_after_handler.set(false);
-            self.finish_stop(slot, generation);
+        if end.is_some() | self.stop_after_handler.get() {
+            self.handler_ended(slot, generation, end);
         }
     }
 
-    /// Stops the actor at `slot` for good: `stopped` runs, the slot's
-    /// generation moves on (its queued messages become dead letters when
-    /// they reach the front), its tasks are cancelled and its names freed.
-    pub(crate) fn finish_stop(&self, slot: u32, generation: u32) {
-        let Some((actor, lifecycle)) = self.slots.with(|slots| {
-            let s = slots.live(slot, generation)?;
+    #[cold]
+    #[inline(never)]
+    fn handler_ended(&self, slot: u32, generation: u32, end: Option<(StopReason, bool)>) {
+        self.stop_after_handler.set(false);
+        let mut merged = self.end_after_handler.borrow_mut().take();
+        if let Some(end) = end {
+            merge_end(&mut merged, end);
+        }
+        let (reason, for_good) = merged.unwrap_or((StopReason::Normal, true));
+        if matches!(reason, StopReason::Failed(_)) {
+            // The message it was handling when it chose to fail.
+            self.count_dead_letters(DeadLetterCause::FailedHandling, 1);
+        }
+        self.end_incarnation(slot, generation, reason, for_good);
+    }
+
+    /// Stops the actor at `slot` for good: `stopped` runs (unless it already
+    /// ran for a failed incarnation that was waiting to be restarted), the
+    /// slot's generation moves on (its queued messages become dead letters
+    /// when they reach the front), its tasks are cancelled and its names
+    /// freed.
+    pub(crate) fn finish_stop(&self, slot: u32, generation: u32, reason: &StopReason) {
+        let Some((actor, lifecycle, was_live)) = self.slots.with(|slots| {
+            let s = slots.slots.get_mut(slot as usize)?;
+            let was_live = match s.state {
+                _ if s.generation != generation => return None,
+                State::Live => true,
+                State::Restarting => false,
+                _ => return None,
+            };
             s.stopping = true;
             // From here the slot is not live: no message, stop or second
             // `finish_stop` reaches the actor while `stopped` runs, whatever
             // that hook runs (a pass, waiting for room).
             s.state = State::Stopping;
-            Some((s.actor, s.lifecycle))
+            Some((s.actor, s.lifecycle, was_live))
         }) else {
             return;
         };
-        if !actor.is_null() {
+        if was_live && !actor.is_null() {
             // SAFETY: the cell of the slot, of the lifecycle's type, still
             // owned by the slot (freed below).
-            unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation) };
+            unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
         }
-        let jobs = self.slots.with(|slots| {
+        let (jobs, pending, restarts) = self.slots.with(|slots| {
             slots.free(slot);
-            slots.jobs.remove(&slot)
+            (slots.jobs.remove(&slot), slots.pending.remove(&slot), slots.restarts.remove(&slot))
         });
         if !actor.is_null() {
             // SAFETY: the cell is no longer reachable from the slot; freed
@@ -176,6 +226,13 @@ impl Shard {
         }
         for (_, job) in jobs.into_iter().flatten() {
             job.cancel();
+        }
+        if let Some(restarts) = restarts {
+            restarts.cancel_backoff();
+        }
+        // Messages that waited for a restart that will not come.
+        for buffer in pending.into_iter().flatten() {
+            self.drop_entry_buffer(self.mesh.stop_cause(), buffer);
         }
         self.shared().actors.fetch_sub(1, Ordering::Relaxed);
         if self.shared().registered.load(Ordering::Relaxed) > 0 {
@@ -224,9 +281,10 @@ impl Shard {
                     .collect()
             })
         };
-        let (live, reserved) = (in_state(State::Live), in_state(State::Reserved));
+        let (mut live, reserved) = (in_state(State::Live), in_state(State::Reserved));
+        live.extend(in_state(State::Restarting));
         for (slot, generation) in live {
-            self.finish_stop(slot, generation);
+            self.finish_stop(slot, generation, &StopReason::Shutdown);
         }
         for (slot, generation) in reserved {
             self.give_up_reserved(slot, generation);
@@ -290,11 +348,12 @@ impl Shard {
                     // Done: forget the handle (this does not cancel the
                     // running task).
                     shard.forget_job(slot, generation, id);
-                    if finished.is_err() {
+                    if let Err(panic) = finished {
                         // A panic in a piped future, its mapping or a timer's
                         // message maker is a failure of the actor.
-                        tracing::error!(shard = shard.id, slot, "an actor's task panicked");
-                        shard.request_stop_now(slot, generation);
+                        let reason = StopReason::from_panic(&*panic);
+                        tracing::error!(shard = shard.id, slot, %reason, "an actor's task failed");
+                        shard.request_stop_now(slot, generation, reason, false);
                     }
                 }
                 _ => {}
@@ -347,4 +406,16 @@ impl Shard {
             job.cancel();
         }
     }
+}
+
+/// Folds a second request to end an incarnation into the first: a stop for
+/// good stays for good, and a failure's reason is kept over a plain stop.
+fn merge_end(into: &mut Option<(StopReason, bool)>, end: (StopReason, bool)) {
+    *into = Some(match into.take() {
+        None => end,
+        Some((reason, for_good)) => {
+            let reason = if reason.is_failure() { reason } else { end.0 };
+            (reason, for_good || end.1)
+        }
+    });
 }

@@ -84,6 +84,8 @@ pub(crate) struct ShardShared {
     pub(crate) registered: AtomicUsize,
     /// Times this shard's publications woke a parked shard.
     pub(crate) wakes: AtomicU64,
+    /// Restarts of this shard's actors.
+    pub(crate) restarts: AtomicU64,
     /// This shard has stopped its actors (counted once in
     /// `Mesh::stopped_shards`).
     stopped: AtomicBool,
@@ -118,6 +120,7 @@ impl ShardShared {
             dead_letters: Default::default(),
             registered: AtomicUsize::new(0),
             wakes: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
             exited: AtomicBool::new(false),
         }
@@ -645,6 +648,7 @@ impl Mesh {
                 *total += count.load(Ordering::Relaxed);
             }
             stats.wakes += s.wakes.load(Ordering::Relaxed);
+            stats.restarts += s.restarts.load(Ordering::Relaxed);
         }
         stats.dead_letters = stats.dead_letter_causes.iter().sum();
         stats

@@ -68,6 +68,8 @@ pub(crate) struct Shard {
     /// A stop was asked for the running actor: it stops when its handler
     /// returns.
     pub(crate) stop_after_handler: Cell<bool>,
+    /// Why the running actor's incarnation ends once its handler returns.
+    pub(crate) end_after_handler: RefCell<Option<(crate::StopReason, bool)>>,
     /// Words of the ring entry being run (its run function reports them
     /// before any user code runs, so a panic does not run it twice).
     pub(crate) consumed: Cell<usize>,
@@ -203,6 +205,7 @@ impl Shard {
             dispatcher: RefCell::new(None),
             running: Cell::new(None),
             stop_after_handler: Cell::new(false),
+            end_after_handler: RefCell::new(None),
             consumed: Cell::new(0),
             recheck: Cell::new(false),
             next_job: Cell::new(0),
@@ -341,19 +344,35 @@ impl Shard {
         // Not queued: a live actor that is not stopping has a full mailbox;
         // a reserved slot keeps the message for its actor; anything else is
         // gone.
-        let waits = self.slots.with(|slots| match slots.slots.get(slot as usize) {
+        let capacity = self.mailbox_capacity;
+        let waits = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
             Some(s) if s.generation == generation => match s.state {
                 State::Live if !s.stopping => Err(Refusal::Full),
-                State::Reserved => Ok(()),
+                State::Reserved => Ok(false),
+                // Restarting: queued within the bound like a live actor's
+                // messages, and held for the new incarnation when it comes up.
+                State::Restarting if !s.stopping && s.queued < capacity => {
+                    s.queued += 1;
+                    Ok(true)
+                }
+                State::Restarting if !s.stopping => Err(Refusal::Full),
                 _ => Err(Refusal::Closed),
             },
             Some(_) => Err(Refusal::Closed),
-            None if self.is_reserved_beyond(slot, generation) => Ok(()),
+            None if self.is_reserved_beyond(slot, generation) => Ok(false),
             None => Err(Refusal::Closed),
         });
+        let target = entry::target_word(slot, generation);
         match waits {
-            Ok(()) => {
-                self.keep_pending(slot, fns.run, entry::target_word(slot, generation), msg);
+            Ok(true) => {
+                self.queue.with(|q| {
+                    q.push(entry::entry_words::<M>(), |w| entry::write(w, fns.run, target, msg))
+                });
+                self.wake_dispatcher();
+                Ok(())
+            }
+            Ok(false) => {
+                self.keep_pending(slot, fns.run, target, msg);
                 Ok(())
             }
             Err(Refusal::Full) => Err(SendError::Full(msg)),

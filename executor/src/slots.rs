@@ -11,15 +11,35 @@ use std::collections::HashMap;
 
 use glommio::task::JoinHandle;
 
+use crate::restart::Restarts;
+use crate::StopReason;
+
+/// Calls an actor's `started` (see [`Lifecycle::start`]).
+pub(crate) type StartFn = unsafe fn(
+    actor: *mut (),
+    shard: *const (),
+    slot: u32,
+    generation: u32,
+) -> Option<(StopReason, bool)>;
+
 /// Starts, stops and drops an actor of one type, and rebuilds it from its
 /// factory; `actor` points at the actor's cell.
 #[derive(Debug)]
 pub(crate) struct Lifecycle {
-    /// Calls `started`; returns false if it panicked or asked to stop.
-    pub(crate) start:
-        unsafe fn(actor: *mut (), shard: *const (), slot: u32, generation: u32) -> bool,
+    /// Calls `started`; returns why the incarnation ends already if it
+    /// panicked, failed or asked to stop (`Some((reason, for_good))`).
+    pub(crate) start: StartFn,
     /// Calls `stopped`.
-    pub(crate) stop: unsafe fn(actor: *mut (), shard: *const (), slot: u32, generation: u32),
+    pub(crate) stop: unsafe fn(
+        actor: *mut (),
+        shard: *const (),
+        slot: u32,
+        generation: u32,
+        reason: &StopReason,
+    ),
+    /// Replaces the actor with a new one from the cell's factory (the old
+    /// one is dropped); false if the factory panicked (the old one stays).
+    pub(crate) rebuild: unsafe fn(actor: *mut ()) -> bool,
     /// Frees the cell.
     pub(crate) free: unsafe fn(actor: *mut ()),
 }
@@ -38,6 +58,10 @@ pub(crate) enum State {
     /// nothing reaches it and no second stop starts, even from a pass that
     /// user code in `stopped` runs; freed next.
     Stopping,
+    /// Its actor failed and is being built again (after `stopped`, and a
+    /// backoff if its policy has one). Sends are accepted within the
+    /// mailbox bound; messages reaching it wait in [`Slots::pending`].
+    Restarting,
 }
 
 /// One slot.
@@ -53,14 +77,21 @@ pub(crate) struct Slot {
     pub(crate) state: State,
     /// A stop has been asked for: later sends are refused.
     pub(crate) stopping: bool,
+    /// Restarting under `MailboxOnRestart::Drop`: how many of the messages
+    /// queued when it failed are still to be dropped as they come up.
+    pub(crate) discard: u32,
     /// The actor's cell (live slots only).
     pub(crate) actor: *mut (),
     pub(crate) lifecycle: &'static Lifecycle,
 }
 
 /// The lifecycle of an empty slot: never called.
-static NO_LIFECYCLE: Lifecycle =
-    Lifecycle { start: |_, _, _, _| false, stop: |_, _, _, _| {}, free: |_| {} };
+static NO_LIFECYCLE: Lifecycle = Lifecycle {
+    start: |_, _, _, _| None,
+    stop: |_, _, _, _, _| {},
+    rebuild: |_| false,
+    free: |_| {},
+};
 
 impl Slot {
     fn vacant() -> Self {
@@ -69,6 +100,7 @@ impl Slot {
             queued: 0,
             state: State::Reserved,
             stopping: false,
+            discard: 0,
             actor: std::ptr::null_mut(),
             lifecycle: &NO_LIFECYCLE,
         }
@@ -81,9 +113,12 @@ pub(crate) struct Slots {
     pub(crate) slots: Vec<Slot>,
     /// Free slot indices for local spawns.
     pub(crate) free: Vec<u32>,
-    /// Entries for reserved slots, waiting for their actor (rare: a message
-    /// that overtook its actor's spawn).
+    /// Entries waiting for an actor that is not built yet: for a reserved
+    /// slot (a message that overtook its actor's spawn; not counted in
+    /// `queued`), or for a restarting one (counted in `queued`).
     pub(crate) pending: HashMap<u32, Vec<crate::entry::EntryBuffer>>,
+    /// Restart policies and histories of actors that have one, by slot.
+    pub(crate) restarts: HashMap<u32, Restarts>,
     /// Timers and piped jobs of actors that have some, by slot.
     pub(crate) jobs: HashMap<u32, Vec<(u64, JoinHandle<()>)>>,
 }
@@ -117,6 +152,7 @@ impl Slots {
         entry.state = State::Vacant;
         entry.queued = 0;
         entry.stopping = false;
+        entry.discard = 0;
         entry.actor = std::ptr::null_mut();
         entry.lifecycle = &NO_LIFECYCLE;
         let Some(next) = entry.generation.checked_add(1) else { return false };

@@ -10,7 +10,7 @@ use crate::entry;
 use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
 use crate::shard::{with_current, Shard};
-use crate::{Actor, ActorRef, SpawnError};
+use crate::{Actor, ActorRef, RestartPolicy, SpawnError};
 
 /// Spawns the actor `factory` builds on shard `shard` of `mesh`, from any
 /// thread. The factory runs on that shard (now, or when the spawn request
@@ -29,6 +29,21 @@ pub fn spawn_on<A: Actor>(
     shard: usize,
     factory: impl Fn() -> A + Send + 'static,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
+    spawn_on_with(mesh, shard, RestartPolicy::never(), factory)
+}
+
+/// As [`spawn_on`], with a restart policy: a failed actor is built again by
+/// `factory` in its slot, behind the same refs, as `policy` says.
+///
+/// # Errors
+///
+/// As [`spawn_on`].
+pub fn spawn_on_with<A: Actor>(
+    mesh: &Arc<Mesh>,
+    shard: usize,
+    policy: RestartPolicy,
+    factory: impl Fn() -> A + Send + 'static,
+) -> Result<ActorRef<A::Msg>, SpawnError> {
     let shards = mesh.shard_count();
     if shard >= shards {
         return Err(SpawnError::NoSuchShard { shard, shards });
@@ -38,14 +53,14 @@ pub fn spawn_on<A: Actor>(
     }
     with_current(|current| match current {
         Some(current) if current.mesh.id == mesh.id && current.id as usize == shard => {
-            current.spawn_here(factory)
+            current.spawn_here(policy, factory)
         }
         current => {
             let target = &mesh.shards[shard];
             let from_outside = current.is_none_or(|c| c.mesh.id != mesh.id);
             let (slot, generation) = target.take_slot(from_outside)?;
             let spawn: SpawnFn = Box::new(move |shard: &Shard, slot, generation| {
-                let installed = shard.install(slot, factory);
+                let installed = shard.install(slot, policy, factory);
                 debug_assert_eq!(installed, generation, "reserved under this generation");
             });
             let word = entry::target_word(slot, generation);

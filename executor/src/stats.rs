@@ -19,17 +19,23 @@ pub enum DeadLetterCause {
     ShardExited = 4,
     /// Of a type its target does not handle (a ref outliving its slot).
     WrongType = 5,
+    /// Being handled when its actor failed (a panic or `Context::fail`).
+    FailedHandling = 6,
+    /// Waiting for an actor that restarted under `MailboxOnRestart::Drop`.
+    DroppedOnRestart = 7,
 }
 
 impl DeadLetterCause {
     /// Every cause, in the order of [`Stats::dead_letter_causes`].
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Stopped,
         Self::LateAnswer,
         Self::Unsent,
         Self::ShutdownTimeout,
         Self::ShardExited,
         Self::WrongType,
+        Self::FailedHandling,
+        Self::DroppedOnRestart,
     ];
 
     /// A short name, as used in metrics.
@@ -41,6 +47,8 @@ impl DeadLetterCause {
             Self::ShutdownTimeout => "shutdown_timeout",
             Self::ShardExited => "shard_exited",
             Self::WrongType => "wrong_type",
+            Self::FailedHandling => "failed_handling",
+            Self::DroppedOnRestart => "dropped_on_restart",
         }
     }
 }
@@ -61,7 +69,9 @@ pub struct Stats {
     /// Messages counted as dead letters, all causes.
     pub dead_letters: u64,
     /// Dead letters by cause, indexed like [`DeadLetterCause::ALL`].
-    pub dead_letter_causes: [u64; 6],
+    pub dead_letter_causes: [u64; DeadLetterCause::ALL.len()],
+    /// Restarts of failed actors (new incarnations in their slots).
+    pub restarts: u64,
     /// Times a shard's publication woke a parked shard (each goes through
     /// glommio's cross-thread wake-up).
     pub wakes: u64,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use whirl_executor::registry::{self, RegistryError};
-use whirl_executor::{Actor, ActorRef, Mesh, ShutdownReport, SpawnError, Stats};
+use whirl_executor::{Actor, ActorRef, Mesh, RestartPolicy, ShutdownReport, SpawnError, Stats};
 
 /// Where to spawn an actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,22 @@ impl System {
         placement: Placement,
         factory: impl Fn() -> A + Send + 'static,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        self.spawn_restarting(placement, RestartPolicy::never(), factory)
+    }
+
+    /// Spawns the actor `factory` builds where `placement` says, restarted
+    /// in place as `policy` says when it fails: the same refs and names
+    /// reach each new incarnation (see [`RestartPolicy`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_with`](Self::spawn_with).
+    pub fn spawn_restarting<A: Actor>(
+        &self,
+        placement: Placement,
+        policy: RestartPolicy,
+        factory: impl Fn() -> A + Send + 'static,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
         let shard = match placement {
             Placement::Shard(shard) | Placement::Near(shard) => shard,
             Placement::RoundRobin => self.mesh.next_round_robin(),
@@ -103,7 +119,7 @@ impl System {
                 })
                 .unwrap_or(0),
         };
-        whirl_executor::spawn_on(&self.mesh, shard, factory)
+        whirl_executor::spawn_on_with(&self.mesh, shard, policy, factory)
     }
 
     /// Names `actor`. The name frees itself when the actor stops for good.

@@ -33,7 +33,7 @@ impl Actor for Hooked {
             HookedMsg::Panic => panic!("this actor fails (on purpose, in a test)"),
         }
     }
-    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+    fn stopped(&mut self, _reason: &whirl::StopReason, _ctx: &mut Context<Self>) {
         self.stopped.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -193,7 +193,7 @@ impl Actor for FailsAndSends {
         );
     }
     fn handle(&mut self, (): (), _ctx: &mut Context<Self>) {}
-    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+    fn stopped(&mut self, _reason: &whirl::StopReason, _ctx: &mut Context<Self>) {
         self.stopped.fetch_add(1, Ordering::SeqCst);
         // Waiting for room runs the shard's queue here, where the stop
         // queued for this very actor waits behind the full mailbox.

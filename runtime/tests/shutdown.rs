@@ -46,7 +46,7 @@ impl Actor for Relay {
             }
         }
     }
-    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+    fn stopped(&mut self, _reason: &whirl::StopReason, _ctx: &mut Context<Self>) {
         self.stopped.fetch_add(1, Ordering::SeqCst);
     }
 }

@@ -18,7 +18,7 @@ impl Actor for Accumulator {
         self.sum += n;
     }
 
-    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+    fn stopped(&mut self, _reason: &whirl::StopReason, _ctx: &mut Context<Self>) {
         println!("accumulator stopped with sum {}", self.sum);
     }
 }

@@ -1,0 +1,249 @@
+//! Failure and restart in place: reasons, restart types, intensity, backoff
+//! and what happens to waiting messages, behind refs that keep working.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::runtime;
+use whirl::{
+    Actor, ActorRef, AskError, Context, DeadLetterCause, MailboxOnRestart, Placement, Reply,
+    Restart, RestartPolicy, SendError, StopReason, System,
+};
+
+/// What the actors of these tests saw, across incarnations.
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Counts `Add`s, fails on request, logs its lifecycle.
+struct Worker {
+    n: u64,
+    log: Log,
+    fail_in_started: bool,
+}
+
+enum WorkerMsg {
+    Add(u64),
+    Get(Reply<(u64, u32)>),
+    Panic,
+    Fail(&'static str),
+    Stop,
+}
+
+impl Actor for Worker {
+    type Msg = WorkerMsg;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.log.lock().unwrap().push(format!("started {}", ctx.incarnation()));
+        if self.fail_in_started {
+            panic!("cannot start");
+        }
+    }
+
+    fn handle(&mut self, msg: WorkerMsg, ctx: &mut Context<Self>) {
+        match msg {
+            WorkerMsg::Add(k) => self.n += k,
+            WorkerMsg::Get(reply) => reply.send((self.n, ctx.incarnation())),
+            WorkerMsg::Panic => panic!("boom"),
+            WorkerMsg::Fail(why) => ctx.fail(why),
+            WorkerMsg::Stop => ctx.stop(),
+        }
+    }
+
+    fn stopped(&mut self, reason: &StopReason, _ctx: &mut Context<Self>) {
+        self.log.lock().unwrap().push(format!("stopped: {reason}"));
+    }
+}
+
+fn spawn(sys: &System, policy: RestartPolicy, log: &Log) -> ActorRef<WorkerMsg> {
+    let here = sys.current_shard().expect("on a shard");
+    let log = log.clone();
+    sys.spawn_restarting(Placement::Shard(here), policy, move || Worker {
+        n: 0,
+        log: log.clone(),
+        fail_in_started: false,
+    })
+    .expect("spawn")
+}
+
+fn lines(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+#[test]
+fn a_panicking_actor_is_restarted_behind_the_same_ref() {
+    let log = Log::default();
+    let rt = runtime(2);
+    let seen = log.clone();
+    rt.block_on(move |sys| async move {
+        let w = spawn(&sys, RestartPolicy::new(Restart::Transient), &seen);
+        w.send(WorkerMsg::Add(5)).unwrap();
+        w.send(WorkerMsg::Panic).unwrap();
+        w.send(WorkerMsg::Add(2)).unwrap();
+        // The new incarnation starts from the factory (n = 0) and gets the
+        // messages queued behind the failure.
+        assert_eq!(w.ask(WorkerMsg::Get).await, Ok((2, 1)));
+        let stats = sys.stats();
+        assert_eq!(stats.restarts, 1);
+        assert_eq!(stats.dead_letters_of(DeadLetterCause::FailedHandling), 1, "the Panic");
+        assert_eq!(stats.actors, 1);
+        sys.shutdown().await;
+    })
+    .unwrap();
+    assert_eq!(
+        lines(&log),
+        ["started 0", "stopped: panicked: boom", "started 1", "stopped: the runtime shut down"]
+    );
+}
+
+#[test]
+fn a_bare_spawn_is_never_restarted() {
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        let here = sys.current_shard().unwrap();
+        let log = Log::default();
+        let w = sys
+            .spawn_on(here, move || Worker { n: 0, log: log.clone(), fail_in_started: false })
+            .unwrap();
+        w.send(WorkerMsg::Panic).unwrap();
+        assert_eq!(w.ask(WorkerMsg::Get).await, Err(AskError::Closed));
+        assert!(matches!(w.send(WorkerMsg::Add(1)), Err(SendError::Closed(_))));
+        assert_eq!(sys.stats().restarts, 0);
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
+#[test]
+fn restart_types_decide_after_a_normal_stop_and_a_failure() {
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        let log = Log::default();
+        // Transient: a failure restarts it, a stop of its own does not.
+        let transient = spawn(&sys, RestartPolicy::new(Restart::Transient), &log);
+        transient.send(WorkerMsg::Fail("bad input")).unwrap();
+        assert_eq!(transient.ask(WorkerMsg::Get).await, Ok((0, 1)));
+        transient.send(WorkerMsg::Stop).unwrap();
+        assert_eq!(transient.ask(WorkerMsg::Get).await, Err(AskError::Closed));
+        // Permanent: restarted after its own stop too.
+        let permanent = spawn(&sys, RestartPolicy::new(Restart::Permanent), &log);
+        permanent.send(WorkerMsg::Stop).unwrap();
+        assert_eq!(permanent.ask(WorkerMsg::Get).await, Ok((0, 1)));
+        // A stop asked from outside is for good, whatever the type.
+        permanent.stop();
+        assert_eq!(permanent.ask(WorkerMsg::Get).await, Err(AskError::Closed));
+        // Temporary: never.
+        let temporary = spawn(&sys, RestartPolicy::new(Restart::Temporary), &log);
+        temporary.send(WorkerMsg::Fail("once")).unwrap();
+        assert_eq!(temporary.ask(WorkerMsg::Get).await, Err(AskError::Closed));
+        assert_eq!(sys.stats().restarts, 2);
+        let log = lines(&log);
+        assert!(log.contains(&"stopped: failed: bad input".to_owned()), "{log:?}");
+        assert!(log.contains(&"stopped: failed: once".to_owned()), "{log:?}");
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_actor_failing_in_started_stops_for_good_once_the_intensity_is_exceeded() {
+    let log = Log::default();
+    let rt = runtime(2);
+    let seen = log.clone();
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().unwrap();
+        let policy = RestartPolicy::new(Restart::Permanent).intensity(3, Duration::from_secs(3600));
+        let log = seen.clone();
+        let w = sys
+            .spawn_restarting(Placement::Shard(here), policy, move || Worker {
+                n: 0,
+                log: log.clone(),
+                fail_in_started: true,
+            })
+            .unwrap();
+        // The first start and three restarts fail; the fourth restart would
+        // exceed the intensity, so the actor stops for good.
+        assert_eq!(w.ask(WorkerMsg::Get).await, Err(AskError::Closed));
+        assert_eq!(sys.stats().restarts, 3);
+        assert_eq!(sys.stats().actors, 0);
+        sys.shutdown().await;
+    })
+    .unwrap();
+    let log = lines(&log);
+    assert_eq!(log.iter().filter(|l| l.starts_with("started")).count(), 4, "{log:?}");
+    assert_eq!(log.last().unwrap(), "stopped: failed too often (restart intensity exceeded)");
+}
+
+#[test]
+fn waiting_messages_go_to_the_new_incarnation_or_are_dropped_as_the_policy_says() {
+    for mailbox in [MailboxOnRestart::Keep, MailboxOnRestart::Drop] {
+        let rt = runtime(2);
+        rt.block_on(move |sys| async move {
+            let log = Log::default();
+            let policy = RestartPolicy::new(Restart::Transient).mailbox(mailbox);
+            let w = spawn(&sys, policy, &log);
+            w.send(WorkerMsg::Panic).unwrap();
+            for _ in 0..10 {
+                w.send(WorkerMsg::Add(1)).unwrap();
+            }
+            // Everything below was queued before the failure was handled,
+            // the first question included.
+            let first = w.ask(WorkerMsg::Get).await;
+            let dropped = sys.stats().dead_letters_of(DeadLetterCause::DroppedOnRestart);
+            match mailbox {
+                MailboxOnRestart::Keep => assert_eq!((first, dropped), (Ok((10, 1)), 0)),
+                MailboxOnRestart::Drop => {
+                    assert_eq!((first, dropped), (Err(AskError::Closed), 11));
+                    assert_eq!(w.ask(WorkerMsg::Get).await, Ok((0, 1)), "later ones arrive");
+                }
+            }
+            sys.shutdown().await;
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn messages_sent_during_a_backoff_wait_for_the_new_incarnation() {
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        let log = Log::default();
+        let ms = Duration::from_millis;
+        let policy = RestartPolicy::new(Restart::Transient).backoff(ms(20), ms(20));
+        let w = spawn(&sys, policy, &log);
+        w.send(WorkerMsg::Panic).unwrap();
+        // Let the failure happen; the restart waits 10–20 ms.
+        futures_lite::future::yield_now().await;
+        for _ in 0..5 {
+            w.send_async(WorkerMsg::Add(1)).await.unwrap();
+        }
+        assert_eq!(w.ask(WorkerMsg::Get).await, Ok((5, 1)));
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_ask_to_an_actor_that_fails_while_answering_completes_with_an_error() {
+    struct Flaky;
+    impl Actor for Flaky {
+        type Msg = Reply<u32>;
+        fn handle(&mut self, _reply: Reply<u32>, _ctx: &mut Context<Self>) {
+            panic!("failed before answering");
+        }
+    }
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        for shard in 0..2 {
+            let policy =
+                RestartPolicy::new(Restart::Permanent).intensity(10, Duration::from_secs(60));
+            let f = sys.spawn_restarting(Placement::Shard(shard), policy, || Flaky).unwrap();
+            assert_eq!(f.ask(|reply| reply).await, Err(AskError::Closed));
+            // Still there, behind the same ref, for the next question.
+            assert_eq!(f.ask(|reply| reply).await, Err(AskError::Closed));
+        }
+        assert_eq!(sys.stats().restarts, 4);
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
