@@ -247,3 +247,97 @@ fn an_ask_to_an_actor_that_fails_while_answering_completes_with_an_error() {
     })
     .unwrap();
 }
+
+/// Handles numbers, panicking on some of them; counts what it handled.
+struct Fragile {
+    handled: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Actor for Fragile {
+    type Msg = u64;
+    fn handle(&mut self, n: u64, _ctx: &mut Context<Self>) {
+        // About one message in 45 fails.
+        if n % 97 == 0 || n % 89 == 0 {
+            panic!("unlucky {n}");
+        }
+        self.handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Conservation: every message sent to actors that fail at random, on both
+/// shards and from both shards, is handled or counted as a dead letter,
+/// exactly, under both mailbox policies.
+#[test]
+fn every_message_to_failing_actors_is_handled_or_a_dead_letter() {
+    // Silence the expected panics' messages.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    for mailbox in [MailboxOnRestart::Keep, MailboxOnRestart::Drop] {
+        // 1 M messages per policy, from both shards to actors on both.
+        let per_sender: u64 = 500_000;
+        let handled = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = handled.clone();
+        let rt = runtime(2);
+        let (sent, dead) = rt
+            .block_on(move |sys| async move {
+                let policy = RestartPolicy::new(Restart::Transient)
+                    .intensity(u32::MAX, Duration::from_secs(1))
+                    .mailbox(mailbox);
+                let actors: Vec<ActorRef<u64>> = (0..4)
+                    .map(|i| {
+                        let handled = counted.clone();
+                        sys.spawn_restarting(Placement::Shard(i % 2), policy, move || Fragile {
+                            handled: handled.clone(),
+                        })
+                        .unwrap()
+                    })
+                    .collect();
+                // One sender on each shard: this task, and an actor's task.
+                let here = sys.current_shard().unwrap();
+                let (done_tx, done_rx) = std::sync::mpsc::channel::<u64>();
+                struct Sender;
+                enum SenderMsg {
+                    Go(Vec<ActorRef<u64>>, u64, std::sync::mpsc::Sender<u64>),
+                    Done,
+                }
+                impl Actor for Sender {
+                    type Msg = SenderMsg;
+                    fn handle(&mut self, msg: SenderMsg, ctx: &mut Context<Self>) {
+                        let SenderMsg::Go(actors, count, done) = msg else { return };
+                        let sends = async move {
+                            for n in 0..count {
+                                let to = actors[(n % 4) as usize];
+                                to.send_async(n).await.expect("restarting actors stay open");
+                            }
+                            done.send(count).unwrap();
+                        };
+                        ctx.pipe(sends, |()| SenderMsg::Done);
+                    }
+                }
+                let other = sys.spawn_on(1 - here, || Sender).unwrap();
+                other.send(SenderMsg::Go(actors.clone(), per_sender, done_tx)).unwrap();
+                for n in 0..per_sender {
+                    actors[(n % 4) as usize].send_async(n).await.unwrap();
+                }
+                let mut sent = per_sender;
+                loop {
+                    match done_rx.try_recv() {
+                        Ok(count) => {
+                            sent += count;
+                            break;
+                        }
+                        Err(_) => futures_lite::future::yield_now().await,
+                    }
+                }
+                let report = sys.shutdown().await;
+                assert!(!report.timed_out);
+                (sent, report.dead_letters)
+            })
+            .unwrap();
+        let handled = handled.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("{mailbox:?}: sent {sent} handled {handled} dead {dead}");
+        assert!(dead > 0 && handled > 0);
+        assert_eq!(handled + dead, sent, "{mailbox:?}: handled {handled} + dead {dead}");
+    }
+    std::panic::set_hook(hook);
+}
