@@ -46,3 +46,11 @@ fn example_05_embedding() {
         "the actor answered from shard 1\nall executors finished\n"
     );
 }
+
+#[test]
+fn example_06_restarts() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_06_restarts")),
+        "incarnation ended: failed: not a number: \"forty\"\nsum 2 in incarnation 1\nrestarts: 1, failed messages: 1\nincarnation ended: the runtime shut down\n"
+    );
+}
