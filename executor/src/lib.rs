@@ -4,21 +4,26 @@
 //!
 //! # How a message travels
 //!
-//! * Same shard: [`ActorRef::send`] pushes onto the actor's typed mailbox and
-//!   puts the actor on the shard's ready queue. No atomic, no allocation in
-//!   steady state.
-//! * Another shard: the message is wrapped in an envelope (inline for
-//!   values up to 16 bytes, in a 32-byte envelope, two to a cache line) and
-//!   staged on the SPSC ring to that shard; a
-//!   dispatch pass publishes each ring once. The receiving shard polls its
-//!   rings in user space; only a parked shard is woken, through its doorbell.
+//! * Same shard: [`ActorRef::send`] writes an entry (run function, slot and
+//!   generation, the message inline) into the shard's run queue; the
+//!   actor's mailbox bound is a counter in its slot. No atomic, no
+//!   allocation in steady state.
+//! * Another shard: the same entry goes into the ring between the two shards
+//!   (`whirl_mailbox::entry_ring`), published once per pass or batch; the
+//!   receiving shard runs it in place. Only a parked shard is woken, through
+//!   its doorbell.
 //! * Outside the runtime: through the target shard's bounded injection queue.
 //!
 //! # Fairness
 //!
-//! An actor handles at most `fairness_budget` messages per turn; the shard
-//! then moves to the next ready actor, and yields to the executor's other
-//! tasks (I/O, timers, piped jobs) after every pass.
+//! A pass runs the run queue strictly in order, so actors interleave as
+//! their messages do; after a pass budget of entries the shard yields to its
+//! executor's other tasks (I/O, timers, piped jobs).
+//!
+//! # Failure
+//!
+//! A panic or [`Context::fail`] fails one actor; its [`RestartPolicy`]
+//! decides whether it is built again in place, behind the same refs.
 
 mod actor;
 mod actor_ref;
