@@ -32,6 +32,9 @@ pub struct ShardConfig {
     pub spin_before_park: Duration,
     /// How long shutdown lets actors drain before it stops them anyway.
     pub shutdown_timeout: Duration,
+    /// Called with the dead letters each shard counts; `None`: a warning
+    /// through `tracing`, at most one per shard per second.
+    pub dead_letter_hook: Option<crate::DeadLetterHook>,
 }
 
 /// Most memory the rings between shards may take together. The mesh

@@ -79,6 +79,28 @@ impl<A: Actor> Context<A> {
         self.end.take()
     }
 
+    /// Keeps `value` across a restart, for the next incarnation to take
+    /// with [`take_kept`](Self::take_kept) (typically in `started`): the
+    /// counters and statistics a restart should not lose. Replaces what was
+    /// kept before; dropped when the actor stops for good.
+    pub fn keep<T: 'static>(&mut self, value: T) {
+        let old = self.shard().slots.with(|slots| slots.kept.insert(self.slot, Box::new(value)));
+        // Its `Drop` may be user code: run it outside the borrow.
+        drop(old);
+    }
+
+    /// Takes the value an earlier incarnation kept with
+    /// [`keep`](Self::keep), if there is one of type `T`.
+    pub fn take_kept<T: 'static>(&mut self) -> Option<T> {
+        let kept = self.shard().slots.with(|slots| {
+            if !slots.kept.get(&self.slot).is_some_and(|v| v.is::<T>()) {
+                return None;
+            }
+            slots.kept.remove(&self.slot)
+        })?;
+        kept.downcast::<T>().ok().map(|value| *value)
+    }
+
     /// How many times this actor has been restarted: 0 for its first
     /// incarnation.
     pub fn incarnation(&self) -> u32 {

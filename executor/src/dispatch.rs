@@ -103,6 +103,7 @@ impl Drop for Cleanup {
         shard.cancel_programs();
         shard.discard_everything();
         shard.wake_all_room_waiters();
+        shard.report_dead_letters();
     }
 }
 
@@ -134,6 +135,7 @@ impl Shard {
                 self.mesh.shard_stopped(self.id as usize);
             }
             let work = self.pass();
+            self.report_dead_letters();
             if work > 0 {
                 // Let the executor's other tasks (piped futures, timers,
                 // block_on) run between passes.

@@ -195,6 +195,12 @@ impl Shard {
             let was_live = match s.state {
                 _ if s.generation != generation => return None,
                 State::Live => true,
+                // User code of the restart runs on the cell: the restart
+                // stops it for good once that code returns.
+                State::Restarting if s.busy => {
+                    s.stopping = true;
+                    return None;
+                }
                 State::Restarting => false,
                 _ => return None,
             };
@@ -212,10 +218,19 @@ impl Shard {
             // owned by the slot (freed below).
             unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
         }
-        let (jobs, pending, restarts) = self.slots.with(|slots| {
+        let (jobs, pending, restarts, kept) = self.slots.with(|slots| {
             slots.free(slot);
-            (slots.jobs.remove(&slot), slots.pending.remove(&slot), slots.restarts.remove(&slot))
+            let kept = slots.kept.remove(&slot);
+            (
+                slots.jobs.remove(&slot),
+                slots.pending.remove(&slot),
+                slots.restarts.remove(&slot),
+                kept,
+            )
         });
+        if kept.is_some() && catch_unwind(AssertUnwindSafe(move || drop(kept))).is_err() {
+            tracing::error!(shard = self.id, slot, "a kept value's drop panicked");
+        }
         if !actor.is_null() {
             // SAFETY: the cell is no longer reachable from the slot; freed
             // once. A panic in the actor's `Drop` is caught.

@@ -688,6 +688,7 @@ mod tests {
             injector_capacity: 64,
             spin_before_park: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(10),
+            dead_letter_hook: None,
         };
         let mesh = Mesh::new(config).unwrap();
         let shared = &mesh.shards[0];

@@ -105,7 +105,10 @@ impl Shard {
                 .is_some_and(|r| r.policy.mailbox_on_restart() == MailboxOnRestart::Drop);
             let s = slots.live(slot, generation)?;
             s.state = State::Restarting;
+            s.busy = true;
             if drop_waiting {
+                // Exactly the messages queued now; what `stopped` sends
+                // comes after them.
                 s.discard = s.queued;
             }
             let (actor, lifecycle) = (s.actor, s.lifecycle);
@@ -116,23 +119,50 @@ impl Shard {
         for (_, job) in jobs.into_iter().flatten() {
             job.cancel();
         }
-        let drop_waiting = self.slots.with(|slots| slots.slots[slot as usize].discard > 0);
-        if drop_waiting {
-            // The messages queued before the failure come up (and are
-            // dropped) before this entry; then the backoff starts.
-            self.push_command(run_restart_after_drop, entry::target_word(slot, generation), wait);
-        }
-        // SAFETY: the live cell of the slot, of the lifecycle's type.
+        // SAFETY: the live cell of the slot, of the lifecycle's type; `busy`
+        // keeps any pass that `stopped` runs from freeing or rebuilding it.
         unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
-        if !drop_waiting {
+        if self.restart_hook_returned(slot, generation) {
+            return;
+        }
+        let drop_waiting = self.slots.with(|slots| slots.slots[slot as usize].discard > 0);
+        if drop_waiting || self.rebuilding.get() {
+            // Under `Drop`, the messages queued before the failure come up
+            // (and are dropped) before this entry. A restart decided while
+            // another is being built (its `started` failed) waits its turn
+            // in the queue too, so failing starts never recurse.
+            self.push_command(run_restart_after, entry::target_word(slot, generation), wait);
+        } else {
             self.restart_after(slot, generation, wait);
         }
+    }
+
+    /// User code of a restart returned: clears `busy`, and if a stop for
+    /// good came meanwhile, carries it out. Returns whether it did.
+    fn restart_hook_returned(&self, slot: u32, generation: u32) -> bool {
+        let stop = self.slots.with(|slots| {
+            let s = &mut slots.slots[slot as usize];
+            debug_assert!(s.generation == generation && s.state == State::Restarting);
+            s.busy = false;
+            s.stopping
+        });
+        if stop {
+            self.finish_stop(slot, generation, &StopReason::Normal);
+        }
+        stop
     }
 
     /// Builds the new incarnation now, or once `wait` has passed.
     fn restart_after(&self, slot: u32, generation: u32, wait: Duration) {
         if wait.is_zero() {
             self.rebuild(slot, generation);
+            return;
+        }
+        let restarting = self.slots.with(|slots| match slots.slots.get(slot as usize) {
+            Some(s) => s.generation == generation && s.state == State::Restarting,
+            None => false,
+        });
+        if !restarting {
             return;
         }
         let mesh = self.mesh_id;
@@ -154,15 +184,21 @@ impl Shard {
     /// Builds the new incarnation of a restarting actor, starts it, and
     /// queues the messages that waited for it.
     fn rebuild(&self, slot: u32, generation: u32) {
-        let cell = self.slots.with(|slots| match slots.slots.get(slot as usize) {
-            Some(s) if s.generation == generation && s.state == State::Restarting => {
+        let cell = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
+            Some(s) if s.generation == generation && s.state == State::Restarting && !s.busy => {
+                s.busy = true;
                 Some((s.actor, s.lifecycle))
             }
             _ => None,
         });
         let Some((actor, lifecycle)) = cell else { return };
-        // SAFETY: the slot's cell, of the lifecycle's type, not in use.
-        if !unsafe { (lifecycle.rebuild)(actor) } {
+        // SAFETY: the slot's cell, of the lifecycle's type; `busy` keeps any
+        // pass the factory or the old actor's `Drop` runs from touching it.
+        let built = unsafe { (lifecycle.rebuild)(actor) };
+        if self.restart_hook_returned(slot, generation) {
+            return;
+        }
+        if !built {
             tracing::error!(shard = self.id, slot, "actor factory panicked on restart");
             let reason = StopReason::Panicked("the factory panicked on restart".to_owned());
             self.finish_stop(slot, generation, &reason);
@@ -179,7 +215,8 @@ impl Shard {
             slots.pending.remove(&slot).unwrap_or_default()
         });
         self.shared().restarts.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above; the cell now holds the new actor.
+        let was_rebuilding = self.rebuilding.replace(true);
+        // SAFETY: as above; the cell now holds the new actor, live.
         let ended = unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) };
         // Counted in `queued` already: they only move back to the queue.
         for buffer in pending {
@@ -188,6 +225,7 @@ impl Shard {
         if let Some((reason, for_good)) = ended {
             self.request_stop_now(slot, generation, reason, for_good);
         }
+        self.rebuilding.set(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
     }
@@ -242,15 +280,16 @@ impl Shard {
     }
 }
 
-/// Entry: the messages a restarting actor had queued when it failed (under
-/// `MailboxOnRestart::Drop`) have all come up and been dropped; restart it
-/// after the backoff the entry holds.
+/// Entry: restart the actor at the target after the backoff the entry
+/// holds. Queued behind the messages a restarting actor had when it failed
+/// (under `MailboxOnRestart::Drop`), or behind a restart whose `started`
+/// failed.
 ///
 /// # Safety
 ///
 /// As [`entry::RunFn`], for an entry written with a `Duration` and this
 /// function.
-unsafe fn run_restart_after_drop(shard: *const (), at: *mut u64, how: entry::How) -> usize {
+unsafe fn run_restart_after(shard: *const (), at: *mut u64, how: entry::How) -> usize {
     // SAFETY: forwarded from the caller; the entry holds a `Duration`.
     let opened = unsafe { Shard::open_entry::<Duration>(shard, at, how) };
     if let Some((shard, (slot, generation), wait)) = opened {

@@ -76,10 +76,13 @@ impl RestartPolicy {
     }
 
     /// At most `max_restarts` restarts within any window of `within`; one
-    /// more failure stops the actor for good.
+    /// more failure stops the actor for good. A window shorter than a
+    /// millisecond counts as one millisecond (a zero window would bound
+    /// nothing).
     pub const fn intensity(mut self, max_restarts: u32, within: Duration) -> Self {
+        const MIN_WINDOW: Duration = Duration::from_millis(1);
         self.max_restarts = max_restarts;
-        self.within = within;
+        self.within = if within.as_nanos() < MIN_WINDOW.as_nanos() { MIN_WINDOW } else { within };
         self
     }
 

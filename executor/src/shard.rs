@@ -20,6 +20,7 @@ use whirl_mailbox::entry_ring::{EntryConsumer, EntryProducer};
 
 use crate::ask::ReplySlab;
 use crate::cell::ActorFns;
+use crate::dead_letters::Reported;
 use crate::entry::{self, How, RunFn};
 use crate::injected::Injected;
 use crate::local_cell::LocalCell;
@@ -79,6 +80,11 @@ pub(crate) struct Shard {
     pub(crate) next_job: Cell<u64>,
     /// Program tasks (`block_on`) on this shard, cancelled when it exits.
     pub(crate) programs: RefCell<Vec<(u64, JoinHandle<()>)>>,
+    /// A restarted actor's `started` runs: a restart it leads to is queued,
+    /// not run inside this one.
+    pub(crate) rebuilding: Cell<bool>,
+    /// Dead letters reported to the program so far.
+    pub(crate) reported: Reported,
 }
 
 /// Entries staged on one ring during a pass before they are published
@@ -210,6 +216,8 @@ impl Shard {
             recheck: Cell::new(false),
             next_job: Cell::new(0),
             programs: RefCell::new(Vec::new()),
+            rebuilding: Cell::new(false),
+            reported: Reported::new(),
         })
     }
 

@@ -77,6 +77,11 @@ pub(crate) struct Slot {
     pub(crate) state: State,
     /// A stop has been asked for: later sends are refused.
     pub(crate) stopping: bool,
+    /// Restarting, and user code runs on the cell now (`stopped` of the
+    /// failed incarnation, the factory, the old actor's `Drop`): a stop
+    /// arriving meanwhile only marks `stopping`, and the restart finishes
+    /// it once that code returns.
+    pub(crate) busy: bool,
     /// Restarting under `MailboxOnRestart::Drop`: how many of the messages
     /// queued when it failed are still to be dropped as they come up.
     pub(crate) discard: u32,
@@ -100,6 +105,7 @@ impl Slot {
             queued: 0,
             state: State::Reserved,
             stopping: false,
+            busy: false,
             discard: 0,
             actor: std::ptr::null_mut(),
             lifecycle: &NO_LIFECYCLE,
@@ -119,6 +125,8 @@ pub(crate) struct Slots {
     pub(crate) pending: HashMap<u32, Vec<crate::entry::EntryBuffer>>,
     /// Restart policies and histories of actors that have one, by slot.
     pub(crate) restarts: HashMap<u32, Restarts>,
+    /// Values actors keep for their next incarnation (`Context::keep`).
+    pub(crate) kept: HashMap<u32, Box<dyn std::any::Any>>,
     /// Timers and piped jobs of actors that have some, by slot.
     pub(crate) jobs: HashMap<u32, Vec<(u64, JoinHandle<()>)>>,
 }
@@ -152,6 +160,7 @@ impl Slots {
         entry.state = State::Vacant;
         entry.queued = 0;
         entry.stopping = false;
+        entry.busy = false;
         entry.discard = 0;
         entry.actor = std::ptr::null_mut();
         entry.lifecycle = &NO_LIFECYCLE;

@@ -17,6 +17,7 @@ fn config(shards: usize) -> ShardConfig {
         injector_capacity: 64,
         spin_before_park: Duration::ZERO,
         shutdown_timeout: Duration::from_secs(10),
+        dead_letter_hook: None,
     }
 }
 

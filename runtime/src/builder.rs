@@ -1,8 +1,9 @@
 //! Configuring and starting a runtime.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use whirl_executor::{ConfigError, Mesh, ShardConfig};
+use whirl_executor::{ConfigError, DeadLetterHook, DeadLetters, Mesh, ShardConfig};
 
 use crate::{Embedded, Error, Runtime};
 
@@ -39,6 +40,7 @@ pub struct Builder {
     fairness_budget: usize,
     injector_capacity: usize,
     shutdown_timeout: Duration,
+    dead_letter_hook: Option<DeadLetterHook>,
 }
 
 impl Default for Builder {
@@ -52,6 +54,7 @@ impl Default for Builder {
             fairness_budget: DEFAULT_FAIRNESS_BUDGET,
             injector_capacity: DEFAULT_INJECTOR_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            dead_letter_hook: None,
         }
     }
 }
@@ -119,6 +122,16 @@ impl Builder {
         self
     }
 
+    /// Calls `hook` with the dead letters each shard counts, by cause, on
+    /// that shard's thread, shortly after they happen (after the shard's
+    /// current pass); every dead letter is reported once. The hook may
+    /// send, spawn and stop. Without one, each shard logs a `tracing`
+    /// warning at most once a second.
+    pub fn on_dead_letters(mut self, hook: impl Fn(DeadLetters) + Send + Sync + 'static) -> Self {
+        self.dead_letter_hook = Some(DeadLetterHook(Arc::new(hook)));
+        self
+    }
+
     fn config(&self) -> Result<(ShardConfig, Vec<usize>), Error> {
         let cpus = crate::runtime::allowed_cpus();
         let shards = self.shards.unwrap_or(cpus.len().max(1));
@@ -134,6 +147,7 @@ impl Builder {
             injector_capacity: self.injector_capacity,
             spin_before_park: self.spin_before_park,
             shutdown_timeout: self.shutdown_timeout,
+            dead_letter_hook: self.dead_letter_hook.clone(),
         };
         config.validate()?;
         Ok((config, cpus))

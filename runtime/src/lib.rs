@@ -69,6 +69,6 @@ pub use runtime::Runtime;
 pub use system::{Placement, Shutdown, System};
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::{
-    Actor, ActorRef, Ask, AskError, Context, DeadLetterCause, MailboxOnRestart, Reply, Restart,
-    RestartPolicy, SendError, ShutdownReport, SpawnError, Stats, StopReason, TimerHandle,
+    Actor, ActorRef, Ask, AskError, Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply,
+    Restart, RestartPolicy, SendError, ShutdownReport, SpawnError, Stats, StopReason, TimerHandle,
 };

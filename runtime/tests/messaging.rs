@@ -318,3 +318,36 @@ fn sends_from_a_thread_outside_the_runtime() {
     assert_eq!(seen, (0..1000).collect::<Vec<_>>());
     rt.shutdown();
 }
+
+#[test]
+fn the_dead_letter_hook_hears_of_every_dead_letter_once() {
+    use std::sync::{Arc, Mutex};
+    let heard: Arc<Mutex<Vec<whirl::DeadLetters>>> = Arc::default();
+    let log = heard.clone();
+    let rt = Runtime::builder()
+        .shards(2)
+        .spin_before_park(Duration::ZERO)
+        .on_dead_letters(move |letters| log.lock().unwrap().push(letters))
+        .build()
+        .unwrap();
+    let total = rt
+        .block_on(|sys| async move {
+            for shard in 0..2 {
+                let c = sys.spawn_on(shard, || Counter { n: 0 }).unwrap();
+                c.send(CounterMsg::Stop).unwrap();
+                for k in 0..3 {
+                    // Queued behind the stop: dead letters on the actor's shard.
+                    let _ = c.send(CounterMsg::Add(k));
+                }
+                assert_eq!(c.ask(CounterMsg::Get).await, Err(whirl::AskError::Closed));
+            }
+            let report = sys.shutdown().await;
+            report.dead_letters
+        })
+        .unwrap();
+    let heard = heard.lock().unwrap();
+    assert!(total > 0);
+    assert_eq!(heard.iter().map(|l| l.count).sum::<u64>(), total, "{heard:?}");
+    assert!(heard.iter().all(|l| l.cause == whirl::DeadLetterCause::Stopped), "{heard:?}");
+    assert!(heard.iter().any(|l| l.shard == 0) && heard.iter().any(|l| l.shard == 1));
+}

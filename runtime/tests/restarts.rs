@@ -341,3 +341,72 @@ fn every_message_to_failing_actors_is_handled_or_a_dead_letter() {
     }
     std::panic::set_hook(hook);
 }
+
+#[test]
+fn a_kept_value_survives_restarts() {
+    /// Counts its own failures across incarnations.
+    struct Tally {
+        failures: u32,
+    }
+    enum TallyMsg {
+        Fail,
+        Failures(Reply<u32>),
+    }
+    impl Actor for Tally {
+        type Msg = TallyMsg;
+        fn started(&mut self, ctx: &mut Context<Self>) {
+            self.failures = ctx.take_kept::<u32>().unwrap_or(0);
+        }
+        fn handle(&mut self, msg: TallyMsg, ctx: &mut Context<Self>) {
+            match msg {
+                TallyMsg::Fail => ctx.fail("on purpose"),
+                TallyMsg::Failures(reply) => reply.send(self.failures),
+            }
+        }
+        fn stopped(&mut self, reason: &StopReason, ctx: &mut Context<Self>) {
+            if reason.is_failure() {
+                ctx.keep(self.failures + 1);
+            }
+        }
+    }
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        let policy = RestartPolicy::new(Restart::Transient);
+        let t =
+            sys.spawn_restarting(Placement::Shard(1), policy, || Tally { failures: 0 }).unwrap();
+        for _ in 0..3 {
+            t.send(TallyMsg::Fail).unwrap();
+        }
+        assert_eq!(t.ask(TallyMsg::Failures).await, Ok(3));
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_actor_that_always_stops_in_started_restarts_without_recursing() {
+    /// Permanent, and stops itself as soon as it starts.
+    struct Quitter;
+    impl Actor for Quitter {
+        type Msg = Reply<()>;
+        fn started(&mut self, ctx: &mut Context<Self>) {
+            ctx.stop();
+        }
+        fn handle(&mut self, reply: Reply<()>, _ctx: &mut Context<Self>) {
+            reply.send(());
+        }
+    }
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        // Each restart's `started` ends the incarnation again: 20 000
+        // restarts, one after another through the run queue (they used to
+        // nest, one stack frame chain per restart, until the stack ran out).
+        let policy =
+            RestartPolicy::new(Restart::Permanent).intensity(20_000, Duration::from_secs(3600));
+        let q = sys.spawn_restarting(Placement::Shard(1), policy, || Quitter).unwrap();
+        assert_eq!(q.ask(|reply| reply).await, Err(AskError::Closed));
+        assert_eq!(sys.stats().restarts, 20_000);
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
