@@ -79,6 +79,8 @@ fn main() {
     let glommio_wake_long = peers::glommio_foreign_wake(scale.wake_samples / 4, long_idle);
     let ask_here = whirl_runtime::ask_round_trip(scale, false);
     let ask_there = whirl_runtime::ask_round_trip(scale, true);
+    let restart_fail = whirl_runtime::restart_latency(scale, false);
+    let restart_panic = whirl_runtime::restart_latency(scale, true);
 
     println!();
     println!("## latency (vs = p50 / whirl's p50 in the same scenario)");
@@ -123,9 +125,21 @@ fn main() {
     );
     let ask = latency_row("ask round trip, same shard", "whirl", &ask_here, p50(&ask_here));
     latency_row("ask round trip, cross shard", "whirl", &ask_there, p50(&ask_there));
+    let restart = latency_row(
+        "restart: ctx.fail → next message handled, zero backoff",
+        "whirl",
+        &restart_fail,
+        p50(&restart_fail),
+    );
+    latency_row(
+        "restart: panic → next message handled, zero backoff",
+        "whirl",
+        &restart_panic,
+        restart.p50,
+    );
 
     // Throughput.
-    let whirl_local = whirl_runtime::same_shard_send(scale);
+    let (whirl_local, whirl_local_restartable) = whirl_runtime::same_shard_send(scale);
     let glommio_local = peers::glommio_local_throughput(scale);
     let tokio_local = peers::tokio_local_throughput(scale);
     let whirl_cross = whirl_runtime::cross_shard_throughput(scale, false);
@@ -144,6 +158,12 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|");
     let local =
         throughput_row("same-shard send + handle", "whirl", &whirl_local, p50(&whirl_local));
+    let restartable = throughput_row(
+        "same-shard send + handle, actor with a restart policy",
+        "whirl",
+        &whirl_local_restartable,
+        local.p50,
+    );
     throughput_row("same-shard send + receive", "glommio local_channel", &glommio_local, local.p50);
     throughput_row(
         "same-shard send + receive",
@@ -215,6 +235,17 @@ fn main() {
                 nanos(p50(&glommio_wake_long))
             ),
             wake.p50 <= 10_000,
+        ),
+        (
+            format!("restart p50 <= 2 µs, zero backoff ({} after ctx.fail)", nanos(restart.p50)),
+            restart.p50 <= 2_000,
+        ),
+        (
+            format!(
+                "a restart policy costs <= 5 % on send + handle ({:.2}x)",
+                restartable.p50 as f64 / local.p50.max(1) as f64
+            ),
+            restartable.p50 as f64 >= 0.95 * local.p50 as f64,
         ),
         (format!("spawn >= 1 M actors/s per shard ({})", mps(spawn.p50)), spawn.p50 >= 1_000_000),
         (format!("<= 256 bytes per idle actor ({bytes_per_actor:.0})"), bytes_per_actor <= 256.0),

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future::yield_now;
 use hdrhistogram::Histogram;
-use whirl::{Actor, ActorRef, Context, Reply, Runtime, SendError};
+use whirl::{
+    Actor, ActorRef, Context, Placement, Reply, Restart, RestartPolicy, Runtime, SendError,
+};
 
 use super::Scale;
 use crate::alloc::live_bytes;
@@ -58,9 +60,72 @@ async fn stream(to: ActorRef<SinkMsg>, count: u64) {
 }
 
 /// Same-shard send + handle: messages per second per run, from a task that
-/// sends to an actor on its own shard.
-pub fn same_shard_send(scale: Scale) -> Histogram<u64> {
-    sink_throughput(scale, Target::SameShard)
+/// sends to an actor on its own shard: a bare actor, and (runs interleaved)
+/// one spawned with a restart policy.
+pub fn same_shard_send(scale: Scale) -> (Histogram<u64>, Histogram<u64>) {
+    let mut both =
+        sink_throughputs(scale, &[Target::SameShard, Target::SameShardRestartable]).into_iter();
+    (both.next().expect("bare"), both.next().expect("restartable"))
+}
+
+thread_local! {
+    /// When the [`Phoenix`] of this thread last failed.
+    static FAILED_AT: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Fails on request; its next incarnation tells how long after the failure
+/// it handled its first message.
+struct Phoenix;
+
+/// Messages of [`Phoenix`].
+enum PhoenixMsg {
+    /// Fail: by panicking, or with `Context::fail`.
+    Fail { panic: bool },
+    /// Nanoseconds from the last failure to this message's handling.
+    SinceFailure(Reply<u64>),
+}
+
+impl Actor for Phoenix {
+    type Msg = PhoenixMsg;
+    fn handle(&mut self, msg: PhoenixMsg, ctx: &mut Context<Self>) {
+        match msg {
+            PhoenixMsg::Fail { panic } => {
+                FAILED_AT.with(|at| at.set(Some(Instant::now())));
+                if panic {
+                    std::panic::resume_unwind(Box::new("restart benchmark"));
+                }
+                ctx.fail("restart benchmark");
+            }
+            PhoenixMsg::SinceFailure(reply) => {
+                let at = FAILED_AT.with(|at| at.get()).expect("failed before");
+                reply.send(at.elapsed().as_nanos() as u64);
+            }
+        }
+    }
+}
+
+/// Restart latency with zero backoff: from the failure (a panic, or
+/// `Context::fail`) to the first message handled by the new incarnation,
+/// on one shard; nanoseconds.
+pub fn restart_latency(scale: Scale, panic: bool) -> Histogram<u64> {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
+        let policy =
+            RestartPolicy::new(Restart::Permanent).intensity(u32::MAX, Duration::from_secs(3600));
+        let phoenix =
+            sys.spawn_restarting(Placement::Shard(here), policy, || Phoenix).expect("spawn");
+        let mut samples = histogram(60_000_000_000);
+        for i in 0..scale.samples / 10 + scale.samples / 100 {
+            phoenix.send(PhoenixMsg::Fail { panic }).expect("room");
+            let since = phoenix.ask(PhoenixMsg::SinceFailure).await.expect("restarted");
+            if i >= scale.samples / 100 {
+                samples.record(since.max(1)).expect("in range");
+            }
+        }
+        samples
+    })
+    .expect("block_on")
 }
 
 /// Where [`sink_throughput`] sends, and how.
@@ -68,6 +133,8 @@ pub fn same_shard_send(scale: Scale) -> Histogram<u64> {
 enum Target {
     /// From a task to an actor on the task's shard.
     SameShard,
+    /// As `SameShard`, to an actor spawned with a restart policy.
+    SameShardRestartable,
     /// From a task on shard 0 to an actor on shard 1, each send published
     /// on its own.
     OtherShard,
@@ -78,24 +145,40 @@ enum Target {
 
 /// Messages per second into a [`Sink`], one sample per run.
 fn sink_throughput(scale: Scale, target: Target) -> Histogram<u64> {
+    sink_throughputs(scale, &[target]).pop().expect("one target")
+}
+
+/// As [`sink_throughput`] for several targets, their runs interleaved so
+/// that this VM's swings hit them alike; one histogram per target.
+fn sink_throughputs(scale: Scale, targets: &[Target]) -> Vec<Histogram<u64>> {
+    let targets = targets.to_vec();
     let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
-        let sink_shard = if matches!(target, Target::SameShard) { here } else { 1 - here };
-        let mut runs = histogram(100_000_000_000);
+        let mut runs: Vec<_> = targets.iter().map(|_| histogram(100_000_000_000)).collect();
         for _ in 0..scale.runs {
-            let sink = sys.spawn_on(sink_shard, || Sink { count: 0 }).expect("spawn");
-            let began = Instant::now();
-            if matches!(target, Target::OtherShardBatched) {
-                let source = sys.spawn_on(here, || BurstSource { done: None }).expect("spawn");
-                source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
-                source.stop();
-            } else {
-                stream(sink, scale.messages).await;
+            for (target, runs) in targets.iter().zip(&mut runs) {
+                let same_shard = matches!(target, Target::SameShard | Target::SameShardRestartable);
+                let sink_shard = if same_shard { here } else { 1 - here };
+                let policy = match target {
+                    Target::SameShardRestartable => RestartPolicy::new(Restart::Transient),
+                    _ => RestartPolicy::never(),
+                };
+                let sink = sys
+                    .spawn_restarting(Placement::Shard(sink_shard), policy, || Sink { count: 0 })
+                    .expect("spawn");
+                let began = Instant::now();
+                if matches!(target, Target::OtherShardBatched) {
+                    let source = sys.spawn_on(here, || BurstSource { done: None }).expect("spawn");
+                    source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
+                    source.stop();
+                } else {
+                    stream(sink, scale.messages).await;
+                }
+                assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
+                runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+                sink.stop();
             }
-            assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
-            runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
-            sink.stop();
         }
         runs
     })
