@@ -7,7 +7,9 @@
 //! its counters gained since it last looked, after each pass and when it
 //! exits, with nothing borrowed. So the hook may do anything, sends
 //! included, and sees every dead letter exactly once, shortly after it
-//! happened.
+//! happened, unless it was counted for a shard that had already exited
+//! (envelopes dropped by other threads, cause `ShardExited`): those show in
+//! `Stats` only.
 
 use std::cell::Cell;
 use std::fmt;

@@ -244,11 +244,7 @@ impl Shard {
         let Some((slot, generation)) = self.running.take() else { return };
         let reason = crate::StopReason::from_panic(panic);
         tracing::error!(shard = self.id, slot, %reason, "actor failed in `handle`");
-        self.stop_after_handler.set(false);
-        let asked = self.end_after_handler.borrow_mut().take();
-        let for_good = asked.is_some_and(|(_, for_good)| for_good);
-        self.count_dead_letters(DeadLetterCause::FailedHandling, 1);
-        self.end_incarnation(slot, generation, reason, for_good);
+        self.handler_ended(slot, generation, Some((reason, false)));
     }
 
     /// Delivers envelopes from threads outside the runtime, bounded like

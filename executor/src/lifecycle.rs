@@ -80,17 +80,8 @@ impl Shard {
                 Some((StopReason::from_panic(&*panic), true))
             }
         };
-        // Messages that waited for the actor go first, counted against its
-        // mailbox (past the bound if they must).
-        for buffer in pending {
-            let words = buffer.len();
-            self.slots.with(|slots| {
-                if let Some(s) = slots.live(slot, generation) {
-                    s.queued += 1;
-                }
-            });
-            self.queue.with(|q| q.push(words, |w| w.copy_from_slice(&buffer)));
-        }
+        // Messages that waited for the actor go first.
+        self.queue_pending(slot, generation, pending, true);
         if let Some((reason, for_good)) = ended {
             self.request_stop_now(slot, generation, reason, for_good);
         }
@@ -168,17 +159,27 @@ impl Shard {
         }
     }
 
+    /// A handler returned asking to end its actor's incarnation (`end`), or
+    /// panicked (`end` is its failure), or a stop came while it ran: merges
+    /// the requests and ends the incarnation. A failure of the handler
+    /// itself makes the message it was handling a dead letter.
     #[cold]
     #[inline(never)]
-    fn handler_ended(&self, slot: u32, generation: u32, end: Option<(StopReason, bool)>) {
+    pub(crate) fn handler_ended(
+        &self,
+        slot: u32,
+        generation: u32,
+        end: Option<(StopReason, bool)>,
+    ) {
+        let handler_failed = end.as_ref().is_some_and(|(reason, _)| reason.is_failure());
         self.stop_after_handler.set(false);
         let mut merged = self.end_after_handler.borrow_mut().take();
         if let Some(end) = end {
             merge_end(&mut merged, end);
         }
         let (reason, for_good) = merged.unwrap_or((StopReason::Normal, true));
-        if matches!(reason, StopReason::Failed(_)) {
-            // The message it was handling when it chose to fail.
+        if handler_failed {
+            // The message it was handling when it failed.
             self.count_dead_letters(DeadLetterCause::FailedHandling, 1);
         }
         self.end_incarnation(slot, generation, reason, for_good);

@@ -4,13 +4,19 @@
 //!
 //! When an incarnation ends, its policy ([`RestartPolicy`]) decides: stop
 //! for good, or restart. A restart marks the slot `Restarting` (sends are
-//! still accepted, within the mailbox bound), runs `stopped` with the
+//! still accepted), runs `stopped` with the
 //! reason, cancels the old incarnation's timers and jobs, and builds the new
 //! actor at once or after a backoff. Messages that reach a restarting slot
-//! wait in the slot's pending list, still counted against its mailbox, and
-//! are queued again, in order, once the new incarnation has started; under
+//! wait in the slot's pending list, counted against its mailbox, and are
+//! queued again once the new incarnation has started; under
 //! [`MailboxOnRestart::Drop`] the messages queued at the failure are dead
 //! letters instead.
+//!
+//! Known gaps: sends from this shard are refused (`Full`) at the bound, but
+//! messages from other shards reaching a restarting slot are held past it;
+//! and held messages are queued behind newer ones still in the run queue,
+//! so a sender's order can break across a restart with a backoff or under
+//! `Drop`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -218,10 +224,7 @@ impl Shard {
         let was_rebuilding = self.rebuilding.replace(true);
         // SAFETY: as above; the cell now holds the new actor, live.
         let ended = unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) };
-        // Counted in `queued` already: they only move back to the queue.
-        for buffer in pending {
-            self.queue.with(|q| q.push(buffer.len(), |w| w.copy_from_slice(&buffer)));
-        }
+        self.queue_pending(slot, generation, pending, false);
         if let Some((reason, for_good)) = ended {
             self.request_stop_now(slot, generation, reason, for_good);
         }
@@ -265,10 +268,7 @@ impl Shard {
                 Ok(())
             }
             Some(true) => {
-                let words = entry::entry_words::<M>();
-                let mut buffer = Box::new_uninit_slice(words);
-                entry::write(&mut buffer, run, entry::target_word(slot, generation), msg);
-                self.slots.with(|slots| slots.pending.entry(slot).or_default().push(buffer));
+                self.keep_pending(slot, run, entry::target_word(slot, generation), msg);
                 Ok(())
             }
         }

@@ -89,8 +89,9 @@ impl RestartPolicy {
     /// Waits before each restart: `min` before the first of a burst,
     /// doubling with each restart still inside the intensity window, up to
     /// `max`, each wait drawn at random from its upper half (jitter). Zero
-    /// for both restarts at once. Messages that arrive meanwhile wait,
-    /// within the mailbox bound.
+    /// for both restarts at once. Messages that arrive meanwhile wait for
+    /// the new incarnation (sends from the actor's own shard within the
+    /// mailbox bound; see the `whirl` README for the gaps).
     pub const fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;
         self.backoff_max = max;

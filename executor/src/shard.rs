@@ -508,6 +508,31 @@ impl Shard {
         });
     }
 
+    /// Queues the entries that waited in [`Slots::pending`] for the actor at
+    /// `slot`, in order. `count`: they were not counted against its mailbox
+    /// yet (they waited for a spawn), so they are now, past the bound if
+    /// they must; entries held for a restart are counted already.
+    ///
+    /// [`Slots::pending`]: crate::slots::Slots::pending
+    pub(crate) fn queue_pending(
+        &self,
+        slot: u32,
+        generation: u32,
+        pending: Vec<entry::EntryBuffer>,
+        count: bool,
+    ) {
+        if count && !pending.is_empty() {
+            self.slots.with(|slots| {
+                if let Some(s) = slots.live(slot, generation) {
+                    s.queued += pending.len() as u32;
+                }
+            });
+        }
+        for buffer in pending {
+            self.queue.with(|q| q.push(buffer.len(), |w| w.copy_from_slice(&buffer)));
+        }
+    }
+
     /// Queues a command (a stop) for this shard's run queue, behind what is
     /// queued. Not counted against any mailbox.
     pub(crate) fn push_command<T>(&self, run: RunFn, target: u64, payload: T) {

@@ -342,13 +342,9 @@ impl EntryProducer {
     /// publish.
     #[inline]
     pub fn publish(&mut self) -> bool {
-        if self.tail == self.published {
+        if !self.store_tail() {
             return false;
         }
-        // Release: the words written before are initialised for a consumer
-        // that Acquire-loads the new tail.
-        self.ring.tail.store(self.tail, Ordering::Release);
-        self.published = self.tail;
         if self.doorbell.ring(&mut self.woken) {
             self.wakes += 1;
         }
@@ -360,17 +356,28 @@ impl EntryProducer {
     /// state (a waker may run arbitrary code).
     #[inline]
     pub fn publish_deferring_wake(&mut self) -> Option<Waker> {
-        if self.tail == self.published {
+        if !self.store_tail() {
             return None;
         }
-        // Release: as in `publish`.
-        self.ring.tail.store(self.tail, Ordering::Release);
-        self.published = self.tail;
         let waker = self.doorbell.ring_deferred(&mut self.woken);
         if waker.is_some() {
             self.wakes += 1;
         }
         waker
+    }
+
+    /// Makes the staged entries visible with one release store; false if
+    /// nothing was staged.
+    #[inline(always)]
+    fn store_tail(&mut self) -> bool {
+        if self.tail == self.published {
+            return false;
+        }
+        // Release: the words written before are initialised for a consumer
+        // that Acquire-loads the new tail.
+        self.ring.tail.store(self.tail, Ordering::Release);
+        self.published = self.tail;
+        true
     }
 
     /// Words staged and not yet published.
@@ -452,10 +459,7 @@ impl EntryProducer {
 
 impl Drop for EntryProducer {
     fn drop(&mut self) {
-        if self.tail != self.published {
-            self.ring.tail.store(self.tail, Ordering::Release);
-            self.published = self.tail;
-        }
+        self.store_tail();
         self.ring.close(PRODUCER_GONE);
         self.doorbell.ring(&mut self.woken);
     }
@@ -518,23 +522,25 @@ impl EntryConsumer {
     }
 
     /// Hands the words of every entry advanced past back to the producer,
-    /// with one release store.
+    /// with one release store, and wakes the producer if it waits for room
+    /// (see [`EntryProducer::wait_for_room`]).
     #[inline]
     pub fn release(&mut self) {
-        if self.head != self.released {
-            // Release: the entries were moved out before the producer
-            // (Acquire-loading head) may overwrite their words.
-            self.ring.head.store(self.head, Ordering::Release);
-            self.released = self.head;
-            // Light half of the barrier pair with `wait_for_room`: orders
-            // the store of head before the load of the epoch.
-            barrier::light();
-            // Acquire: pairs with the producer's Release so the wake below
-            // reaches the waker registered for this epoch.
-            let epoch = self.ring.room_epoch.load(Ordering::Acquire);
-            if epoch & 1 == 1 && epoch != self.room_woken {
-                self.wake_producer(epoch);
-            }
+        if self.head == self.released {
+            return;
+        }
+        // Release: the entries were moved out before the producer
+        // (Acquire-loading head) may overwrite their words.
+        self.ring.head.store(self.head, Ordering::Release);
+        self.released = self.head;
+        // Light half of the barrier pair with `wait_for_room`: orders the
+        // store of head before the load of the epoch.
+        barrier::light();
+        // Acquire: pairs with the producer's Release so the wake below
+        // reaches the waker registered for this epoch.
+        let epoch = self.ring.room_epoch.load(Ordering::Acquire);
+        if epoch & 1 == 1 && epoch != self.room_woken {
+            self.wake_producer(epoch);
         }
     }
 

@@ -124,8 +124,9 @@ impl Builder {
 
     /// Calls `hook` with the dead letters each shard counts, by cause, on
     /// that shard's thread, shortly after they happen (after the shard's
-    /// current pass); every dead letter is reported once. The hook may
-    /// send, spawn and stop. Without one, each shard logs a `tracing`
+    /// current pass); every dead letter a running shard counts is reported
+    /// once (what is counted for a shard after it exited shows only in
+    /// `Stats`). The hook may send, spawn and stop. Without one, each shard logs a `tracing`
     /// warning at most once a second.
     pub fn on_dead_letters(mut self, hook: impl Fn(DeadLetters) + Send + Sync + 'static) -> Self {
         self.dead_letter_hook = Some(DeadLetterHook(Arc::new(hook)));

@@ -27,6 +27,18 @@ impl Actor for Recorder {
     }
 }
 
+/// A runtime of `shards` shards (unpinned past the machine's cores) whose
+/// rings hold the fewest slots allowed, so a test fills them quickly.
+fn small_rings(shards: usize) -> Runtime {
+    Runtime::builder()
+        .shards(shards)
+        .pin(shards <= 2)
+        .spin_before_park(Duration::ZERO)
+        .ring_capacity(16)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn full_mailbox_hands_the_message_back_and_send_async_waits() {
     let rt = Runtime::builder()
@@ -59,12 +71,7 @@ fn full_mailbox_hands_the_message_back_and_send_async_waits() {
 
 #[test]
 fn full_ring_hands_the_message_back() {
-    let rt = Runtime::builder()
-        .shards(2)
-        .spin_before_park(Duration::ZERO)
-        .ring_capacity(16)
-        .build()
-        .unwrap();
+    let rt = small_rings(2);
     rt.block_on(|sys| async move {
         let there = 1 - sys.current_shard().unwrap();
         let r = sys.spawn_on(there, || Recorder { seen: Vec::new() }).unwrap();
@@ -129,23 +136,14 @@ impl<F: std::future::Future> std::future::Future for CountPolls<'_, F> {
 
 #[test]
 fn send_async_across_a_full_ring_sleeps_until_the_receiver_takes_entries() {
-    let rt = Runtime::builder()
-        .shards(2)
-        .spin_before_park(Duration::ZERO)
-        .ring_capacity(16)
-        .build()
-        .unwrap();
+    let rt = small_rings(2);
     rt.block_on(|sys| async move {
         let there = 1 - sys.current_shard().unwrap();
         let r = sys.spawn_on(there, || Gated { seen: Vec::new() }).unwrap();
         let (open, gate) = std::sync::mpsc::channel();
         r.send(GatedMsg::Wait(gate)).unwrap();
         // The other shard is held (or not started): fill the ring.
-        let mut sent = 0;
-        while r.send(GatedMsg::Num(sent)).is_ok() {
-            sent += 1;
-            assert!(sent < 1_000, "a 16-word ring fills up");
-        }
+        let sent = fill(r);
         // The wait starts (the ring is full), then the gate opens: the
         // receiver drains the ring, and the waiting send is woken once.
         let polls = std::cell::Cell::new(0);
@@ -177,13 +175,7 @@ fn fill(r: ActorRef<GatedMsg>) -> u64 {
 #[test]
 fn a_task_waiting_for_room_in_two_rings_is_woken_by_either() {
     common::within(60, || {
-        let rt = Runtime::builder()
-            .shards(3)
-            .pin(false)
-            .spin_before_park(Duration::ZERO)
-            .ring_capacity(16)
-            .build()
-            .unwrap();
+        let rt = small_rings(3);
         rt.block_on(|sys| async move {
             let here = sys.current_shard().unwrap();
             let (b_shard, c_shard) = ((here + 1) % 3, (here + 2) % 3);
