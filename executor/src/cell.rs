@@ -143,12 +143,14 @@ pub(crate) unsafe fn run_message<A: Actor>(shard: *const (), at: *mut u64, how: 
     // SAFETY: forwarded from the caller; the entry holds an `A::Msg`.
     if let Some((shard, (slot, generation), msg)) = unsafe { Shard::open_entry(shard, at, how) } {
         // SAFETY: a ref's generation names one actor, hence type `A`.
-        unsafe { deliver::<A>(shard, slot, generation, msg, how == How::FromQueue) };
+        unsafe { deliver::<A>(shard, slot, generation, msg, how != How::FromRing) };
     }
     entry::entry_words::<A::Msg>()
 }
 
 /// Hands `msg` to the actor at `slot`, or counts it as a dead letter.
+/// `counted`: it is counted in the slot's `queued` (it came through the run
+/// queue, or was held for a restart).
 ///
 /// # Safety
 ///

@@ -74,6 +74,30 @@ impl<A: Actor> Context<A> {
         self.end = Some((StopReason::Failed(reason.into()), false));
     }
 
+    /// Ends this incarnation with `reason` once the current call returns.
+    pub(crate) fn fail_with(&mut self, reason: StopReason) {
+        self.end = Some((reason, false));
+    }
+
+    pub(crate) fn mesh(&self) -> std::sync::Arc<crate::Mesh> {
+        self.shard().mesh.clone()
+    }
+
+    /// Records `child` as this supervisor's, to be stopped with it.
+    pub(crate) fn adopt(&self, child: crate::link::Address) {
+        self.shard().adopt(self.slot, child);
+    }
+
+    /// Tells a child of this supervisor to go down.
+    pub(crate) fn suspend_child(&self, child: crate::link::Address) {
+        self.shard().suspend_child(child);
+    }
+
+    /// Tells a child of this supervisor to come back up after `wait`.
+    pub(crate) fn resume_child(&self, child: crate::link::Address, wait: Duration) {
+        self.shard().resume_child(child, wait);
+    }
+
     /// How this call asked the incarnation to end, if it did.
     pub(crate) fn take_end(&mut self) -> Option<(StopReason, bool)> {
         self.end.take()

@@ -240,7 +240,7 @@ impl Shard {
     /// says so); the message it was handling is a dead letter; the pass goes
     /// on.
     #[cold]
-    fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
+    pub(crate) fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
         let Some((slot, generation)) = self.running.take() else { return };
         let reason = crate::StopReason::from_panic(panic);
         tracing::error!(shard = self.id, slot, %reason, "actor failed in `handle`");
@@ -386,6 +386,7 @@ impl Shard {
     /// its receivers (or they are gone).
     fn is_quiescent(&self) -> bool {
         !self.has_work()
+            && self.restarting.get() == 0
             && !self.overflow_blocked()
             && self.room_waiters.borrow().is_empty()
             && self.outbound.with(|outbound| {

@@ -37,6 +37,10 @@ pub(crate) enum How {
     FromQueue,
     /// Run it; it is at the front of a ring from another shard.
     FromRing,
+    /// Run it; it was held for an actor being restarted and lies in a
+    /// buffer of its own (nothing to pop or advance). Counted in the
+    /// actor's mailbox, like a queued message.
+    Held,
     /// Drop what it holds: it will never run.
     Drop,
 }

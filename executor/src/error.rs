@@ -98,6 +98,10 @@ pub enum SpawnError {
     Busy,
     /// The shard has handed out all 2^28 slot indices.
     TooManyActors,
+    /// A supervisor's spec is wrong (a child on a shard the runtime does
+    /// not have, two children with one id); the message says which and what
+    /// to do.
+    InvalidSupervisor(String),
 }
 
 impl fmt::Display for SpawnError {
@@ -112,6 +116,7 @@ impl fmt::Display for SpawnError {
             Self::TooManyActors => {
                 f.write_str("cannot spawn: the shard has used all 2^28 actor slots")
             }
+            Self::InvalidSupervisor(why) => write!(f, "cannot spawn the supervisor: {why}"),
         }
     }
 }

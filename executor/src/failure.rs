@@ -20,6 +20,10 @@ pub enum StopReason {
     /// It failed too often: more restarts than its policy allows within its
     /// window. Stopped for good.
     TooManyRestarts,
+    /// Its supervisor took it down: to restart it with a sibling that
+    /// failed (one-for-all, rest-for-one), or because the supervisor itself
+    /// went down. Not a failure of this actor.
+    Supervisor,
     /// The runtime is shutting down.
     Shutdown,
 }
@@ -51,6 +55,7 @@ impl fmt::Display for StopReason {
             Self::Panicked(message) => write!(f, "panicked: {message}"),
             Self::Failed(reason) => write!(f, "failed: {reason}"),
             Self::TooManyRestarts => f.write_str("failed too often (restart intensity exceeded)"),
+            Self::Supervisor => f.write_str("taken down by its supervisor"),
             Self::Shutdown => f.write_str("the runtime shut down"),
         }
     }

@@ -39,6 +39,7 @@ mod error;
 mod failure;
 mod injected;
 mod lifecycle;
+mod link;
 mod local_cell;
 mod mesh;
 pub mod registry;
@@ -50,6 +51,7 @@ mod shard;
 mod slots;
 mod spawn;
 mod stats;
+mod supervisor;
 mod timer_thread;
 
 pub use actor::Actor;
@@ -66,6 +68,10 @@ pub use restart_policy::{MailboxOnRestart, Restart, RestartPolicy};
 pub use shard::spawn_program;
 pub use spawn::{spawn_on, spawn_on_with};
 pub use stats::{DeadLetterCause, ShutdownReport, Stats};
+pub use supervisor::{
+    spawn_supervisor, ChildError, ChildInfo, ChildSpec, ChildState, Strategy, Supervisor,
+    SupervisorMsg, SupervisorRef,
+};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.
 pub fn current_shard(mesh: &Mesh) -> Option<usize> {

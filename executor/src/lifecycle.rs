@@ -9,6 +9,7 @@ use futures_lite::FutureExt;
 use crate::cell::{self, fns_of};
 use crate::commands::run_stop;
 use crate::entry;
+use crate::link::Link;
 use crate::mesh::phase;
 use crate::restart::Restarts;
 use crate::shard::{with_current, Shard};
@@ -22,6 +23,7 @@ impl Shard {
     pub(crate) fn spawn_here<A: Actor, F: Fn() -> A + Send + 'static>(
         &self,
         policy: RestartPolicy,
+        link: Option<Link>,
         factory: F,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
         if self.mesh.phase() != phase::RUNNING {
@@ -32,7 +34,7 @@ impl Shard {
             Some(slot) => slot,
             None => self.shared().take_slot(false)?.0,
         };
-        let generation = self.install(slot, policy, factory);
+        let generation = self.install(slot, policy, link, factory);
         Ok(ActorRef::new(self.mesh.id, self.id, slot, generation, fns_of::<A>()))
     }
 
@@ -43,6 +45,7 @@ impl Shard {
         &self,
         slot: u32,
         policy: RestartPolicy,
+        link: Option<Link>,
         factory: F,
     ) -> u32 {
         let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
@@ -62,8 +65,8 @@ impl Shard {
                 // below become dead letters, then the slot is freed.
                 Err(_) => s.stopping = true,
             }
-            if policy.restart_type() != Restart::Temporary {
-                slots.restarts.insert(slot, Restarts::new(policy));
+            if policy.restart_type() != Restart::Temporary || link.is_some() {
+                slots.restarts.insert(slot, Restarts::new(policy, link));
             }
             (generation, slots.pending.remove(&slot).unwrap_or_default())
         });
@@ -202,7 +205,10 @@ impl Shard {
                     s.stopping = true;
                     return None;
                 }
-                State::Restarting => false,
+                State::Restarting => {
+                    self.restarting.set(self.restarting.get() - 1);
+                    false
+                }
                 _ => return None,
             };
             s.stopping = true;
@@ -219,7 +225,7 @@ impl Shard {
             // owned by the slot (freed below).
             unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
         }
-        let (jobs, pending, restarts, kept) = self.slots.with(|slots| {
+        let (jobs, pending, restarts, kept, children) = self.slots.with(|slots| {
             slots.free(slot);
             let kept = slots.kept.remove(&slot);
             (
@@ -227,6 +233,7 @@ impl Shard {
                 slots.pending.remove(&slot),
                 slots.restarts.remove(&slot),
                 kept,
+                slots.children.remove(&slot),
             )
         });
         if kept.is_some() && catch_unwind(AssertUnwindSafe(move || drop(kept))).is_err() {
@@ -245,6 +252,9 @@ impl Shard {
         }
         if let Some(restarts) = restarts {
             restarts.cancel_backoff();
+        }
+        if let Some(children) = children {
+            self.stop_children(children);
         }
         // Messages that waited for a restart that will not come.
         for buffer in pending.into_iter().flatten() {

@@ -19,32 +19,72 @@
 //! `Drop`.
 
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use glommio::task::JoinHandle;
 
-use crate::entry::{self, RunFn};
+use crate::entry::{self, How, RunFn};
+use crate::link::Link;
 use crate::restart_policy::{MailboxOnRestart, RestartPolicy};
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
 use crate::stats::DeadLetterCause;
 use crate::StopReason;
 
-/// The restart state of one actor whose policy may restart it.
+/// The restart state of one actor whose policy may restart it, or that has
+/// a supervisor.
 #[derive(Debug)]
 pub(crate) struct Restarts {
     policy: RestartPolicy,
-    /// When the restarts inside the intensity window happened.
+    /// When the restarts inside the intensity window happened (unused under
+    /// a supervisor, which keeps its own).
     recent: VecDeque<Instant>,
     incarnation: u32,
     /// The timer that ends the backoff, while one runs.
     backoff: Option<JoinHandle<()>>,
+    /// The supervisor that decides this actor's restarts, if it has one.
+    pub(crate) link: Option<Link>,
+    /// Down and waiting for its supervisor to resume it.
+    awaiting: bool,
 }
 
 impl Restarts {
-    pub(crate) fn new(policy: RestartPolicy) -> Self {
-        Self { policy, recent: VecDeque::new(), incarnation: 0, backoff: None }
+    pub(crate) fn new(policy: RestartPolicy, link: Option<Link>) -> Self {
+        Self {
+            policy,
+            recent: VecDeque::new(),
+            incarnation: 0,
+            backoff: None,
+            link,
+            awaiting: false,
+        }
+    }
+
+    /// Records a restart at `now` against the intensity of `policy`;
+    /// returns the backoff before it, or `None` if it would exceed the
+    /// intensity. (A supervisor keeps one of these for its children.)
+    pub(crate) fn admit_now(&mut self) -> Option<Duration> {
+        self.admit(Instant::now(), random_bits())
+    }
+
+    pub(crate) fn restart_type(&self) -> crate::Restart {
+        self.policy.restart_type()
+    }
+
+    /// Down and waiting for the supervisor to resume it.
+    pub(crate) fn is_awaiting(&self) -> bool {
+        self.awaiting
+    }
+
+    /// The supervisor took the actor down again before its scheduled
+    /// rebuild: the rebuild is called off until the supervisor resumes it.
+    pub(crate) fn wait_again(&mut self) {
+        self.awaiting = true;
+        if let Some(timer) = self.backoff.take() {
+            timer.cancel();
+        }
     }
 
     pub(crate) fn cancel_backoff(self) {
@@ -72,7 +112,9 @@ impl Restarts {
 impl Shard {
     /// Ends the incarnation of the actor at `slot`: restarts it if its
     /// policy says so (and it was not asked to stop for good), or stops it
-    /// for good.
+    /// for good. An actor with a supervisor is taken down and left for the
+    /// supervisor to resume (see `link`), or stopped for good; either way
+    /// the supervisor is told.
     pub(crate) fn end_incarnation(
         &self,
         slot: u32,
@@ -80,30 +122,55 @@ impl Shard {
         reason: StopReason,
         for_good: bool,
     ) {
-        let phase_running = self.mesh.phase() == crate::mesh::phase::RUNNING;
-        let restart = self.slots.with(|slots| {
+        // Restarts go on through the shutdown drain (which waits for them,
+        // bounded by its deadline), so what is queued is still handled.
+        let phase_running = self.mesh.phase() <= crate::mesh::phase::DRAINING;
+        let (link, restart) = self.slots.with(|slots| {
             let stopping = slots.live(slot, generation).is_none_or(|s| s.stopping);
-            if for_good || stopping || !phase_running {
-                return None;
+            let Some(restarts) = slots.restarts.get_mut(&slot) else { return (None, None) };
+            let link = restarts.link.filter(|_| phase_running);
+            if for_good || stopping || !phase_running || !restarts.policy.restarts_after(&reason) {
+                return (link, None);
             }
-            let restarts = slots.restarts.get_mut(&slot)?;
-            if !restarts.policy.restarts_after(&reason) {
-                return None;
+            if link.is_some() {
+                return (link, Some(None));
             }
-            Some(restarts.admit(Instant::now(), random_bits()))
+            (None, Some(restarts.admit(Instant::now(), random_bits())))
         });
-        match restart {
-            None => self.finish_stop(slot, generation, &reason),
-            Some(None) => {
+        match (link, restart) {
+            (link, None) => {
+                self.finish_stop(slot, generation, &reason);
+                if let Some(link) = link {
+                    self.tell_supervisor(link, reason, false);
+                }
+            }
+            (Some(link), Some(_)) => {
+                if self.take_down(slot, generation, &reason) {
+                    self.slots.with(|slots| {
+                        if let Some(restarts) = slots.restarts.get_mut(&slot) {
+                            restarts.awaiting = true;
+                        }
+                    });
+                    self.tell_supervisor(link, reason, true);
+                }
+            }
+            (None, Some(None)) => {
                 tracing::error!(shard = self.id, slot, %reason, "actor failed too often; stopping it for good");
                 self.finish_stop(slot, generation, &StopReason::TooManyRestarts);
             }
-            Some(Some(wait)) => self.restart(slot, generation, &reason, wait),
+            (None, Some(Some(wait))) => {
+                if self.take_down(slot, generation, &reason) {
+                    self.schedule_rebuild(slot, generation, wait);
+                }
+            }
         }
     }
 
-    /// The restart itself: see the module's docs.
-    fn restart(&self, slot: u32, generation: u32, reason: &StopReason, wait: Duration) {
+    /// Takes a failed (or supervisor-stopped) incarnation down for a
+    /// restart: marks the slot `Restarting` (sends are still accepted),
+    /// cancels its timers and jobs, and runs `stopped` with the reason.
+    /// Returns false if the actor was stopped for good meanwhile.
+    pub(crate) fn take_down(&self, slot: u32, generation: u32, reason: &StopReason) -> bool {
         let Some((actor, lifecycle, jobs)) = self.slots.with(|slots| {
             let drop_waiting = slots
                 .restarts
@@ -120,18 +187,26 @@ impl Shard {
             let (actor, lifecycle) = (s.actor, s.lifecycle);
             Some((actor, lifecycle, slots.jobs.remove(&slot)))
         }) else {
-            return;
+            return false;
         };
+        self.restarting.set(self.restarting.get() + 1);
         for (_, job) in jobs.into_iter().flatten() {
             job.cancel();
         }
         // SAFETY: the live cell of the slot, of the lifecycle's type; `busy`
         // keeps any pass that `stopped` runs from freeing or rebuilding it.
         unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
-        if self.restart_hook_returned(slot, generation) {
-            return;
-        }
-        let drop_waiting = self.slots.with(|slots| slots.slots[slot as usize].discard > 0);
+        !self.restart_hook_returned(slot, generation)
+    }
+
+    /// Builds the new incarnation of a taken-down actor after `wait`.
+    pub(crate) fn schedule_rebuild(&self, slot: u32, generation: u32, wait: Duration) {
+        let drop_waiting = self.slots.with(|slots| {
+            if let Some(restarts) = slots.restarts.get_mut(&slot) {
+                restarts.awaiting = false;
+            }
+            slots.slots.get(slot as usize).is_some_and(|s| s.discard > 0)
+        });
         if drop_waiting || self.rebuilding.get() {
             // Under `Drop`, the messages queued before the failure come up
             // (and are dropped) before this entry. A restart decided while
@@ -160,15 +235,11 @@ impl Shard {
 
     /// Builds the new incarnation now, or once `wait` has passed.
     fn restart_after(&self, slot: u32, generation: u32, wait: Duration) {
-        if wait.is_zero() {
-            self.rebuild(slot, generation);
+        if !self.is_restarting(slot, generation) {
             return;
         }
-        let restarting = self.slots.with(|slots| match slots.slots.get(slot as usize) {
-            Some(s) => s.generation == generation && s.state == State::Restarting,
-            None => false,
-        });
-        if !restarting {
+        if wait.is_zero() {
+            self.rebuild(slot, generation);
             return;
         }
         let mesh = self.mesh_id;
@@ -187,11 +258,29 @@ impl Shard {
         });
     }
 
+    /// Whether the actor at `slot` is restarting and not waiting for its
+    /// supervisor (which a suspend from the supervisor may have made it do
+    /// since its rebuild was scheduled).
+    fn is_restarting(&self, slot: u32, generation: u32) -> bool {
+        self.slots.with(|slots| {
+            let awaiting = slots.restarts.get(&slot).is_some_and(|r| r.awaiting);
+            match slots.slots.get(slot as usize) {
+                Some(s) => s.generation == generation && s.state == State::Restarting && !awaiting,
+                None => false,
+            }
+        })
+    }
+
     /// Builds the new incarnation of a restarting actor, starts it, and
     /// queues the messages that waited for it.
     fn rebuild(&self, slot: u32, generation: u32) {
         let cell = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
-            Some(s) if s.generation == generation && s.state == State::Restarting && !s.busy => {
+            Some(s)
+                if s.generation == generation
+                    && s.state == State::Restarting
+                    && !s.busy
+                    && !slots.restarts.get(&slot).is_some_and(|r| r.awaiting) =>
+            {
                 s.busy = true;
                 Some((s.actor, s.lifecycle))
             }
@@ -212,6 +301,7 @@ impl Shard {
         }
         let pending = self.slots.with(|slots| {
             let s = &mut slots.slots[slot as usize];
+            debug_assert_eq!(s.state, State::Restarting);
             s.state = State::Live;
             s.discard = 0;
             if let Some(restarts) = slots.restarts.get_mut(&slot) {
@@ -220,14 +310,15 @@ impl Shard {
             }
             slots.pending.remove(&slot).unwrap_or_default()
         });
+        self.restarting.set(self.restarting.get() - 1);
         self.shared().restarts.fetch_add(1, Ordering::Relaxed);
         let was_rebuilding = self.rebuilding.replace(true);
         // SAFETY: as above; the cell now holds the new actor, live.
         let ended = unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) };
-        self.queue_pending(slot, generation, pending, false);
         if let Some((reason, for_good)) = ended {
             self.request_stop_now(slot, generation, reason, for_good);
         }
+        self.run_held(pending);
         self.rebuilding.set(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
@@ -236,8 +327,8 @@ impl Shard {
     /// A message reached the slot of an actor that is not live: if it is
     /// restarting, the message waits for the new incarnation (or is dropped
     /// under `MailboxOnRestart::Drop`, if it was queued before the failure).
-    /// Hands it back if the slot is not restarting. `counted`: it came
-    /// through the run queue, so it is counted in the slot's `queued`.
+    /// Hands it back if the slot is not restarting. `counted`: it is counted
+    /// in the slot's `queued` (it came through the run queue, or was held).
     pub(crate) fn hold_for_restart<M>(
         &self,
         run: RunFn,
@@ -270,6 +361,25 @@ impl Shard {
             Some(true) => {
                 self.keep_pending(slot, run, entry::target_word(slot, generation), msg);
                 Ok(())
+            }
+        }
+    }
+
+    /// Runs the entries held for an actor during its restart, in order,
+    /// right after its new incarnation started and before anything queued
+    /// for it since, so each sender's order holds across the restart. If it
+    /// fails again midway, each entry left is held again (or dropped, as
+    /// its policy says) by its own run function, still in order.
+    fn run_held(&self, held: Vec<entry::EntryBuffer>) {
+        for mut buffer in held {
+            let at = buffer.as_mut_ptr().cast::<u64>();
+            // SAFETY: the buffer holds one complete entry, run once; a held
+            // entry is read where it lies (`How::Held`).
+            let ran = catch_unwind(AssertUnwindSafe(|| unsafe {
+                entry::run(self.erased(), at, How::Held)
+            }));
+            if let Err(panic) = ran {
+                self.handler_panicked(&*panic);
             }
         }
     }

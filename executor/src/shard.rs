@@ -85,6 +85,9 @@ pub(crate) struct Shard {
     pub(crate) rebuilding: Cell<bool>,
     /// Dead letters reported to the program so far.
     pub(crate) reported: Reported,
+    /// Actors of this shard in `State::Restarting`: the shutdown drain
+    /// waits for them, so messages held for a new incarnation reach it.
+    pub(crate) restarting: Cell<u32>,
 }
 
 /// Entries staged on one ring during a pass before they are published
@@ -218,6 +221,7 @@ impl Shard {
             programs: RefCell::new(Vec::new()),
             rebuilding: Cell::new(false),
             reported: Reported::new(),
+            restarting: Cell::new(0),
         })
     }
 
@@ -321,7 +325,7 @@ impl Shard {
         match how {
             How::FromQueue => shard.queue.with(|q| q.pop_front(entry::entry_words::<T>())),
             How::FromRing => shard.consumed.set(entry::entry_words::<T>()),
-            How::Drop => {}
+            How::Held | How::Drop => {}
         }
         Some((shard, target, value))
     }

@@ -127,6 +127,9 @@ pub(crate) struct Slots {
     pub(crate) restarts: HashMap<u32, Restarts>,
     /// Values actors keep for their next incarnation (`Context::keep`).
     pub(crate) kept: HashMap<u32, Box<dyn std::any::Any>>,
+    /// The children of supervisors, by the supervisor's slot, in start
+    /// order: stopped for good with their supervisor.
+    pub(crate) children: HashMap<u32, Vec<crate::link::Address>>,
     /// Timers and piped jobs of actors that have some, by slot.
     pub(crate) jobs: HashMap<u32, Vec<(u64, JoinHandle<()>)>>,
 }

@@ -8,6 +8,7 @@ use crate::cell::fns_of;
 use crate::commands::{deliver_spawn, run_spawn, SpawnFn};
 use crate::entry;
 use crate::injected::Injected;
+use crate::link::Link;
 use crate::mesh::{phase, InjectError, Mesh};
 use crate::shard::{with_current, Shard};
 use crate::{Actor, ActorRef, RestartPolicy, SpawnError};
@@ -44,6 +45,17 @@ pub fn spawn_on_with<A: Actor>(
     policy: RestartPolicy,
     factory: impl Fn() -> A + Send + 'static,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
+    spawn_linked(mesh, shard, policy, None, factory)
+}
+
+/// As [`spawn_on_with`], for a child of the supervisor `link` names.
+pub(crate) fn spawn_linked<A: Actor>(
+    mesh: &Arc<Mesh>,
+    shard: usize,
+    policy: RestartPolicy,
+    link: Option<Link>,
+    factory: impl Fn() -> A + Send + 'static,
+) -> Result<ActorRef<A::Msg>, SpawnError> {
     let shards = mesh.shard_count();
     if shard >= shards {
         return Err(SpawnError::NoSuchShard { shard, shards });
@@ -53,14 +65,14 @@ pub fn spawn_on_with<A: Actor>(
     }
     with_current(|current| match current {
         Some(current) if current.mesh.id == mesh.id && current.id as usize == shard => {
-            current.spawn_here(policy, factory)
+            current.spawn_here(policy, link, factory)
         }
         current => {
             let target = &mesh.shards[shard];
             let from_outside = current.is_none_or(|c| c.mesh.id != mesh.id);
             let (slot, generation) = target.take_slot(from_outside)?;
             let spawn: SpawnFn = Box::new(move |shard: &Shard, slot, generation| {
-                let installed = shard.install(slot, policy, factory);
+                let installed = shard.install(slot, policy, link, factory);
                 debug_assert_eq!(installed, generation, "reserved under this generation");
             });
             let word = entry::target_word(slot, generation);

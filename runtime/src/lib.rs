@@ -69,6 +69,8 @@ pub use runtime::Runtime;
 pub use system::{Placement, Shutdown, System};
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::{
-    Actor, ActorRef, Ask, AskError, Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply,
-    Restart, RestartPolicy, SendError, ShutdownReport, SpawnError, Stats, StopReason, TimerHandle,
+    Actor, ActorRef, Ask, AskError, ChildError, ChildInfo, ChildSpec, ChildState, Context,
+    DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart, RestartPolicy, SendError,
+    ShutdownReport, SpawnError, Stats, StopReason, Strategy, Supervisor, SupervisorMsg,
+    SupervisorRef, TimerHandle,
 };

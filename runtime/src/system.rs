@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use whirl_executor::registry::{self, RegistryError};
-use whirl_executor::{Actor, ActorRef, Mesh, RestartPolicy, ShutdownReport, SpawnError, Stats};
+use whirl_executor::{
+    Actor, ActorRef, Mesh, RestartPolicy, ShutdownReport, SpawnError, Stats, Supervisor,
+    SupervisorRef,
+};
 
 /// Where to spawn an actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +99,27 @@ impl System {
         self.spawn_restarting(placement, RestartPolicy::never(), factory)
     }
 
+    /// Spawns the supervisor `spec` where `placement` says; it starts its
+    /// children (each on its own shard, if its spec names one) in order, in
+    /// its first turn. Its children are restarted behind the same refs and
+    /// names, as its strategy and intensity say; a failure that exceeds the
+    /// intensity of this top-level supervisor is logged and stops its whole
+    /// subtree for good, not the runtime. [`SupervisorRef::stop`] stops the
+    /// tree.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::InvalidSupervisor`] when a child is placed on a shard
+    /// the runtime does not have, or two children share an id; otherwise as
+    /// [`spawn_with`](Self::spawn_with).
+    pub fn spawn_supervisor(
+        &self,
+        placement: Placement,
+        spec: Supervisor,
+    ) -> Result<SupervisorRef, SpawnError> {
+        whirl_executor::spawn_supervisor(&self.mesh, self.place(placement), spec)
+    }
+
     /// Spawns the actor `factory` builds where `placement` says, restarted
     /// in place as `policy` says when it fails: the same refs and names
     /// reach each new incarnation (see [`RestartPolicy`]).
@@ -109,7 +133,12 @@ impl System {
         policy: RestartPolicy,
         factory: impl Fn() -> A + Send + 'static,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
-        let shard = match placement {
+        whirl_executor::spawn_on_with(&self.mesh, self.place(placement), policy, factory)
+    }
+
+    /// The shard `placement` picks.
+    fn place(&self, placement: Placement) -> usize {
+        match placement {
             Placement::Shard(shard) | Placement::Near(shard) => shard,
             Placement::RoundRobin => self.mesh.next_round_robin(),
             Placement::LeastLoaded => (0..self.shards())
@@ -118,8 +147,7 @@ impl System {
                     actors + queued
                 })
                 .unwrap_or(0),
-        };
-        whirl_executor::spawn_on_with(&self.mesh, shard, policy, factory)
+        }
     }
 
     /// Names `actor`. The name frees itself when the actor stops for good.

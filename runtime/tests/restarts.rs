@@ -410,3 +410,80 @@ fn an_actor_that_always_stops_in_started_restarts_without_recursing() {
     })
     .unwrap();
 }
+
+/// Records `(sender, sequence)` pairs across incarnations; fails on every
+/// 50th sequence number.
+struct Sequencer {
+    seen: Arc<Mutex<Vec<(u8, u32)>>>,
+}
+
+impl Actor for Sequencer {
+    type Msg = (u8, u32);
+    fn handle(&mut self, (sender, n): (u8, u32), _: &mut Context<Self>) {
+        if n % 50 == 49 {
+            panic!("every 50th fails");
+        }
+        self.seen.lock().unwrap().push((sender, n));
+    }
+}
+
+#[test]
+fn each_senders_order_holds_across_restarts_with_a_backoff() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let rt = runtime(2);
+    rt.block_on(move |sys| async move {
+        let policy = RestartPolicy::new(Restart::Permanent)
+            .intensity(u32::MAX, Duration::from_secs(3600))
+            .backoff(Duration::from_micros(50), Duration::from_micros(200));
+        let actor = sys
+            .spawn_restarting(Placement::Shard(0), policy, move || Sequencer {
+                seen: record.clone(),
+            })
+            .unwrap();
+        // One sender on the actor's shard, one on the other.
+        let relay = sys.spawn_on(1, move || Relay { to: actor }).unwrap();
+        let other = relay.ask(RelayMsg::Go);
+        for n in 0..2_000 {
+            actor.send_async((0, n)).await.unwrap();
+        }
+        assert_eq!(other.await, Ok(()));
+        // The shutdown drain waits for the restarts still under way, so
+        // every message held for them is handled.
+        sys.shutdown().await;
+    })
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    for sender in [0, 1] {
+        let order: Vec<u32> = seen.iter().filter(|(s, _)| *s == sender).map(|&(_, n)| n).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "sender {sender} out of order: {order:?}");
+        assert_eq!(order.len(), 2_000 - 40, "every message but the failing ones");
+    }
+}
+
+/// Sends `(1, 0..2000)` to `to` from its shard when asked, then answers.
+struct Relay {
+    to: ActorRef<(u8, u32)>,
+}
+
+enum RelayMsg {
+    Go(Reply<()>),
+    Done,
+}
+
+impl Actor for Relay {
+    type Msg = RelayMsg;
+    fn handle(&mut self, msg: RelayMsg, ctx: &mut Context<Self>) {
+        let RelayMsg::Go(reply) = msg else { return };
+        let to = self.to;
+        let sends = async move {
+            for n in 0..2_000 {
+                to.send_async((1, n)).await.unwrap();
+            }
+        };
+        ctx.pipe(sends, move |()| {
+            reply.send(());
+            RelayMsg::Done
+        });
+    }
+}

@@ -1,0 +1,240 @@
+//! The link between a supervised actor and its supervisor, seen from the
+//! runtime: the child tells its supervisor when it goes down, and the
+//! supervisor tells it when to come back up.
+//!
+//! A supervised child does not decide its own restarts. When an incarnation
+//! ends and its restart type wants a restart, the child is taken down
+//! (`stopped` runs, timers and jobs are cancelled, the slot is marked
+//! restarting so sends are still accepted and held) and waits; a
+//! [`Down`](crate::supervisor) notice goes to the supervisor, which answers
+//! with a resume (after its backoff) or a stop. When the child stops for
+//! good, the supervisor is told too. A supervisor can also take a running
+//! child down (one-for-all, rest-for-one, its own failure) with a suspend.
+//!
+//! Notices and commands travel as commands (run queue, rings, overflow), so
+//! they are never refused and never count against a mailbox. A notice for a
+//! supervisor that is gone is dropped without a dead letter: it is the
+//! runtime's bookkeeping, not a user's message.
+//!
+//! The supervisor's slot lists its children (`Slots::children`): when the
+//! supervisor stops for good, its children are stopped for good, last
+//! started first.
+
+use std::time::Duration;
+
+use crate::commands::run_stop;
+use crate::entry::{self, How};
+use crate::mesh::phase;
+use crate::shard::Shard;
+use crate::slots::State;
+use crate::supervisor::{Notice, SupervisorActor};
+use crate::{Restart, StopReason};
+
+/// Where a child reports: its supervisor's shard and slot, and its own
+/// index among the supervisor's children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Link {
+    pub(crate) shard: u16,
+    /// The supervisor's slot and generation (`entry::target_word`).
+    pub(crate) target: u64,
+    pub(crate) child: u32,
+}
+
+/// A runtime-wide actor address without its message type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Address {
+    pub(crate) shard: u16,
+    pub(crate) target: u64,
+}
+
+impl Shard {
+    /// Sends a command to shard `to`, this one included; never refused.
+    pub(crate) fn command_to<T: Send + 'static>(
+        &self,
+        to: u16,
+        run: entry::RunFn,
+        target: u64,
+        payload: T,
+    ) {
+        if to == self.id {
+            self.push_command(run, target, payload);
+        } else {
+            self.send_command(to, run, target, payload);
+        }
+    }
+
+    /// Tells the supervisor that its child went down (`restarting`: it
+    /// waits to be resumed) or stopped for good.
+    pub(crate) fn tell_supervisor(&self, link: Link, reason: StopReason, restarting: bool) {
+        let notice = Notice { child: link.child, reason, restarting };
+        self.command_to(link.shard, run_notice, link.target, notice);
+    }
+
+    /// Delivers a notice to the supervisor at `slot` as a message, past its
+    /// mailbox bound (notices are few: at most a couple per child and
+    /// restart). Held if the supervisor is restarting itself; dropped if it
+    /// is gone.
+    fn deliver_notice(&self, slot: u32, generation: u32, notice: Notice) {
+        let run = crate::cell::fns_of::<SupervisorActor>().run;
+        let target = entry::target_word(slot, generation);
+        let live = self.slots.with(|slots| match slots.live(slot, generation) {
+            Some(s) if !s.stopping => {
+                s.queued += 1;
+                true
+            }
+            _ => false,
+        });
+        if live {
+            let msg = crate::supervisor::SupervisorMsg::notice(notice);
+            self.queue.with(|q| {
+                q.push(entry::entry_words::<crate::supervisor::SupervisorMsg>(), |w| {
+                    entry::write(w, run, target, msg)
+                })
+            });
+            self.wake_dispatcher();
+        } else {
+            let msg = crate::supervisor::SupervisorMsg::notice(notice);
+            if let Err(msg) = self.hold_for_restart(run, slot, generation, msg, false) {
+                crate::mesh::drop_caught(msg);
+            }
+        }
+    }
+
+    /// The supervisor takes a running child down (to restart it with its
+    /// siblings, or because the supervisor itself goes down): a child that
+    /// would be restarted waits to be resumed, a temporary one stops for
+    /// good; either way the supervisor is told. A child already down and
+    /// waiting is left as it is; one whose rebuild was scheduled waits
+    /// again, and says so.
+    fn suspend(&self, slot: u32, generation: u32) {
+        if self.mesh.phase() >= phase::STOPPING {
+            return;
+        }
+        enum Then {
+            Nothing,
+            Stop,
+            TakeDown(Link),
+            Wait(Link),
+        }
+        let then = self.slots.with(|slots| {
+            let Some(s) = slots.slots.get(slot as usize) else { return Then::Nothing };
+            if s.generation != generation || s.stopping {
+                return Then::Nothing;
+            }
+            let state = s.state;
+            let Some(restarts) = slots.restarts.get_mut(&slot) else { return Then::Nothing };
+            let Some(link) = restarts.link else { return Then::Nothing };
+            match state {
+                State::Live if restarts.restart_type() == Restart::Temporary => Then::Stop,
+                State::Live => Then::TakeDown(link),
+                State::Restarting if !restarts.is_awaiting() => {
+                    restarts.wait_again();
+                    Then::Wait(link)
+                }
+                _ => Then::Nothing,
+            }
+        });
+        match then {
+            Then::Nothing => {}
+            Then::Wait(link) => self.tell_supervisor(link, StopReason::Supervisor, true),
+            // Stopped for good; `end_incarnation` tells the supervisor.
+            Then::Stop => self.request_stop_now(slot, generation, StopReason::Supervisor, true),
+            Then::TakeDown(link) => {
+                if self.running.get() == Some((slot, generation)) {
+                    // Only a pass run from inside the child's own handler
+                    // could get here; take it down once it returns.
+                    self.push_command(run_suspend, entry::target_word(slot, generation), ());
+                    return;
+                }
+                if self.take_down(slot, generation, &StopReason::Supervisor) {
+                    self.slots.with(|slots| {
+                        if let Some(restarts) = slots.restarts.get_mut(&slot) {
+                            restarts.wait_again();
+                        }
+                    });
+                    self.tell_supervisor(link, StopReason::Supervisor, true);
+                }
+            }
+        }
+    }
+
+    /// The supervisor resumes a child that is down and waiting: its new
+    /// incarnation is built after `wait`.
+    fn resume(&self, slot: u32, generation: u32, wait: Duration) {
+        let awaiting = self.slots.with(|slots| {
+            let restarting = slots
+                .slots
+                .get(slot as usize)
+                .is_some_and(|s| s.generation == generation && s.state == State::Restarting);
+            restarting && slots.restarts.get(&slot).is_some_and(|r| r.is_awaiting())
+        });
+        if awaiting {
+            self.schedule_rebuild(slot, generation, wait);
+        }
+    }
+
+    /// Tells the child at `to` to go down (see [`Shard::suspend`]).
+    pub(crate) fn suspend_child(&self, to: Address) {
+        self.command_to(to.shard, run_suspend, to.target, ());
+    }
+
+    /// Tells the child at `to` to come back up after `wait`.
+    pub(crate) fn resume_child(&self, to: Address, wait: Duration) {
+        self.command_to(to.shard, run_resume, to.target, wait);
+    }
+
+    /// Records `child` as a child of the supervisor at `slot`, to be
+    /// stopped for good with it.
+    pub(crate) fn adopt(&self, slot: u32, child: Address) {
+        self.slots.with(|slots| slots.children.entry(slot).or_default().push(child));
+    }
+
+    /// The supervisor at a freed slot stopped for good: so do its children,
+    /// last started first.
+    pub(crate) fn stop_children(&self, children: Vec<Address>) {
+        for child in children.into_iter().rev() {
+            self.command_to(child.shard, run_stop, child.target, ());
+        }
+    }
+}
+
+/// Entry: a child's notice for the supervisor at the target.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with a [`Notice`].
+unsafe fn run_notice(shard: *const (), at: *mut u64, how: How) -> usize {
+    // SAFETY: forwarded from the caller; the entry holds a `Notice`.
+    if let Some((shard, (slot, generation), notice)) = unsafe { Shard::open_entry(shard, at, how) }
+    {
+        shard.deliver_notice(slot, generation, notice);
+    }
+    entry::entry_words::<Notice>()
+}
+
+/// Entry: take the child at the target down.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with `()`.
+unsafe fn run_suspend(shard: *const (), at: *mut u64, how: How) -> usize {
+    // SAFETY: forwarded from the caller; the entry holds a `()`.
+    if let Some((shard, (slot, generation), ())) = unsafe { Shard::open_entry(shard, at, how) } {
+        shard.suspend(slot, generation);
+    }
+    entry::entry_words::<()>()
+}
+
+/// Entry: resume the child at the target after the `Duration` it holds.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with a `Duration`.
+unsafe fn run_resume(shard: *const (), at: *mut u64, how: How) -> usize {
+    // SAFETY: forwarded from the caller; the entry holds a `Duration`.
+    let opened = unsafe { Shard::open_entry::<Duration>(shard, at, how) };
+    if let Some((shard, (slot, generation), wait)) = opened {
+        shard.resume(slot, generation, wait);
+    }
+    entry::entry_words::<Duration>()
+}
