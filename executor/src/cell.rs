@@ -85,7 +85,7 @@ unsafe fn start<A: Actor>(
     match catch_unwind(AssertUnwindSafe(|| actor.started(&mut ctx))) {
         Ok(()) => ctx.take_end(),
         Err(panic) => {
-            let reason = StopReason::from_panic(&*panic);
+            let reason = shard.failure_of(slot, &*panic);
             tracing::error!(shard = shard.id, slot, %reason, "actor failed in `started`");
             Some((reason, false))
         }

@@ -35,6 +35,11 @@ pub struct ShardConfig {
     /// Called with the dead letters each shard counts; `None`: a warning
     /// through `tracing`, at most one per shard per second.
     pub dead_letter_hook: Option<crate::DeadLetterHook>,
+    /// The byte budget of each actor's arena ([`Context::arena`]) unless its
+    /// spawn sets one; `None`: unbounded.
+    ///
+    /// [`Context::arena`]: crate::Context::arena
+    pub arena_budget: Option<usize>,
 }
 
 /// Most memory the rings between shards may take together. The mesh

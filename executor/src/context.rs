@@ -125,6 +125,36 @@ impl<A: Actor> Context<A> {
         kept.downcast::<T>().ok().map(|value| *value)
     }
 
+    /// This actor's bump arena, for scratch and per-incarnation data: made
+    /// on first use, kept by the shard across calls, **reset** (not freed)
+    /// when the actor restarts, and returned to the shard's pool when it
+    /// stops for good. Allocating is a pointer bump; values put here are
+    /// not dropped (bumpalo runs no destructors). With a budget
+    /// (`Builder::arena_budget`, `ChildSpec::arena_budget`) an allocation
+    /// past it fails this actor alone, with [`StopReason::ArenaBudget`].
+    ///
+    /// ```
+    /// # use whirl_executor::{Actor, Context};
+    /// struct Joiner;
+    /// impl Actor for Joiner {
+    ///     type Msg = Vec<u32>;
+    ///     fn handle(&mut self, parts: Vec<u32>, ctx: &mut Context<Self>) {
+    ///         let arena = ctx.arena();
+    ///         let mut line = bumpalo::collections::String::new_in(arena);
+    ///         for part in parts {
+    ///             line.push_str(&part.to_string());
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn arena(&self) -> &bumpalo::Bump {
+        // SAFETY: the shard keeps the arena boxed in its table until the
+        // actor restarts or stops for good, neither of which happens during
+        // one of its calls, which this `Context` (and the borrow of it)
+        // does not outlive.
+        unsafe { &*self.shard().arena(self.slot) }
+    }
+
     /// How many times this actor has been restarted: 0 for its first
     /// incarnation.
     pub fn incarnation(&self) -> u32 {

@@ -242,7 +242,7 @@ impl Shard {
     #[cold]
     pub(crate) fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
         let Some((slot, generation)) = self.running.take() else { return };
-        let reason = crate::StopReason::from_panic(panic);
+        let reason = self.failure_of(slot, panic);
         tracing::error!(shard = self.id, slot, %reason, "actor failed in `handle`");
         self.handler_ended(slot, generation, Some((reason, false)));
     }

@@ -20,6 +20,9 @@ pub enum StopReason {
     /// It failed too often: more restarts than its policy allows within its
     /// window. Stopped for good.
     TooManyRestarts,
+    /// An allocation would have grown its arena past its budget of this
+    /// many bytes.
+    ArenaBudget(usize),
     /// Its supervisor took it down: to restart it with a sibling that
     /// failed (one-for-all, rest-for-one), or because the supervisor itself
     /// went down. Not a failure of this actor.
@@ -32,7 +35,10 @@ impl StopReason {
     /// Whether this is a failure (a panic, [`Context::fail`](crate::Context::fail),
     /// too many restarts), as opposed to a normal stop or shutdown.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Self::Panicked(_) | Self::Failed(_) | Self::TooManyRestarts)
+        matches!(
+            self,
+            Self::Panicked(_) | Self::Failed(_) | Self::TooManyRestarts | Self::ArenaBudget(_)
+        )
     }
 
     /// The reason for a caught panic, with its message when it has one.
@@ -55,6 +61,9 @@ impl fmt::Display for StopReason {
             Self::Panicked(message) => write!(f, "panicked: {message}"),
             Self::Failed(reason) => write!(f, "failed: {reason}"),
             Self::TooManyRestarts => f.write_str("failed too often (restart intensity exceeded)"),
+            Self::ArenaBudget(bytes) => {
+                write!(f, "its arena would outgrow its budget of {bytes} bytes")
+            }
             Self::Supervisor => f.write_str("taken down by its supervisor"),
             Self::Shutdown => f.write_str("the runtime shut down"),
         }

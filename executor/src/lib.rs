@@ -27,6 +27,7 @@
 
 mod actor;
 mod actor_ref;
+mod arena;
 mod ask;
 mod cell;
 mod commands;
@@ -57,6 +58,7 @@ mod timer_thread;
 pub use actor::Actor;
 pub use actor_ref::ActorRef;
 pub use ask::{Ask, Reply};
+pub use bumpalo;
 pub use config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, MIN_RING_CAPACITY};
 pub use context::{Context, TimerHandle};
 pub use dead_letters::{DeadLetterHook, DeadLetters};

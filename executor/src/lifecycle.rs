@@ -9,21 +9,20 @@ use futures_lite::FutureExt;
 use crate::cell::{self, fns_of};
 use crate::commands::run_stop;
 use crate::entry;
-use crate::link::Link;
 use crate::mesh::phase;
 use crate::restart::Restarts;
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
+use crate::spawn::Setup;
 use crate::stats::DeadLetterCause;
+use crate::Restart;
 use crate::{Actor, ActorRef, SpawnError, StopReason};
-use crate::{Restart, RestartPolicy};
 
 impl Shard {
     /// Spawns an actor on this shard, in a free slot or a fresh one.
     pub(crate) fn spawn_here<A: Actor, F: Fn() -> A + Send + 'static>(
         &self,
-        policy: RestartPolicy,
-        link: Option<Link>,
+        setup: Setup,
         factory: F,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
         if self.mesh.phase() != phase::RUNNING {
@@ -34,7 +33,7 @@ impl Shard {
             Some(slot) => slot,
             None => self.shared().take_slot(false)?.0,
         };
-        let generation = self.install(slot, policy, link, factory);
+        let generation = self.install(slot, setup, factory);
         Ok(ActorRef::new(self.mesh.id, self.id, slot, generation, fns_of::<A>()))
     }
 
@@ -44,10 +43,10 @@ impl Shard {
     pub(crate) fn install<A: Actor, F: Fn() -> A + 'static>(
         &self,
         slot: u32,
-        policy: RestartPolicy,
-        link: Option<Link>,
+        setup: Setup,
         factory: F,
     ) -> u32 {
+        let Setup { policy, link, arena_budget } = setup;
         let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
         let (generation, pending) = self.slots.with(|slots| {
             // A vacant or reserved slot's counters and flags were reset when
@@ -70,6 +69,9 @@ impl Shard {
             }
             (generation, slots.pending.remove(&slot).unwrap_or_default())
         });
+        if let Some(budget) = arena_budget {
+            self.arenas.with(|arenas| arenas.set_budget(slot, budget));
+        }
         self.shared().actors.fetch_add(1, Ordering::Relaxed);
         let ended = match built {
             Ok(actor) => {
@@ -256,6 +258,7 @@ impl Shard {
         if let Some(children) = children {
             self.stop_children(children);
         }
+        self.release_arena(slot);
         // Messages that waited for a restart that will not come.
         for buffer in pending.into_iter().flatten() {
             self.drop_entry_buffer(self.mesh.stop_cause(), buffer);

@@ -689,6 +689,7 @@ mod tests {
             spin_before_park: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(10),
             dead_letter_hook: None,
+            arena_budget: None,
         };
         let mesh = Mesh::new(config).unwrap();
         let shared = &mesh.shards[0];

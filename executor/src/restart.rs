@@ -190,6 +190,7 @@ impl Shard {
             return false;
         };
         self.restarting.set(self.restarting.get() + 1);
+        self.reset_arena(slot);
         for (_, job) in jobs.into_iter().flatten() {
             job.cancel();
         }

@@ -88,6 +88,8 @@ pub(crate) struct Shard {
     /// Actors of this shard in `State::Restarting`: the shutdown drain
     /// waits for them, so messages held for a new incarnation reach it.
     pub(crate) restarting: Cell<u32>,
+    /// The arenas of this shard's actors.
+    pub(crate) arenas: LocalCell<crate::arena::Arenas>,
 }
 
 /// Entries staged on one ring during a pass before they are published
@@ -222,6 +224,7 @@ impl Shard {
             rebuilding: Cell::new(false),
             reported: Reported::new(),
             restarting: Cell::new(0),
+            arenas: LocalCell::new(crate::arena::Arenas::default()),
         })
     }
 

@@ -45,15 +45,24 @@ pub fn spawn_on_with<A: Actor>(
     policy: RestartPolicy,
     factory: impl Fn() -> A + Send + 'static,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
-    spawn_linked(mesh, shard, policy, None, factory)
+    spawn_set_up(mesh, shard, Setup { policy, link: None, arena_budget: None }, factory)
 }
 
-/// As [`spawn_on_with`], for a child of the supervisor `link` names.
-pub(crate) fn spawn_linked<A: Actor>(
+/// How a spawned actor is set up besides its factory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Setup {
+    pub(crate) policy: RestartPolicy,
+    /// Its supervisor, if it has one.
+    pub(crate) link: Option<Link>,
+    /// Its arena's byte budget, if not the runtime's default.
+    pub(crate) arena_budget: Option<usize>,
+}
+
+/// As [`spawn_on_with`], set up as `setup` says.
+pub(crate) fn spawn_set_up<A: Actor>(
     mesh: &Arc<Mesh>,
     shard: usize,
-    policy: RestartPolicy,
-    link: Option<Link>,
+    setup: Setup,
     factory: impl Fn() -> A + Send + 'static,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
     let shards = mesh.shard_count();
@@ -65,14 +74,14 @@ pub(crate) fn spawn_linked<A: Actor>(
     }
     with_current(|current| match current {
         Some(current) if current.mesh.id == mesh.id && current.id as usize == shard => {
-            current.spawn_here(policy, link, factory)
+            current.spawn_here(setup, factory)
         }
         current => {
             let target = &mesh.shards[shard];
             let from_outside = current.is_none_or(|c| c.mesh.id != mesh.id);
             let (slot, generation) = target.take_slot(from_outside)?;
             let spawn: SpawnFn = Box::new(move |shard: &Shard, slot, generation| {
-                let installed = shard.install(slot, policy, link, factory);
+                let installed = shard.install(slot, setup, factory);
                 debug_assert_eq!(installed, generation, "reserved under this generation");
             });
             let word = entry::target_word(slot, generation);

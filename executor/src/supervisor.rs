@@ -23,7 +23,7 @@ use std::time::Duration;
 use crate::cell::ActorFns;
 use crate::link::{Address, Link};
 use crate::restart::Restarts;
-use crate::spawn::spawn_linked;
+use crate::spawn::{spawn_set_up, Setup};
 use crate::{
     registry, Actor, ActorRef, AskError, Context, MailboxOnRestart, Mesh, Reply, Restart,
     RestartPolicy, SpawnError, StopReason,
@@ -41,11 +41,10 @@ pub enum Strategy {
     RestForOne,
 }
 
-/// Starts one child: spawns it, linked, on a shard, with a policy (its
-/// restart type and mailbox rule), and names it if asked.
-type StartFn = dyn Fn(&Arc<Mesh>, usize, RestartPolicy, Option<&str>, Link) -> Result<AnyRef, SpawnError>
-    + Send
-    + Sync;
+/// Starts one child: spawns it on a shard, set up (linked, with its restart
+/// type, mailbox rule and arena budget), and names it if asked.
+type StartFn =
+    dyn Fn(&Arc<Mesh>, usize, Setup, Option<&str>) -> Result<AnyRef, SpawnError> + Send + Sync;
 
 /// How to start one child of a supervisor, and when to restart it.
 #[derive(Clone)]
@@ -55,6 +54,7 @@ pub struct ChildSpec {
     restart: Restart,
     mailbox: MailboxOnRestart,
     name: Option<String>,
+    arena_budget: Option<usize>,
     start: Arc<StartFn>,
     /// The spec of a child that is a supervisor, for validation.
     nested: Option<Arc<Supervisor>>,
@@ -71,9 +71,9 @@ impl ChildSpec {
         let factory = Arc::new(factory);
         Self::from_start(
             id.into(),
-            Arc::new(move |mesh: &Arc<Mesh>, shard, policy, name: Option<&str>, link| {
+            Arc::new(move |mesh: &Arc<Mesh>, shard, setup, name: Option<&str>| {
                 let factory = factory.clone();
-                let actor = spawn_linked(mesh, shard, policy, Some(link), move || factory())?;
+                let actor = spawn_set_up(mesh, shard, setup, move || factory())?;
                 Ok(AnyRef::named(mesh, actor, name))
             }),
         )
@@ -85,11 +85,9 @@ impl ChildSpec {
         let nested = spec.clone();
         let mut child = Self::from_start(
             id.into(),
-            Arc::new(move |mesh: &Arc<Mesh>, shard, policy, name: Option<&str>, link| {
+            Arc::new(move |mesh: &Arc<Mesh>, shard, setup, name: Option<&str>| {
                 let spec = spec.clone();
-                let actor = spawn_linked(mesh, shard, policy, Some(link), move || {
-                    SupervisorActor::new(&spec)
-                })?;
+                let actor = spawn_set_up(mesh, shard, setup, move || SupervisorActor::new(&spec))?;
                 Ok(AnyRef::named(mesh, actor, name))
             }),
         );
@@ -104,6 +102,7 @@ impl ChildSpec {
             restart: Restart::Permanent,
             mailbox: MailboxOnRestart::Keep,
             name: None,
+            arena_budget: None,
             start,
             nested: None,
         }
@@ -133,6 +132,16 @@ impl ChildSpec {
     /// stays with it across its restarts.
     pub fn register(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Bounds the child's arena ([`Context::arena`]) to `bytes`: an
+    /// allocation past it fails the child (reason
+    /// [`StopReason::ArenaBudget`]), which its supervisor then restarts
+    /// with an empty arena. The default is the runtime's
+    /// (`Builder::arena_budget`).
+    pub fn arena_budget(mut self, bytes: usize) -> Self {
+        self.arena_budget = Some(bytes);
         self
     }
 
@@ -486,10 +495,14 @@ impl SupervisorActor {
             target: crate::entry::target_word(slot, generation),
             child: i as u32,
         };
-        let policy = RestartPolicy::new(spec.restart).mailbox(spec.mailbox);
+        let setup = Setup {
+            policy: RestartPolicy::new(spec.restart).mailbox(spec.mailbox),
+            link: Some(link),
+            arena_budget: spec.arena_budget,
+        };
         let on = spec.shard.unwrap_or(shard);
         let child = &mut self.children[i];
-        match (spec.start)(&mesh, on, policy, spec.name.as_deref(), link) {
+        match (spec.start)(&mesh, on, setup, spec.name.as_deref()) {
             Ok(at) => {
                 ctx.adopt(at.address());
                 child.at = Some(at);

@@ -18,6 +18,7 @@ fn config(shards: usize) -> ShardConfig {
         spin_before_park: Duration::ZERO,
         shutdown_timeout: Duration::from_secs(10),
         dead_letter_hook: None,
+        arena_budget: None,
     }
 }
 

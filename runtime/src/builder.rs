@@ -41,6 +41,7 @@ pub struct Builder {
     injector_capacity: usize,
     shutdown_timeout: Duration,
     dead_letter_hook: Option<DeadLetterHook>,
+    arena_budget: Option<usize>,
 }
 
 impl Default for Builder {
@@ -55,6 +56,7 @@ impl Default for Builder {
             injector_capacity: DEFAULT_INJECTOR_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             dead_letter_hook: None,
+            arena_budget: None,
         }
     }
 }
@@ -133,6 +135,17 @@ impl Builder {
         self
     }
 
+    /// Bounds every actor's arena ([`Context::arena`](crate::Context::arena))
+    /// to `bytes`, unless its spawn sets its own budget
+    /// ([`ChildSpec::arena_budget`](crate::ChildSpec::arena_budget)). An
+    /// allocation past the budget fails that actor alone
+    /// ([`StopReason::ArenaBudget`](crate::StopReason::ArenaBudget)).
+    /// Default: no budget.
+    pub fn arena_budget(mut self, bytes: usize) -> Self {
+        self.arena_budget = Some(bytes);
+        self
+    }
+
     fn config(&self) -> Result<(ShardConfig, Vec<usize>), Error> {
         let cpus = crate::runtime::allowed_cpus();
         let shards = self.shards.unwrap_or(cpus.len().max(1));
@@ -149,6 +162,7 @@ impl Builder {
             spin_before_park: self.spin_before_park,
             shutdown_timeout: self.shutdown_timeout,
             dead_letter_hook: self.dead_letter_hook.clone(),
+            arena_budget: self.arena_budget,
         };
         config.validate()?;
         Ok((config, cpus))

@@ -67,6 +67,7 @@ pub use embed::{Embedded, ShardRunner};
 pub use error::{ConfigError, Error};
 pub use runtime::Runtime;
 pub use system::{Placement, Shutdown, System};
+pub use whirl_executor::bumpalo;
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::{
     Actor, ActorRef, Ask, AskError, ChildError, ChildInfo, ChildSpec, ChildState, Context,
