@@ -125,6 +125,28 @@ impl<A: Actor> Context<A> {
         kept.downcast::<T>().ok().map(|value| *value)
     }
 
+    /// Watches `target`: when it stops for good (not when it restarts),
+    /// this actor gets `on_stop(reason)` as a message, past its mailbox
+    /// bound, wherever `target` runs. If `target` has already stopped, the
+    /// message comes at once with [`StopReason::AlreadyStopped`]. The watch
+    /// ends with it, or when this actor stops for good.
+    pub fn watch<M: Send + 'static>(
+        &self,
+        target: &ActorRef<M>,
+        on_stop: impl FnOnce(StopReason) -> A::Msg + 'static,
+    ) {
+        let shard = self.shard();
+        let (to, target_word) = if target.mesh_id() == shard.mesh.id {
+            let (slot, generation) = target.slot();
+            (target.shard() as u16, crate::entry::target_word(slot, generation))
+        } else {
+            // Another runtime's actor: never seen here, so gone already
+            // (slot 0 of generation `u32::MAX` is never handed out).
+            (shard.id, crate::entry::target_word(0, u32::MAX))
+        };
+        shard.watch::<A>(self.slot, self.generation, to, target_word, on_stop);
+    }
+
     /// This actor's bump arena, for scratch and per-incarnation data: made
     /// on first use, kept by the shard across calls, **reset** (not freed)
     /// when the actor restarts, and returned to the shard's pool when it

@@ -29,6 +29,9 @@ pub enum StopReason {
     Supervisor,
     /// The runtime is shutting down.
     Shutdown,
+    /// It had already stopped for good when it was watched
+    /// ([`Context::watch`](crate::Context::watch)); why is no longer known.
+    AlreadyStopped,
 }
 
 impl StopReason {
@@ -66,6 +69,7 @@ impl fmt::Display for StopReason {
             }
             Self::Supervisor => f.write_str("taken down by its supervisor"),
             Self::Shutdown => f.write_str("the runtime shut down"),
+            Self::AlreadyStopped => f.write_str("it had already stopped"),
         }
     }
 }

@@ -54,6 +54,7 @@ mod spawn;
 mod stats;
 mod supervisor;
 mod timer_thread;
+mod watch;
 
 pub use actor::Actor;
 pub use actor_ref::ActorRef;

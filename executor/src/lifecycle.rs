@@ -227,7 +227,7 @@ impl Shard {
             // owned by the slot (freed below).
             unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
         }
-        let (jobs, pending, restarts, kept, children) = self.slots.with(|slots| {
+        let (jobs, pending, restarts, kept, children, watchers) = self.slots.with(|slots| {
             slots.free(slot);
             let kept = slots.kept.remove(&slot);
             (
@@ -236,6 +236,7 @@ impl Shard {
                 slots.restarts.remove(&slot),
                 kept,
                 slots.children.remove(&slot),
+                slots.watchers.remove(&slot),
             )
         });
         if kept.is_some() && catch_unwind(AssertUnwindSafe(move || drop(kept))).is_err() {
@@ -259,6 +260,10 @@ impl Shard {
             self.stop_children(children);
         }
         self.release_arena(slot);
+        self.forget_watches(slot);
+        if let Some(watchers) = watchers {
+            self.fire_watchers(watchers, reason.clone());
+        }
         // Messages that waited for a restart that will not come.
         for buffer in pending.into_iter().flatten() {
             self.drop_entry_buffer(self.mesh.stop_cause(), buffer);
@@ -279,8 +284,12 @@ impl Shard {
             }
             let pending = slots.pending.remove(&slot);
             slots.free(slot);
-            pending
+            Some((pending, slots.watchers.remove(&slot)))
         });
+        let Some((pending, watchers)) = pending else { return };
+        if let Some(watchers) = watchers {
+            self.fire_watchers(watchers, StopReason::Shutdown);
+        }
         for buffer in pending.into_iter().flatten() {
             self.drop_entry_buffer(self.mesh.stop_cause(), buffer);
         }

@@ -27,7 +27,7 @@ use crate::entry::{self, How};
 use crate::mesh::phase;
 use crate::shard::Shard;
 use crate::slots::State;
-use crate::supervisor::{Notice, SupervisorActor};
+use crate::supervisor::{Notice, SupervisorActor, SupervisorMsg};
 use crate::{Restart, StopReason};
 
 /// Where a child reports: its supervisor's shard and slot, and its own
@@ -75,29 +75,7 @@ impl Shard {
     /// restart). Held if the supervisor is restarting itself; dropped if it
     /// is gone.
     fn deliver_notice(&self, slot: u32, generation: u32, notice: Notice) {
-        let run = crate::cell::fns_of::<SupervisorActor>().run;
-        let target = entry::target_word(slot, generation);
-        let live = self.slots.with(|slots| match slots.live(slot, generation) {
-            Some(s) if !s.stopping => {
-                s.queued += 1;
-                true
-            }
-            _ => false,
-        });
-        if live {
-            let msg = crate::supervisor::SupervisorMsg::notice(notice);
-            self.queue.with(|q| {
-                q.push(entry::entry_words::<crate::supervisor::SupervisorMsg>(), |w| {
-                    entry::write(w, run, target, msg)
-                })
-            });
-            self.wake_dispatcher();
-        } else {
-            let msg = crate::supervisor::SupervisorMsg::notice(notice);
-            if let Err(msg) = self.hold_for_restart(run, slot, generation, msg, false) {
-                crate::mesh::drop_caught(msg);
-            }
-        }
+        self.queue_unbounded::<SupervisorActor>(slot, generation, SupervisorMsg::notice(notice));
     }
 
     /// The supervisor takes a running child down (to restart it with its

@@ -90,6 +90,8 @@ pub(crate) struct Shard {
     pub(crate) restarting: Cell<u32>,
     /// The arenas of this shard's actors.
     pub(crate) arenas: LocalCell<crate::arena::Arenas>,
+    /// The watches this shard's actors have set on others.
+    pub(crate) watches: LocalCell<crate::watch::Watches>,
 }
 
 /// Entries staged on one ring during a pass before they are published
@@ -225,6 +227,7 @@ impl Shard {
             reported: Reported::new(),
             restarting: Cell::new(0),
             arenas: LocalCell::new(crate::arena::Arenas::default()),
+            watches: LocalCell::new(crate::watch::Watches::default()),
         })
     }
 

@@ -130,6 +130,8 @@ pub(crate) struct Slots {
     /// The children of supervisors, by the supervisor's slot, in start
     /// order: stopped for good with their supervisor.
     pub(crate) children: HashMap<u32, Vec<crate::link::Address>>,
+    /// Who watches the actor at a slot (see `watch`).
+    pub(crate) watchers: HashMap<u32, Vec<crate::watch::Watcher>>,
     /// Timers and piped jobs of actors that have some, by slot.
     pub(crate) jobs: HashMap<u32, Vec<(u64, JoinHandle<()>)>>,
 }

@@ -1,0 +1,167 @@
+//! Watching (Erlang's monitors): an actor asks to be told, with a message
+//! of its own type, when another actor stops for good.
+//!
+//! The watcher's shard keeps the watch (which actor, and how to turn the
+//! reason into its message); the watched actor's shard keeps who watches it
+//! (`Slots::watchers`). When the watched actor stops for good, each watcher
+//! gets a command with the reason, through the rings like any command, and
+//! its message is queued past the mailbox bound (one per watch). A watch
+//! set on an actor that has already stopped fires at once, with
+//! [`StopReason::AlreadyStopped`]. Restarts do not fire a watch: the
+//! actor is still there, behind the same ref. A watcher that stops for good
+//! drops its watches.
+
+use std::collections::HashMap;
+
+use crate::entry::{self, How};
+use crate::shard::Shard;
+use crate::slots::State;
+use crate::{Actor, StopReason};
+
+/// A watcher's address: its shard and its watch there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watcher {
+    pub(crate) shard: u16,
+    pub(crate) id: u64,
+}
+
+/// Turns the reason into the watcher's message and queues it.
+type Fire = Box<dyn FnOnce(&Shard, StopReason)>;
+
+/// The watches set by the actors of one shard.
+#[derive(Default)]
+pub(crate) struct Watches {
+    next: u64,
+    /// By id: the watching actor's slot, and what to do when it fires.
+    by_id: HashMap<u64, (u32, Fire)>,
+}
+
+impl std::fmt::Debug for Watches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watches").field("active", &self.by_id.len()).finish()
+    }
+}
+
+impl Shard {
+    /// The actor at `slot` (of type `A`) watches the actor at `target` on
+    /// shard `to`; `map` makes its message.
+    pub(crate) fn watch<A: Actor>(
+        &self,
+        slot: u32,
+        generation: u32,
+        to: u16,
+        target: u64,
+        map: impl FnOnce(StopReason) -> A::Msg + 'static,
+    ) {
+        let fire: Fire = Box::new(move |shard: &Shard, reason| {
+            shard.queue_unbounded::<A>(slot, generation, map(reason));
+        });
+        let id = self.watches.with(|watches| {
+            let id = watches.next;
+            watches.next += 1;
+            watches.by_id.insert(id, (slot, fire));
+            id
+        });
+        self.command_to(to, run_watch, target, Watcher { shard: self.id, id });
+    }
+
+    /// Queues `msg` for the actor at `slot` past its mailbox bound (a
+    /// watch or a notice fires once); held if it is restarting, dropped if
+    /// it is gone.
+    pub(crate) fn queue_unbounded<A: Actor>(&self, slot: u32, generation: u32, msg: A::Msg) {
+        let run = crate::cell::fns_of::<A>().run;
+        let live = self.slots.with(|slots| match slots.live(slot, generation) {
+            Some(s) if !s.stopping => {
+                s.queued += 1;
+                true
+            }
+            _ => false,
+        });
+        let target = entry::target_word(slot, generation);
+        if live {
+            self.queue.with(|q| {
+                q.push(entry::entry_words::<A::Msg>(), |w| entry::write(w, run, target, msg))
+            });
+            self.wake_dispatcher();
+        } else if let Err(msg) = self.hold_for_restart(run, slot, generation, msg, false) {
+            crate::mesh::drop_caught(msg);
+        }
+    }
+
+    /// Records `watcher` on the actor at `slot`, or fires it at once if
+    /// that actor has stopped for good.
+    fn add_watcher(&self, slot: u32, generation: u32, watcher: Watcher) {
+        let added = self.slots.with(|slots| {
+            // Live, restarting, stopping (it fires once `stopped` returns) or
+            // reserved for a spawn on its way.
+            let there = match slots.slots.get(slot as usize) {
+                Some(s) => s.generation == generation && s.state != State::Vacant,
+                None => self.is_reserved_beyond(slot, generation),
+            };
+            if there {
+                slots.ensure(slot);
+                slots.watchers.entry(slot).or_default().push(watcher);
+            }
+            there
+        });
+        if !added {
+            self.fire_watchers(vec![watcher], StopReason::AlreadyStopped);
+        }
+    }
+
+    /// The actor these watchers watch stopped for good.
+    pub(crate) fn fire_watchers(&self, watchers: Vec<Watcher>, reason: StopReason) {
+        for watcher in watchers {
+            self.command_to(watcher.shard, run_fired, watcher.id, reason.clone());
+        }
+    }
+
+    /// A watch of this shard fired: the watcher gets its message.
+    fn fired(&self, id: u64, reason: StopReason) {
+        let fire = self.watches.with(|watches| watches.by_id.remove(&id));
+        if let Some((_, fire)) = fire {
+            fire(self, reason);
+        }
+    }
+
+    /// The actor at `slot` stopped for good: its watches go.
+    pub(crate) fn forget_watches(&self, slot: u32) {
+        let gone = self.watches.with(|watches| {
+            let ids: Vec<u64> =
+                watches.by_id.iter().filter(|(_, (s, _))| *s == slot).map(|(&id, _)| id).collect();
+            ids.into_iter().filter_map(|id| watches.by_id.remove(&id)).collect::<Vec<_>>()
+        });
+        // The closures hold the watchers' mapping functions: user code may
+        // run in their drops, so not inside the borrow.
+        crate::mesh::drop_caught(gone);
+    }
+}
+
+/// Entry: watch the actor at the target for the watcher the entry holds.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with a [`Watcher`].
+unsafe fn run_watch(shard: *const (), at: *mut u64, how: How) -> usize {
+    // SAFETY: forwarded from the caller; the entry holds a `Watcher`.
+    if let Some((shard, (slot, generation), watcher)) = unsafe { Shard::open_entry(shard, at, how) }
+    {
+        shard.add_watcher(slot, generation, watcher);
+    }
+    entry::entry_words::<Watcher>()
+}
+
+/// Entry: the watch whose id is the target fired, with the reason the
+/// entry holds.
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with a [`StopReason`].
+unsafe fn run_fired(shard: *const (), at: *mut u64, how: How) -> usize {
+    // SAFETY: forwarded from the caller; the entry holds a `StopReason`.
+    let opened = unsafe { Shard::open_entry::<StopReason>(shard, at, how) };
+    if let Some((shard, (low, high), reason)) = opened {
+        shard.fired(u64::from(low) | u64::from(high) << 32, reason);
+    }
+    entry::entry_words::<StopReason>()
+}
