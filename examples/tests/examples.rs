@@ -54,3 +54,11 @@ fn example_06_restarts() {
         "incarnation ended: failed: not a number: \"forty\"\nsum 2 in incarnation 1\nrestarts: 1, failed messages: 1\nincarnation ended: the runtime shut down\n"
     );
 }
+
+#[test]
+fn example_07_supervision() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_07_supervision")),
+        "worker ended: failed: an empty word in \"bad  line\"\nright: 5 letters in incarnation 1\nleft: 6 letters in incarnation 0\nworker ended: taken down by its supervisor\nworker ended: taken down by its supervisor\nauditor: a worker is gone (stopped)\nrestarts: 1\n"
+    );
+}

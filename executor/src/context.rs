@@ -84,8 +84,8 @@ impl<A: Actor> Context<A> {
     }
 
     /// Records `child` as this supervisor's, to be stopped with it.
-    pub(crate) fn adopt(&self, child: crate::link::Address) {
-        self.shard().adopt(self.slot, child);
+    pub(crate) fn adopt(&self, index: usize, child: crate::link::Address) {
+        self.shard().adopt(self.slot, index, child);
     }
 
     /// Tells a child of this supervisor to go down.

@@ -254,6 +254,11 @@ impl Shard {
             job.cancel();
         }
         if let Some(restarts) = restarts {
+            if let Some(link) = restarts.link {
+                if self.mesh.phase() <= phase::DRAINING {
+                    self.tell_supervisor(link, reason.clone(), false);
+                }
+            }
             restarts.cancel_backoff();
         }
         if let Some(children) = children {

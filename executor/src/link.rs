@@ -12,9 +12,11 @@
 //! child down (one-for-all, rest-for-one, its own failure) with a suspend.
 //!
 //! Notices and commands travel as commands (run queue, rings, overflow), so
-//! they are never refused and never count against a mailbox. A notice for a
-//! supervisor that is gone is dropped without a dead letter: it is the
-//! runtime's bookkeeping, not a user's message.
+//! they are never refused. A notice is queued for the supervisor past its
+//! mailbox bound; one for a supervisor that is gone is dropped without a
+//! dead letter (it is the runtime's bookkeeping, not a user's message), but
+//! one held for a supervisor that was restarting and then stopped for good
+//! is counted with the rest of what it held.
 //!
 //! The supervisor's slot lists its children (`Slots::children`): when the
 //! supervisor stops for good, its children are stopped for good, last
@@ -161,16 +163,23 @@ impl Shard {
         self.command_to(to.shard, run_resume, to.target, wait);
     }
 
-    /// Records `child` as a child of the supervisor at `slot`, to be
-    /// stopped for good with it.
-    pub(crate) fn adopt(&self, slot: u32, child: Address) {
-        self.slots.with(|slots| slots.children.entry(slot).or_default().push(child));
+    /// Records `child` as child `index` of the supervisor at `slot` (in
+    /// place of an earlier one of that index), to be stopped for good with
+    /// it.
+    pub(crate) fn adopt(&self, slot: u32, index: usize, child: Address) {
+        self.slots.with(|slots| {
+            let children = slots.children.entry(slot).or_default();
+            if children.len() <= index {
+                children.resize(index + 1, None);
+            }
+            children[index] = Some(child);
+        });
     }
 
     /// The supervisor at a freed slot stopped for good: so do its children,
     /// last started first.
-    pub(crate) fn stop_children(&self, children: Vec<Address>) {
-        for child in children.into_iter().rev() {
+    pub(crate) fn stop_children(&self, children: Vec<Option<Address>>) {
+        for child in children.into_iter().rev().flatten() {
             self.command_to(child.shard, run_stop, child.target, ());
         }
     }

@@ -12,11 +12,14 @@
 //! [`MailboxOnRestart::Drop`] the messages queued at the failure are dead
 //! letters instead.
 //!
+//! Messages held for the new incarnation run right after its `started`,
+//! before anything queued for it since, so each sender's order holds. A
+//! supervised actor is not restarted here: it is taken down and waits for
+//! its supervisor (see `link`).
+//!
 //! Known gaps: sends from this shard are refused (`Full`) at the bound, but
 //! messages from other shards reaching a restarting slot are held past it;
-//! and held messages are queued behind newer ones still in the run queue,
-//! so a sender's order can break across a restart with a backoff or under
-//! `Drop`.
+//! held messages run in one go, outside the pass budget.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -126,6 +129,10 @@ impl Shard {
         // bounded by its deadline), so what is queued is still handled.
         let phase_running = self.mesh.phase() <= crate::mesh::phase::DRAINING;
         let (link, restart) = self.slots.with(|slots| {
+            if slots.slots.get(slot as usize).is_none_or(|s| s.generation != generation) {
+                // A stale stop: the actor it named is gone already.
+                return (None, None);
+            }
             let stopping = slots.live(slot, generation).is_none_or(|s| s.stopping);
             let Some(restarts) = slots.restarts.get_mut(&slot) else { return (None, None) };
             let link = restarts.link.filter(|_| phase_running);
@@ -138,12 +145,8 @@ impl Shard {
             (None, Some(restarts.admit(Instant::now(), random_bits())))
         });
         match (link, restart) {
-            (link, None) => {
-                self.finish_stop(slot, generation, &reason);
-                if let Some(link) = link {
-                    self.tell_supervisor(link, reason, false);
-                }
-            }
+            // `finish_stop` tells a supervisor the child is gone.
+            (_, None) => self.finish_stop(slot, generation, &reason),
             (Some(link), Some(_)) => {
                 if self.take_down(slot, generation, &reason) {
                     self.slots.with(|slots| {
@@ -253,10 +256,13 @@ impl Shard {
             });
         })
         .detach();
-        self.slots.with(|slots| match slots.restarts.get_mut(&slot) {
-            Some(restarts) => restarts.backoff = Some(timer),
-            None => timer.cancel(),
+        let replaced = self.slots.with(|slots| match slots.restarts.get_mut(&slot) {
+            Some(restarts) => restarts.backoff.replace(timer),
+            None => Some(timer),
         });
+        if let Some(timer) = replaced {
+            timer.cancel();
+        }
     }
 
     /// Whether the actor at `slot` is restarting and not waiting for its
@@ -266,7 +272,12 @@ impl Shard {
         self.slots.with(|slots| {
             let awaiting = slots.restarts.get(&slot).is_some_and(|r| r.awaiting);
             match slots.slots.get(slot as usize) {
-                Some(s) => s.generation == generation && s.state == State::Restarting && !awaiting,
+                Some(s) => {
+                    s.generation == generation
+                        && s.state == State::Restarting
+                        && !s.stopping
+                        && !awaiting
+                }
                 None => false,
             }
         })
@@ -280,6 +291,7 @@ impl Shard {
                 if s.generation == generation
                     && s.state == State::Restarting
                     && !s.busy
+                    && !s.stopping
                     && !slots.restarts.get(&slot).is_some_and(|r| r.awaiting) =>
             {
                 s.busy = true;

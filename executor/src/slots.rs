@@ -129,7 +129,7 @@ pub(crate) struct Slots {
     pub(crate) kept: HashMap<u32, Box<dyn std::any::Any>>,
     /// The children of supervisors, by the supervisor's slot, in start
     /// order: stopped for good with their supervisor.
-    pub(crate) children: HashMap<u32, Vec<crate::link::Address>>,
+    pub(crate) children: HashMap<u32, Vec<Option<crate::link::Address>>>,
     /// Who watches the actor at a slot (see `watch`).
     pub(crate) watchers: HashMap<u32, Vec<crate::watch::Watcher>>,
     /// Timers and piped jobs of actors that have some, by slot.

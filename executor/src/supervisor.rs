@@ -116,7 +116,9 @@ impl ChildSpec {
         self
     }
 
-    /// What happens to the child's waiting messages when it restarts.
+    /// What happens to the child's waiting messages when it restarts
+    /// (ignored for a supervisor child, which always keeps its children's
+    /// notices).
     pub fn mailbox(mut self, mailbox: MailboxOnRestart) -> Self {
         self.mailbox = mailbox;
         self
@@ -495,8 +497,11 @@ impl SupervisorActor {
             target: crate::entry::target_word(slot, generation),
             child: i as u32,
         };
+        // A supervisor keeps the notices waiting for it across its restarts,
+        // whatever its spec says: they are its children's state.
+        let mailbox = if spec.nested.is_some() { MailboxOnRestart::Keep } else { spec.mailbox };
         let setup = Setup {
-            policy: RestartPolicy::new(spec.restart).mailbox(spec.mailbox),
+            policy: RestartPolicy::new(spec.restart).mailbox(mailbox),
             link: Some(link),
             arena_budget: spec.arena_budget,
         };
@@ -504,7 +509,7 @@ impl SupervisorActor {
         let child = &mut self.children[i];
         match (spec.start)(&mesh, on, setup, spec.name.as_deref()) {
             Ok(at) => {
-                ctx.adopt(at.address());
+                ctx.adopt(i, at.address());
                 child.at = Some(at);
                 child.state = Tracked::Running;
             }

@@ -86,6 +86,7 @@ async fn settle(sup: &SupervisorRef, restarts: u32) {
         if info.iter().map(|c| c.restarts).sum::<u32>() >= restarts {
             return;
         }
+        pause().await;
     }
     panic!("the supervisor never reached {restarts} restarts");
 }
@@ -97,6 +98,7 @@ async fn until_closed(actor: &ActorRef<Msg>) {
         if actor.ask(Msg::Get).await == Err(AskError::Closed) {
             return;
         }
+        pause().await;
     }
     panic!("{actor:?} never stopped");
 }
@@ -428,4 +430,49 @@ fn a_restart_storm_across_shards_loses_no_message() {
         .unwrap();
         assert!(handled.load(Ordering::Relaxed) > 0);
     });
+}
+
+/// Waits, ask by ask, until the supervisor reports child `i` in `state`.
+async fn child_state(sup: &SupervisorRef, i: usize, state: ChildState) {
+    for _ in 0..10_000 {
+        if sup.children().await.expect("answers")[i].state == state {
+            return;
+        }
+        pause().await;
+    }
+    panic!("child {i} never reached {state:?}");
+}
+
+#[test]
+fn a_child_whose_factory_panics_on_restart_is_reported_stopped() {
+    use std::sync::atomic::AtomicU32;
+    let log = Log::default();
+    let rt = runtime(2);
+    rt.block_on(move |sys| async move {
+        let builds = Arc::new(AtomicU32::new(0));
+        let counted = builds.clone();
+        let flaky = ChildSpec::new("flaky", move || {
+            assert_eq!(counted.fetch_add(1, Ordering::Relaxed), 0, "built once only");
+            Worker { name: "flaky", n: 0, log: Log::default() }
+        });
+        let tree = Supervisor::new(Strategy::OneForAll)
+            .child(flaky.on_shard(1))
+            .child(worker("steady", &log));
+        let sup = sys.spawn_supervisor(Placement::Shard(0), tree).unwrap();
+        let ws = children(&sup, &["flaky", "steady"]).await;
+        ws[0].send(Msg::Panic).unwrap();
+        // Its restart fails in the factory: it is gone, and its supervisor
+        // knows, so the next group restart does not wait for it.
+        child_state(&sup, 0, ChildState::Stopped).await;
+        ws[1].send(Msg::Panic).unwrap();
+        assert_eq!(ws[1].ask(Msg::Get).await.map(|(_, i)| i), Ok(2));
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
+/// Between two looks at a state that comes asynchronously: the loops that
+/// use it give up after 10 000 looks (10 s), a hang detector only.
+async fn pause() {
+    glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
 }

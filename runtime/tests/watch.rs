@@ -48,6 +48,7 @@ async fn heard(watcher: &ActorRef<WatcherMsg>, count: usize) -> Vec<StopReason> 
         if heard.len() >= count {
             return heard;
         }
+        pause().await;
     }
     panic!("never heard {count} stops");
 }
@@ -99,4 +100,10 @@ fn a_watcher_hears_the_failure_that_stopped_its_target() {
         sys.shutdown().await;
     })
     .unwrap();
+}
+
+/// Between two looks at a state that comes asynchronously: the loops that
+/// use it give up after 10 000 looks (10 s), a hang detector only.
+async fn pause() {
+    glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
 }
