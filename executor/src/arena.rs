@@ -3,10 +3,11 @@
 //! An actor gets its arena on first use ([`Context::arena`]): a
 //! `bumpalo::Bump` from the shard's pool of spare arenas, or a new one. The
 //! arena lives in the shard's table, not in the actor, so it outlives
-//! incarnations: when the actor restarts, its arena is **reset** (its
-//! largest chunk kept, so a warm restart that allocates as much as the last
-//! incarnation allocates nothing from the system); when the actor stops for
-//! good, the reset arena goes back to the pool (up to [`POOL_ARENAS`]).
+//! incarnations: when the actor restarts, its arena is **reset** (bumpalo
+//! keeps its largest chunk, so once an incarnation's use fits in that chunk
+//! a restart and the new incarnation's use take nothing from the system);
+//! when the actor stops for good, the reset arena goes back to the pool (up
+//! to [`POOL_ARENAS`]).
 //!
 //! A budget (per actor, or the runtime's default) is the arena's bumpalo
 //! allocation limit: an allocation that would grow the arena past it panics
@@ -102,7 +103,7 @@ impl Shard {
     /// in an actor whose arena has a budget is that budget exceeded.
     pub(crate) fn failure_of(&self, slot: u32, panic: &(dyn std::any::Any + Send)) -> StopReason {
         let reason = StopReason::from_panic(panic);
-        if reason == StopReason::Panicked("out of memory".to_owned()) {
+        if matches!(&reason, StopReason::Panicked(message) if message == "out of memory") {
             if let Some(budget) = self.arenas.with(|arenas| arenas.budget(slot)) {
                 return StopReason::ArenaBudget(budget);
             }

@@ -5,8 +5,8 @@
 //! A supervised child does not decide its own restarts. When an incarnation
 //! ends and its restart type wants a restart, the child is taken down
 //! (`stopped` runs, timers and jobs are cancelled, the slot is marked
-//! restarting so sends are still accepted and held) and waits; a
-//! [`Down`](crate::supervisor) notice goes to the supervisor, which answers
+//! restarting so sends are still accepted and held) and waits; a notice
+//! goes to the supervisor, which answers
 //! with a resume (after its backoff) or a stop. When the child stops for
 //! good, the supervisor is told too. A supervisor can also take a running
 //! child down (one-for-all, rest-for-one, its own failure) with a suspend.
@@ -72,14 +72,6 @@ impl Shard {
         self.command_to(link.shard, run_notice, link.target, notice);
     }
 
-    /// Delivers a notice to the supervisor at `slot` as a message, past its
-    /// mailbox bound (notices are few: at most a couple per child and
-    /// restart). Held if the supervisor is restarting itself; dropped if it
-    /// is gone.
-    fn deliver_notice(&self, slot: u32, generation: u32, notice: Notice) {
-        self.queue_unbounded::<SupervisorActor>(slot, generation, SupervisorMsg::notice(notice));
-    }
-
     /// The supervisor takes a running child down (to restart it with its
     /// siblings, or because the supervisor itself goes down): a child that
     /// would be restarted waits to be resumed, a temporary one stops for
@@ -117,24 +109,35 @@ impl Shard {
         match then {
             Then::Nothing => {}
             Then::Wait(link) => self.tell_supervisor(link, StopReason::Supervisor, true),
-            // Stopped for good; `end_incarnation` tells the supervisor.
+            // Stopped for good; `finish_stop` tells the supervisor.
             Then::Stop => self.request_stop_now(slot, generation, StopReason::Supervisor, true),
-            Then::TakeDown(link) => {
-                if self.running.get() == Some((slot, generation)) {
-                    // Only a pass run from inside the child's own handler
-                    // could get here; take it down once it returns.
-                    self.push_command(run_suspend, entry::target_word(slot, generation), ());
-                    return;
-                }
-                if self.take_down(slot, generation, &StopReason::Supervisor) {
-                    self.slots.with(|slots| {
-                        if let Some(restarts) = slots.restarts.get_mut(&slot) {
-                            restarts.wait_again();
-                        }
-                    });
-                    self.tell_supervisor(link, StopReason::Supervisor, true);
-                }
+            Then::TakeDown(_) if self.running.get() == Some((slot, generation)) => {
+                // Only a pass run from inside the child's own handler could
+                // get here; take it down once it returns.
+                self.push_command(run_suspend, entry::target_word(slot, generation), ());
             }
+            Then::TakeDown(link) => {
+                self.take_down_for_supervisor(slot, generation, link, StopReason::Supervisor);
+            }
+        }
+    }
+
+    /// Takes a supervised child down for a restart and leaves it waiting
+    /// for its supervisor, which is told why.
+    pub(crate) fn take_down_for_supervisor(
+        &self,
+        slot: u32,
+        generation: u32,
+        link: Link,
+        reason: StopReason,
+    ) {
+        if self.take_down(slot, generation, &reason) {
+            self.slots.with(|slots| {
+                if let Some(restarts) = slots.restarts.get_mut(&slot) {
+                    restarts.wait_again();
+                }
+            });
+            self.tell_supervisor(link, reason, true);
         }
     }
 
@@ -142,11 +145,8 @@ impl Shard {
     /// incarnation is built after `wait`.
     fn resume(&self, slot: u32, generation: u32, wait: Duration) {
         let awaiting = self.slots.with(|slots| {
-            let restarting = slots
-                .slots
-                .get(slot as usize)
-                .is_some_and(|s| s.generation == generation && s.state == State::Restarting);
-            restarting && slots.restarts.get(&slot).is_some_and(|r| r.is_awaiting())
+            slots.is_restarting(slot, generation)
+                && slots.restarts.get(&slot).is_some_and(|r| r.is_awaiting())
         });
         if awaiting {
             self.schedule_rebuild(slot, generation, wait);
@@ -185,7 +185,9 @@ impl Shard {
     }
 }
 
-/// Entry: a child's notice for the supervisor at the target.
+/// Entry: a child's notice for the supervisor at the target, delivered as a
+/// message past its mailbox bound (notices are few: at most a couple per
+/// child and restart).
 ///
 /// # Safety
 ///
@@ -194,7 +196,8 @@ unsafe fn run_notice(shard: *const (), at: *mut u64, how: How) -> usize {
     // SAFETY: forwarded from the caller; the entry holds a `Notice`.
     if let Some((shard, (slot, generation), notice)) = unsafe { Shard::open_entry(shard, at, how) }
     {
-        shard.deliver_notice(slot, generation, notice);
+        let notice = SupervisorMsg::notice(notice);
+        shard.queue_unbounded::<SupervisorActor>(slot, generation, notice);
     }
     entry::entry_words::<Notice>()
 }

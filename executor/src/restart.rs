@@ -65,9 +65,9 @@ impl Restarts {
         }
     }
 
-    /// Records a restart at `now` against the intensity of `policy`;
-    /// returns the backoff before it, or `None` if it would exceed the
-    /// intensity. (A supervisor keeps one of these for its children.)
+    /// Records a restart now against the intensity of `policy`; returns the
+    /// backoff before it, or `None` if it would exceed the intensity. (A
+    /// supervisor keeps one of these for its children.)
     pub(crate) fn admit_now(&mut self) -> Option<Duration> {
         self.admit(Instant::now(), random_bits())
     }
@@ -76,7 +76,7 @@ impl Restarts {
         self.policy.restart_type()
     }
 
-    /// Down and waiting for the supervisor to resume it.
+    /// Down and waiting for its supervisor to resume it.
     pub(crate) fn is_awaiting(&self) -> bool {
         self.awaiting
     }
@@ -125,43 +125,45 @@ impl Shard {
         reason: StopReason,
         for_good: bool,
     ) {
+        enum Then {
+            Stop,
+            TooOften,
+            AwaitSupervisor(Link),
+            RebuildAfter(Duration),
+        }
         // Restarts go on through the shutdown drain (which waits for them,
         // bounded by its deadline), so what is queued is still handled.
-        let phase_running = self.mesh.phase() <= crate::mesh::phase::DRAINING;
-        let (link, restart) = self.slots.with(|slots| {
+        let restarts_allowed = self.mesh.phase() <= crate::mesh::phase::DRAINING;
+        let then = self.slots.with(|slots| {
             if slots.slots.get(slot as usize).is_none_or(|s| s.generation != generation) {
                 // A stale stop: the actor it named is gone already.
-                return (None, None);
+                return None;
             }
             let stopping = slots.live(slot, generation).is_none_or(|s| s.stopping);
-            let Some(restarts) = slots.restarts.get_mut(&slot) else { return (None, None) };
-            let link = restarts.link.filter(|_| phase_running);
-            if for_good || stopping || !phase_running || !restarts.policy.restarts_after(&reason) {
-                return (link, None);
+            let Some(restarts) = slots.restarts.get_mut(&slot) else { return Some(Then::Stop) };
+            if for_good || stopping || !restarts_allowed || !restarts.policy.restarts_after(&reason)
+            {
+                return Some(Then::Stop);
             }
-            if link.is_some() {
-                return (link, Some(None));
-            }
-            (None, Some(restarts.admit(Instant::now(), random_bits())))
+            Some(match restarts.link {
+                Some(link) => Then::AwaitSupervisor(link),
+                None => restarts.admit_now().map_or(Then::TooOften, Then::RebuildAfter),
+            })
         });
-        match (link, restart) {
+        match then {
+            None => {}
             // `finish_stop` tells a supervisor the child is gone.
-            (_, None) => self.finish_stop(slot, generation, &reason),
-            (Some(link), Some(_)) => {
-                if self.take_down(slot, generation, &reason) {
-                    self.slots.with(|slots| {
-                        if let Some(restarts) = slots.restarts.get_mut(&slot) {
-                            restarts.awaiting = true;
-                        }
-                    });
-                    self.tell_supervisor(link, reason, true);
-                }
+            Some(Then::Stop) => self.finish_stop(slot, generation, &reason),
+            Some(Then::AwaitSupervisor(link)) => {
+                self.take_down_for_supervisor(slot, generation, link, reason);
             }
-            (None, Some(None)) => {
+            Some(Then::TooOften) => {
                 tracing::error!(shard = self.id, slot, %reason, "actor failed too often; stopping it for good");
                 self.finish_stop(slot, generation, &StopReason::TooManyRestarts);
             }
-            (None, Some(Some(wait))) => {
+            // `take_down` runs user code (`stopped`): not in a match guard.
+            #[allow(clippy::collapsible_match)]
+            Some(Then::RebuildAfter(wait)) => {
                 if self.take_down(slot, generation, &reason) {
                     self.schedule_rebuild(slot, generation, wait);
                 }
@@ -239,7 +241,7 @@ impl Shard {
 
     /// Builds the new incarnation now, or once `wait` has passed.
     fn restart_after(&self, slot: u32, generation: u32, wait: Duration) {
-        if !self.is_restarting(slot, generation) {
+        if !self.slots.with(|slots| slots.rebuild_due(slot, generation)) {
             return;
         }
         if wait.is_zero() {
@@ -265,39 +267,19 @@ impl Shard {
         }
     }
 
-    /// Whether the actor at `slot` is restarting and not waiting for its
-    /// supervisor (which a suspend from the supervisor may have made it do
-    /// since its rebuild was scheduled).
-    fn is_restarting(&self, slot: u32, generation: u32) -> bool {
-        self.slots.with(|slots| {
-            let awaiting = slots.restarts.get(&slot).is_some_and(|r| r.awaiting);
-            match slots.slots.get(slot as usize) {
-                Some(s) => {
-                    s.generation == generation
-                        && s.state == State::Restarting
-                        && !s.stopping
-                        && !awaiting
-                }
-                None => false,
-            }
-        })
-    }
-
     /// Builds the new incarnation of a restarting actor, starts it, and
     /// queues the messages that waited for it.
     fn rebuild(&self, slot: u32, generation: u32) {
-        let cell = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
-            Some(s)
-                if s.generation == generation
-                    && s.state == State::Restarting
-                    && !s.busy
-                    && !s.stopping
-                    && !slots.restarts.get(&slot).is_some_and(|r| r.awaiting) =>
-            {
-                s.busy = true;
-                Some((s.actor, s.lifecycle))
+        let cell = self.slots.with(|slots| {
+            if !slots.rebuild_due(slot, generation) {
+                return None;
             }
-            _ => None,
+            let s = &mut slots.slots[slot as usize];
+            if s.busy {
+                return None;
+            }
+            s.busy = true;
+            Some((s.actor, s.lifecycle))
         });
         let Some((actor, lifecycle)) = cell else { return };
         // SAFETY: the slot's cell, of the lifecycle's type; `busy` keeps any

@@ -383,10 +383,7 @@ impl Shard {
         let target = entry::target_word(slot, generation);
         match waits {
             Ok(true) => {
-                self.queue.with(|q| {
-                    q.push(entry::entry_words::<M>(), |w| entry::write(w, fns.run, target, msg))
-                });
-                self.wake_dispatcher();
+                self.push_command(fns.run, target, msg);
                 Ok(())
             }
             Ok(false) => {
@@ -543,8 +540,9 @@ impl Shard {
         }
     }
 
-    /// Queues a command (a stop) for this shard's run queue, behind what is
-    /// queued. Not counted against any mailbox.
+    /// Queues an entry behind what is queued in this shard's run queue: a
+    /// command, or a message its caller has counted against its actor's
+    /// mailbox. Wakes the dispatch loop if it is parked.
     pub(crate) fn push_command<T>(&self, run: RunFn, target: u64, payload: T) {
         self.queue.with(|q| {
             q.push(entry::entry_words::<T>(), |words| entry::write(words, run, target, payload))

@@ -146,6 +146,22 @@ impl Slots {
         }
     }
 
+    /// Whether `slot` holds a restarting actor of `generation` that no stop
+    /// is pending for.
+    pub(crate) fn is_restarting(&self, slot: u32, generation: u32) -> bool {
+        self.slots.get(slot as usize).is_some_and(|s| {
+            s.generation == generation && s.state == State::Restarting && !s.stopping
+        })
+    }
+
+    /// Whether the restarting actor at `slot` is to be rebuilt: restarting,
+    /// and not waiting for its supervisor (a suspend may have made it wait
+    /// again since its rebuild was scheduled).
+    pub(crate) fn rebuild_due(&self, slot: u32, generation: u32) -> bool {
+        self.is_restarting(slot, generation)
+            && !self.restarts.get(&slot).is_some_and(|r| r.is_awaiting())
+    }
+
     /// Makes sure `slot` exists; indices skipped on the way were reserved by
     /// spawns from other shards and are marked so.
     pub(crate) fn ensure(&mut self, slot: u32) -> &mut Slot {

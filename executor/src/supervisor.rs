@@ -69,43 +69,28 @@ impl ChildSpec {
         factory: impl Fn() -> A + Send + Sync + 'static,
     ) -> Self {
         let factory = Arc::new(factory);
-        Self::from_start(
-            id.into(),
-            Arc::new(move |mesh: &Arc<Mesh>, shard, setup, name: Option<&str>| {
-                let factory = factory.clone();
-                let actor = spawn_set_up(mesh, shard, setup, move || factory())?;
-                Ok(AnyRef::named(mesh, actor, name))
-            }),
-        )
+        let start = move |mesh: &Arc<Mesh>, shard, setup, name: Option<&str>| {
+            let factory = factory.clone();
+            let actor = spawn_set_up(mesh, shard, setup, move || factory())?;
+            Ok(AnyRef::named(mesh, actor, name))
+        };
+        Self {
+            id: id.into(),
+            shard: None,
+            restart: Restart::Permanent,
+            mailbox: MailboxOnRestart::Keep,
+            name: None,
+            arena_budget: None,
+            start: Arc::new(start),
+            nested: None,
+        }
     }
 
     /// A supervisor as a child: its subtree restarts, and escalates, as one.
     pub fn supervisor(id: impl Into<String>, supervisor: Supervisor) -> Self {
         let spec = Arc::new(supervisor);
         let nested = spec.clone();
-        let mut child = Self::from_start(
-            id.into(),
-            Arc::new(move |mesh: &Arc<Mesh>, shard, setup, name: Option<&str>| {
-                let spec = spec.clone();
-                let actor = spawn_set_up(mesh, shard, setup, move || SupervisorActor::new(&spec))?;
-                Ok(AnyRef::named(mesh, actor, name))
-            }),
-        );
-        child.nested = Some(nested);
-        child
-    }
-
-    fn from_start(id: String, start: Arc<StartFn>) -> Self {
-        Self {
-            id,
-            shard: None,
-            restart: Restart::Permanent,
-            mailbox: MailboxOnRestart::Keep,
-            name: None,
-            arena_budget: None,
-            start,
-            nested: None,
-        }
+        Self { nested: Some(nested), ..Self::new(id, move || SupervisorActor::new(&spec)) }
     }
 
     /// When the child is restarted: [`Restart::Permanent`] (the default)

@@ -79,10 +79,7 @@ impl Shard {
         });
         let target = entry::target_word(slot, generation);
         if live {
-            self.queue.with(|q| {
-                q.push(entry::entry_words::<A::Msg>(), |w| entry::write(w, run, target, msg))
-            });
-            self.wake_dispatcher();
+            self.push_command(run, target, msg);
         } else if let Err(msg) = self.hold_for_restart(run, slot, generation, msg, false) {
             crate::mesh::drop_caught(msg);
         }

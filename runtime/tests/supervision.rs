@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{runtime, within};
+use common::{eventually, runtime, within};
 use whirl::{
     Actor, ActorRef, AskError, ChildError, ChildSpec, ChildState, Context, DeadLetterCause,
     MailboxOnRestart, Placement, Reply, Restart, SpawnError, StopReason, Strategy, Supervisor,
@@ -78,29 +78,23 @@ async fn incarnations(workers: &[ActorRef<Msg>]) -> Vec<u32> {
     seen
 }
 
-/// Waits, ask by ask (no sleeping), until the supervisor has restarted its
+/// Waits until the supervisor has restarted its
 /// children `restarts` times in all: a sibling's restart is asynchronous.
 async fn settle(sup: &SupervisorRef, restarts: u32) {
-    for _ in 0..10_000 {
+    eventually("the supervisor reaches its restarts", || async {
         let info = sup.children().await.expect("the supervisor answers");
-        if info.iter().map(|c| c.restarts).sum::<u32>() >= restarts {
-            return;
-        }
-        pause().await;
-    }
-    panic!("the supervisor never reached {restarts} restarts");
+        (info.iter().map(|c| c.restarts).sum::<u32>() >= restarts).then_some(())
+    })
+    .await;
 }
 
-/// Waits, ask by ask, until `actor` reports `Closed`: a stop that cascades
+/// Waits until `actor` reports `Closed`: a stop that cascades
 /// down a tree reaches each actor after what was queued for it.
 async fn until_closed(actor: &ActorRef<Msg>) {
-    for _ in 0..10_000 {
-        if actor.ask(Msg::Get).await == Err(AskError::Closed) {
-            return;
-        }
-        pause().await;
-    }
-    panic!("{actor:?} never stopped");
+    eventually("the actor stops", || async {
+        (actor.ask(Msg::Get).await == Err(AskError::Closed)).then_some(())
+    })
+    .await;
 }
 
 fn here(sys: &System) -> Placement {
@@ -432,15 +426,12 @@ fn a_restart_storm_across_shards_loses_no_message() {
     });
 }
 
-/// Waits, ask by ask, until the supervisor reports child `i` in `state`.
+/// Waits until the supervisor reports child `i` in `state`.
 async fn child_state(sup: &SupervisorRef, i: usize, state: ChildState) {
-    for _ in 0..10_000 {
-        if sup.children().await.expect("answers")[i].state == state {
-            return;
-        }
-        pause().await;
-    }
-    panic!("child {i} never reached {state:?}");
+    eventually("the child reaches the state", || async {
+        (sup.children().await.expect("answers")[i].state == state).then_some(())
+    })
+    .await;
 }
 
 #[test]
@@ -469,10 +460,4 @@ fn a_child_whose_factory_panics_on_restart_is_reported_stopped() {
         sys.shutdown().await;
     })
     .unwrap();
-}
-
-/// Between two looks at a state that comes asynchronously: the loops that
-/// use it give up after 10 000 looks (10 s), a hang detector only.
-async fn pause() {
-    glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{runtime, Counter, CounterMsg};
+use common::{eventually, runtime, Counter, CounterMsg};
 use whirl::{Actor, ActorRef, Context, Placement, Reply, Restart, RestartPolicy, StopReason};
 
 /// Watches what it is told to and records the reasons it hears.
@@ -43,14 +43,11 @@ impl Actor for Fragile {
 }
 
 async fn heard(watcher: &ActorRef<WatcherMsg>, count: usize) -> Vec<StopReason> {
-    for _ in 0..10_000 {
+    eventually("the watcher hears the stops", || async {
         let heard = watcher.ask(WatcherMsg::Heard).await.unwrap();
-        if heard.len() >= count {
-            return heard;
-        }
-        pause().await;
-    }
-    panic!("never heard {count} stops");
+        (heard.len() >= count).then_some(heard)
+    })
+    .await
 }
 
 #[test]
@@ -100,10 +97,4 @@ fn a_watcher_hears_the_failure_that_stopped_its_target() {
         sys.shutdown().await;
     })
     .unwrap();
-}
-
-/// Between two looks at a state that comes asynchronously: the loops that
-/// use it give up after 10 000 looks (10 s), a hang detector only.
-async fn pause() {
-    glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
 }

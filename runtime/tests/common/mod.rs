@@ -51,3 +51,20 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
         Err(_) => panic!("hung: not finished within {secs} s"),
     }
 }
+
+/// Looks at a state that comes asynchronously (a restart on another shard,
+/// a stop cascading down a tree) until `look` finds what it waits for,
+/// pausing 1 ms between looks. Gives up after 10 000 looks (10 s): a hang
+/// detector only, never what decides a pass.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut look: impl FnMut() -> F,
+) -> T {
+    for _ in 0..10_000 {
+        if let Some(found) = look().await {
+            return found;
+        }
+        glommio::timer::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("never happened: {what}");
+}
