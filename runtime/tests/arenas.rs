@@ -7,10 +7,10 @@ use std::alloc::{GlobalAlloc, Layout, System as SystemAlloc};
 use std::cell::Cell;
 use std::time::Duration;
 
-use common::{runtime, Counter, CounterMsg};
+use common::{builder, runtime, Counter, CounterMsg};
 use whirl::{
-    Actor, ChildSpec, Context, Placement, Reply, Restart, RestartPolicy, Runtime, StopReason,
-    Strategy, Supervisor,
+    Actor, ChildSpec, Context, Placement, Reply, Restart, RestartPolicy, StopReason, Strategy,
+    Supervisor,
 };
 
 /// Counts the allocations of the thread that has set `COUNTING`.
@@ -148,12 +148,7 @@ fn a_warm_restart_allocates_nothing_for_the_arena() {
 
 #[test]
 fn a_budget_exceeded_fails_that_actor_only() {
-    let rt = Runtime::builder()
-        .shards(2)
-        .spin_before_park(Duration::ZERO)
-        .arena_budget(64 * 1024)
-        .build()
-        .unwrap();
+    let rt = builder(2).arena_budget(64 * 1024).build().unwrap();
     rt.block_on(|sys| async move {
         let tree = Supervisor::new(Strategy::OneForOne)
             .child(ChildSpec::new("small", || User).arena_budget(8 * 1024))
@@ -207,12 +202,7 @@ impl Actor for Reporter {
 
 #[test]
 fn the_reason_says_the_budget_was_exceeded() {
-    let rt = Runtime::builder()
-        .shards(1)
-        .spin_before_park(Duration::ZERO)
-        .arena_budget(4096)
-        .build()
-        .unwrap();
+    let rt = builder(1).arena_budget(4096).build().unwrap();
     rt.block_on(|sys| async move {
         let r = sys
             .spawn_restarting(Placement::Shard(0), restarting(5), || Reporter { last: None })

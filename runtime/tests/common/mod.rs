@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use whirl::{Actor, Context, Reply, Runtime};
 
-/// A two-shard runtime that never busy-spins (the machine has two cores).
+/// A runtime of `shards` shards that never busy-spins (the machine has two cores).
 pub fn runtime(shards: usize) -> Runtime {
-    Runtime::builder()
-        .shards(shards)
-        .spin_before_park(Duration::ZERO)
-        .build()
-        .expect("runtime builds")
+    builder(shards).build().expect("runtime builds")
+}
+
+/// The builder of [`runtime`], for tests that set more.
+pub fn builder(shards: usize) -> whirl::Builder {
+    Runtime::builder().shards(shards).spin_before_park(Duration::ZERO)
 }
 
 /// Counts what it is told; answers questions.
