@@ -2,6 +2,21 @@
 
 use crate::{Context, StopReason};
 
+/// What an actor does after one of its handlers panicked (see
+/// [`Actor::panicked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AfterPanic {
+    /// The panic is a failure: the incarnation ends with
+    /// [`StopReason::Panicked`] and the actor's restart policy or supervisor
+    /// decides what comes next. The default.
+    #[default]
+    Fail,
+    /// Keep this incarnation and its state, and go on with the next
+    /// message, as Akka's `Resume` does. The message in hand is a dead
+    /// letter; no restart is counted and no supervisor or watcher is told.
+    Resume,
+}
+
 /// A unit of state that handles typed messages one at a time on its shard.
 ///
 /// The state lives on the shard that runs it and never moves, so it need not
@@ -33,5 +48,20 @@ pub trait Actor: Sized + 'static {
     /// stopped for good and messages still queued are dead letters.
     fn stopped(&mut self, reason: &StopReason, ctx: &mut Context<Self>) {
         let _ = (reason, ctx);
+    }
+
+    /// The actor's own panic hook: runs when `handle`, or a timer or piped
+    /// job of the actor, panicked, with the panic's message, before anything
+    /// else happens. It may log, repair its state, and choose to
+    /// [`Resume`](AfterPanic::Resume) instead of failing. By default it
+    /// [`Fail`](AfterPanic::Fail)s.
+    ///
+    /// Not called for a panic in `started` or `stopped`, nor for an arena
+    /// outgrowing its budget (those always fail). A panic in this hook is a
+    /// failure. `self` is as the panicking handler left it: only resume when
+    /// a half-done change cannot break later messages.
+    fn panicked(&mut self, message: &str, ctx: &mut Context<Self>) -> AfterPanic {
+        let _ = (message, ctx);
+        AfterPanic::Fail
     }
 }

@@ -62,6 +62,30 @@ impl<M> ActorRef<M> {
         self.shard as usize
     }
 
+    /// Whether the actor has not stopped for good: it may be running,
+    /// restarting, or not started yet (a spawn on another shard returns its
+    /// ref before the actor is built). False once it stopped for good, its
+    /// start failed for good, or its runtime is gone. Restarts keep it
+    /// alive: the ref stays valid across them.
+    ///
+    /// The answer is exact on the actor's shard, and on other shards and
+    /// threads as of the moment of the call (one atomic load; off the
+    /// runtime also a look-up of the runtime by id). A `true` may be stale
+    /// by the time it is used: to act on the actor's end, watch it
+    /// ([`Context::watch`](crate::Context::watch)).
+    pub fn is_alive(&self) -> bool {
+        let alive = |mesh: &Mesh| {
+            mesh.shards
+                .get(self.shard as usize)
+                .is_some_and(|shared| shared.generations.get(self.slot) == self.generation)
+        };
+        // SAFETY: the shard is only used within this call.
+        if let Some(shard) = unsafe { current_of(self.mesh) } {
+            return alive(&shard.mesh);
+        }
+        Mesh::find(self.mesh).is_some_and(|mesh| alive(&mesh))
+    }
+
     pub(crate) fn mesh_id(&self) -> u32 {
         self.mesh
     }

@@ -54,6 +54,7 @@ impl<A: Actor, F: Fn() -> A + 'static> LifecycleOf<A, F> {
     const LIFECYCLE: Lifecycle = Lifecycle {
         start: start::<A>,
         stop: stop::<A>,
+        panicked: panicked::<A>,
         rebuild: rebuild::<A, F>,
         free: free::<A, F>,
     };
@@ -107,6 +108,33 @@ unsafe fn stop<A: Actor>(
     let mut ctx = Context::new(shard, slot, generation);
     if catch_unwind(AssertUnwindSafe(|| actor.stopped(reason, &mut ctx))).is_err() {
         tracing::error!(shard = shard.id, slot, "actor panicked in `stopped`");
+    }
+}
+
+/// # Safety
+///
+/// As [`start`].
+unsafe fn panicked<A: Actor>(
+    actor: *mut (),
+    shard: *const (),
+    slot: u32,
+    generation: u32,
+    message: &str,
+) -> Option<Option<(StopReason, bool)>> {
+    // SAFETY: as the contract says.
+    let (actor, shard) = unsafe { (&mut *actor.cast::<A>(), Shard::from_erased(shard)) };
+    let mut ctx = Context::new(shard, slot, generation);
+    match catch_unwind(AssertUnwindSafe(|| actor.panicked(message, &mut ctx))) {
+        // A hook that resumes yet fails on purpose fails.
+        Ok(crate::AfterPanic::Resume) => match ctx.take_end() {
+            Some((reason, _)) if reason.is_failure() => None,
+            end => Some(end),
+        },
+        Ok(crate::AfterPanic::Fail) => None,
+        Err(_) => {
+            tracing::error!(shard = shard.id, slot, "actor panicked in `panicked`");
+            None
+        }
     }
 }
 

@@ -243,6 +243,14 @@ impl Shard {
     pub(crate) fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
         let Some((slot, generation)) = self.running.take() else { return };
         let reason = self.failure_of(slot, panic);
+        if let Some(end) = self.resumes_after(&reason, slot, generation) {
+            tracing::warn!(shard = self.id, slot, %reason, "actor resumes after a panic in `handle`");
+            self.count_dead_letters(DeadLetterCause::FailedHandling, 1);
+            // A stop asked for while it ran, or by its hook, still holds.
+            self.handler_returned(slot, generation, end);
+            return;
+        }
+        self.running.set(None);
         tracing::error!(shard = self.id, slot, %reason, "actor failed in `handle`");
         self.handler_ended(slot, generation, Some((reason, false)));
     }

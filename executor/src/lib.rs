@@ -41,6 +41,7 @@ mod failure;
 mod injected;
 mod lifecycle;
 mod link;
+mod liveness;
 mod local_cell;
 mod mesh;
 pub mod registry;
@@ -56,7 +57,7 @@ mod supervisor;
 mod timer_thread;
 mod watch;
 
-pub use actor::Actor;
+pub use actor::{Actor, AfterPanic};
 pub use actor_ref::ActorRef;
 pub use ask::{Ask, Reply};
 pub use bumpalo;

@@ -228,7 +228,7 @@ impl Shard {
             unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
         }
         let (jobs, pending, restarts, kept, children, watchers) = self.slots.with(|slots| {
-            slots.free(slot);
+            slots.free(slot, &self.shared().generations);
             let kept = slots.kept.remove(&slot);
             (
                 slots.jobs.remove(&slot),
@@ -279,6 +279,31 @@ impl Shard {
         }
     }
 
+    /// Asks the live actor at `slot` whether it resumes after a panic
+    /// (`reason`, see [`Actor::panicked`](crate::Actor::panicked)): `Some`
+    /// with a stop its hook asked for if it does, `None` if it fails. Only
+    /// a plain panic is offered to the hook. If the hook ran, the actor is
+    /// left marked running, as during a handler: the caller ends with
+    /// `handler_returned` or `handler_ended`, which apply what came for it
+    /// meanwhile.
+    pub(crate) fn resumes_after(
+        &self,
+        reason: &StopReason,
+        slot: u32,
+        generation: u32,
+    ) -> Option<Option<(StopReason, bool)>> {
+        let StopReason::Panicked(message) = reason else { return None };
+        let (actor, lifecycle) = self
+            .slots
+            .with(|slots| slots.live(slot, generation).map(|s| (s.actor, s.lifecycle)))?;
+        // The hook runs as a handler does: a stop for the actor that comes
+        // meanwhile waits for it to return.
+        self.running.set(Some((slot, generation)));
+        // SAFETY: the live cell of the slot, of the lifecycle's type; no
+        // handler of it runs (its panic unwound, or it was a task's).
+        unsafe { (lifecycle.panicked)(actor, self.erased(), slot, generation, message) }
+    }
+
     /// A reserved slot whose actor will never be built: what waited for it
     /// is a dead letter, and the slot is freed.
     pub(crate) fn give_up_reserved(&self, slot: u32, generation: u32) {
@@ -288,7 +313,7 @@ impl Shard {
                 return None;
             }
             let pending = slots.pending.remove(&slot);
-            slots.free(slot);
+            slots.free(slot, &self.shared().generations);
             Some((pending, slots.watchers.remove(&slot)))
         });
         let Some((pending, watchers)) = pending else { return };
@@ -395,8 +420,14 @@ impl Shard {
                         // A panic in a piped future, its mapping or a timer's
                         // message maker is a failure of the actor.
                         let reason = StopReason::from_panic(&*panic);
-                        tracing::error!(shard = shard.id, slot, %reason, "an actor's task failed");
-                        shard.request_stop_now(slot, generation, reason, false);
+                        if let Some(end) = shard.resumes_after(&reason, slot, generation) {
+                            tracing::warn!(shard = shard.id, slot, %reason, "actor resumes after a panic in a task");
+                            shard.handler_returned(slot, generation, end);
+                        } else {
+                            tracing::error!(shard = shard.id, slot, %reason, "an actor's task failed");
+                            shard.request_stop_now(slot, generation, reason, false);
+                            shard.handler_returned(slot, generation, None);
+                        }
                     }
                 }
                 _ => {}

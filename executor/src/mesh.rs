@@ -17,6 +17,7 @@ use crate::commands;
 use crate::config::{ConfigError, ShardConfig, RING_SLOT_WORDS};
 use crate::entry::{self, MAX_ENTRY_WORDS};
 use crate::injected::Injected;
+use crate::liveness::Generations;
 use crate::stats::{DeadLetterCause, ShutdownReport, Stats};
 
 /// Slots per shard: slot indices are 32 bits, and the last ones are kept
@@ -86,6 +87,8 @@ pub(crate) struct ShardShared {
     pub(crate) wakes: AtomicU64,
     /// Restarts of this shard's actors.
     pub(crate) restarts: AtomicU64,
+    /// The generation of each slot, for `ActorRef::is_alive` elsewhere.
+    pub(crate) generations: Generations,
     /// This shard has stopped its actors (counted once in
     /// `Mesh::stopped_shards`).
     stopped: AtomicBool,
@@ -121,6 +124,7 @@ impl ShardShared {
             registered: AtomicUsize::new(0),
             wakes: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
+            generations: Generations::default(),
             stopped: AtomicBool::new(false),
             exited: AtomicBool::new(false),
         }

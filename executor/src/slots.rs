@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use glommio::task::JoinHandle;
 
+use crate::liveness::Generations;
 use crate::restart::Restarts;
 use crate::StopReason;
 
@@ -21,6 +22,15 @@ pub(crate) type StartFn = unsafe fn(
     slot: u32,
     generation: u32,
 ) -> Option<(StopReason, bool)>;
+
+/// Calls an actor's `panicked` (see [`Lifecycle::panicked`]).
+pub(crate) type PanickedFn = unsafe fn(
+    actor: *mut (),
+    shard: *const (),
+    slot: u32,
+    generation: u32,
+    message: &str,
+) -> Option<Option<(StopReason, bool)>>;
 
 /// Starts, stops and drops an actor of one type, and rebuilds it from its
 /// factory; `actor` points at the actor's cell.
@@ -37,6 +47,9 @@ pub(crate) struct Lifecycle {
         generation: u32,
         reason: &StopReason,
     ),
+    /// Calls `panicked`: `Some(end)` if the actor resumes (`end`: a stop
+    /// the hook asked for), `None` if it fails.
+    pub(crate) panicked: PanickedFn,
     /// Replaces the actor with a new one from the cell's factory (the old
     /// one is dropped); false if the factory panicked (the old one stays).
     pub(crate) rebuild: unsafe fn(actor: *mut ()) -> bool,
@@ -94,6 +107,7 @@ pub(crate) struct Slot {
 static NO_LIFECYCLE: Lifecycle = Lifecycle {
     start: |_, _, _, _| None,
     stop: |_, _, _, _, _| {},
+    panicked: |_, _, _, _, _| None,
     rebuild: |_| false,
     free: |_| {},
 };
@@ -175,8 +189,9 @@ impl Slots {
     /// longer match. Returns whether the slot may be used again (then it is
     /// on the free list). A slot whose generation would reach `u32::MAX` is
     /// retired instead: it stays vacant for good, so no stale ref can ever
-    /// reach a later actor in it.
-    pub(crate) fn free(&mut self, slot: u32) -> bool {
+    /// reach a later actor in it. The new generation is mirrored in
+    /// `generations` for [`ActorRef::is_alive`](crate::ActorRef::is_alive).
+    pub(crate) fn free(&mut self, slot: u32, generations: &Generations) -> bool {
         let entry = &mut self.slots[slot as usize];
         entry.state = State::Vacant;
         entry.queued = 0;
@@ -187,6 +202,7 @@ impl Slots {
         entry.lifecycle = &NO_LIFECYCLE;
         let Some(next) = entry.generation.checked_add(1) else { return false };
         entry.generation = next;
+        generations.set(slot, next);
         if next == u32::MAX {
             return false;
         }
@@ -202,11 +218,13 @@ mod tests {
     #[test]
     fn a_slot_whose_generation_would_wrap_is_retired() {
         let mut slots = Slots::default();
+        let generations = Generations::default();
         slots.ensure(0).generation = u32::MAX - 2;
-        assert!(slots.free(0));
+        assert!(slots.free(0, &generations));
         assert_eq!(slots.slots[0].generation, u32::MAX - 1);
-        assert!(!slots.free(0), "generation u32::MAX is never handed out");
-        assert!(!slots.free(0));
+        assert!(!slots.free(0, &generations), "generation u32::MAX is never handed out");
+        assert!(!slots.free(0, &generations));
+        assert_eq!(generations.get(0), u32::MAX);
         assert_eq!(slots.slots[0].generation, u32::MAX);
         assert_eq!(slots.free, [0]);
     }

@@ -70,8 +70,8 @@ pub use system::{Placement, Shutdown, System};
 pub use whirl_executor::bumpalo;
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::{
-    Actor, ActorRef, Ask, AskError, ChildError, ChildInfo, ChildSpec, ChildState, Context,
-    DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart, RestartPolicy, SendError,
-    ShutdownReport, SpawnError, Stats, StopReason, Strategy, Supervisor, SupervisorMsg,
+    Actor, ActorRef, AfterPanic, Ask, AskError, ChildError, ChildInfo, ChildSpec, ChildState,
+    Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart, RestartPolicy,
+    SendError, ShutdownReport, SpawnError, Stats, StopReason, Strategy, Supervisor, SupervisorMsg,
     SupervisorRef, TimerHandle,
 };

@@ -6,10 +6,10 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::runtime;
+use common::{eventually, runtime};
 use whirl::{
-    Actor, ActorRef, AskError, Context, DeadLetterCause, MailboxOnRestart, Placement, Reply,
-    Restart, RestartPolicy, SendError, StopReason, System,
+    Actor, ActorRef, AfterPanic, AskError, Context, DeadLetterCause, MailboxOnRestart, Placement,
+    Reply, Restart, RestartPolicy, SendError, StopReason, System,
 };
 
 /// What the actors of these tests saw, across incarnations.
@@ -486,4 +486,88 @@ impl Actor for Relay {
             RelayMsg::Done
         });
     }
+}
+
+/// Resumes after a panic unless the panic says "fatal"; its hook panics on
+/// "hook".
+struct Resilient {
+    n: u64,
+    panics: Vec<String>,
+}
+
+enum ResilientMsg {
+    Add(u64),
+    Panic(&'static str),
+    PanicInTask(&'static str),
+    Get(Reply<(u64, u32, Vec<String>)>),
+}
+
+impl Actor for Resilient {
+    type Msg = ResilientMsg;
+    fn handle(&mut self, msg: ResilientMsg, ctx: &mut Context<Self>) {
+        match msg {
+            ResilientMsg::Add(k) => self.n += k,
+            ResilientMsg::Panic(why) => {
+                self.n += 100; // a half-done change the hook repairs
+                panic!("{why}")
+            }
+            ResilientMsg::PanicInTask(why) => {
+                ctx.pipe(async move { panic!("{why}") }, |()| ResilientMsg::Add(1000));
+            }
+            ResilientMsg::Get(reply) => {
+                reply.send((self.n, ctx.incarnation(), self.panics.clone()))
+            }
+        }
+    }
+
+    fn panicked(&mut self, message: &str, _ctx: &mut Context<Self>) -> AfterPanic {
+        self.panics.push(message.to_owned());
+        assert!(message != "hook", "the hook itself fails");
+        if message == "fatal" {
+            return AfterPanic::Fail;
+        }
+        if message != "task" {
+            self.n -= 100; // the repair
+        }
+        AfterPanic::Resume
+    }
+}
+
+#[test]
+fn an_actor_that_resumes_after_a_panic_keeps_its_state_and_is_not_restarted() {
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        let policy = RestartPolicy::new(Restart::Transient);
+        let spawn_resilient = || {
+            sys.spawn_restarting(Placement::Shard(1), policy, || Resilient { n: 0, panics: vec![] })
+                .unwrap()
+        };
+        let r = spawn_resilient();
+        r.send(ResilientMsg::Add(1)).unwrap();
+        r.send(ResilientMsg::Panic("oops")).unwrap();
+        r.send(ResilientMsg::Add(2)).unwrap();
+        r.send(ResilientMsg::PanicInTask("task")).unwrap();
+        let (n, incarnation, panics) = eventually("the task panicked", || async {
+            let got = r.ask(ResilientMsg::Get).await.unwrap();
+            (got.2.len() == 2).then_some(got)
+        })
+        .await;
+        assert_eq!((n, incarnation), (3, 0), "state kept, no restart");
+        assert_eq!(panics, ["oops", "task"]);
+        let stats = sys.stats();
+        assert_eq!(stats.restarts, 0);
+        assert_eq!(
+            stats.dead_letters_of(DeadLetterCause::FailedHandling),
+            1,
+            "the message in hand"
+        );
+        // A hook that answers `Fail`, or panics, fails the actor as before.
+        r.send(ResilientMsg::Panic("fatal")).unwrap();
+        assert_eq!(r.ask(ResilientMsg::Get).await.map(|g| (g.0, g.1)), Ok((0, 1)));
+        r.send(ResilientMsg::Panic("hook")).unwrap();
+        assert_eq!(r.ask(ResilientMsg::Get).await.map(|g| (g.0, g.1)), Ok((0, 2)));
+        assert_eq!(sys.stats().restarts, 2);
+        sys.shutdown().await;
+    })
+    .unwrap();
 }

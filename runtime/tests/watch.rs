@@ -98,3 +98,39 @@ fn a_watcher_hears_the_failure_that_stopped_its_target() {
     })
     .unwrap();
 }
+
+#[test]
+fn is_alive_holds_across_restarts_and_ends_with_the_stop_for_good_everywhere() {
+    let rt = runtime(2);
+    let system = rt.system();
+    let (fragile, plain) = rt
+        .block_on(|sys| async move {
+            let policy = RestartPolicy::new(Restart::Transient);
+            let fragile = sys.spawn_restarting(Placement::Shard(1), policy, || Fragile).unwrap();
+            let plain = sys.spawn_on(0, || Counter { n: 0 }).unwrap();
+            // From its own shard, another shard and (below) a plain thread.
+            assert!(plain.is_alive() && fragile.is_alive());
+            fragile.send(CounterMsg::Add(1)).unwrap();
+            assert_eq!(fragile.ask(CounterMsg::Get).await, Ok(1), "restarted once");
+            assert!(fragile.is_alive(), "a restart keeps the ref alive");
+            plain.send(CounterMsg::Stop).unwrap();
+            // On its own shard the answer is exact once the stop has run.
+            let _ = plain.ask(CounterMsg::Get).await;
+            assert!(!plain.is_alive());
+            fragile.stop();
+            eventually("the stop reaches shard 1", || async {
+                (!fragile.is_alive()).then_some(())
+            })
+            .await;
+            (fragile, plain)
+        })
+        .unwrap();
+    let from_a_thread = std::thread::spawn(move || (fragile.is_alive(), plain.is_alive()));
+    assert_eq!(from_a_thread.join().unwrap(), (false, false));
+    let another = rt.block_on(|sys| async move { sys.spawn_on(1, || Counter { n: 0 }).unwrap() });
+    let another = another.unwrap();
+    assert!(std::thread::spawn(move || another.is_alive()).join().unwrap());
+    drop(system);
+    rt.shutdown();
+    assert!(!another.is_alive(), "nothing is alive once its runtime is gone");
+}

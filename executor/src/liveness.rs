@@ -1,0 +1,88 @@
+//! Which incarnation chain each slot of a shard holds, readable from any
+//! thread: what [`ActorRef::is_alive`](crate::ActorRef::is_alive) asks.
+//!
+//! A slot's generation changes only when the slot is freed, that is when its
+//! actor stops for good (see `Slots::free`). The shard mirrors each new
+//! generation here; a ref is alive while the mirror still holds its
+//! generation. The table grows in segments that are never moved or freed
+//! before the runtime is dropped, so a reader needs no lock: segment `k`
+//! holds `BASE << k` slots and is built, zeroed, the first time a slot in it
+//! is freed (generation 0, the first of every slot, needs no entry).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use crate::mesh::MAX_SLOTS;
+
+/// Slots in the first segment.
+const BASE: u32 = 1024;
+/// Segments enough for `MAX_SLOTS` slots: `BASE * (2^SEGMENTS - 1) >=
+/// MAX_SLOTS`.
+const SEGMENTS: usize = 22;
+
+const _: () = assert!(BASE as u64 * ((1u64 << SEGMENTS) - 1) >= MAX_SLOTS as u64);
+
+/// The generation of every slot of one shard, as its shard last freed it.
+#[derive(Debug, Default)]
+pub(crate) struct Generations {
+    segments: [OnceLock<Box<[AtomicU32]>>; SEGMENTS],
+}
+
+/// The segment of `slot` and its index there.
+fn locate(slot: u32) -> (usize, usize) {
+    let run = slot / BASE + 1;
+    let segment = (u32::BITS - 1 - run.leading_zeros()) as usize;
+    let first = BASE * ((1 << segment) - 1);
+    (segment, (slot - first) as usize)
+}
+
+impl Generations {
+    /// The generation `slot` is at now. Acquire: pairs with the Release in
+    /// [`set`](Self::set), so a reader that sees a slot freed also sees
+    /// what its actor did before it was freed (its `stopped` hook ran).
+    pub(crate) fn get(&self, slot: u32) -> u32 {
+        let (segment, index) = locate(slot);
+        match self.segments.get(segment).and_then(OnceLock::get) {
+            Some(generations) => generations[index].load(Ordering::Acquire),
+            None => 0,
+        }
+    }
+
+    /// Records that `slot` moved on to `generation`. Only the owning shard
+    /// calls this.
+    pub(crate) fn set(&self, slot: u32, generation: u32) {
+        let (segment, index) = locate(slot);
+        let generations = self.segments[segment]
+            .get_or_init(|| (0..BASE << segment).map(|_| AtomicU32::new(0)).collect());
+        // Release: see `get`.
+        generations[index].store(generation, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_map_onto_segments_without_gaps() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(BASE - 1), (0, BASE as usize - 1));
+        assert_eq!(locate(BASE), (1, 0));
+        assert_eq!(locate(3 * BASE - 1), (1, 2 * BASE as usize - 1));
+        assert_eq!(locate(3 * BASE), (2, 0));
+        let (segment, index) = locate(MAX_SLOTS - 1);
+        assert!(segment < SEGMENTS);
+        assert!(index < (BASE as usize) << segment);
+    }
+
+    #[test]
+    fn an_unset_slot_is_at_generation_zero_and_set_ones_read_back() {
+        let generations = Generations::default();
+        assert_eq!(generations.get(5000), 0);
+        generations.set(5000, 3);
+        generations.set(0, 1);
+        assert_eq!(generations.get(5000), 3);
+        assert_eq!(generations.get(0), 1);
+        assert_eq!(generations.get(5001), 0);
+    }
+}
