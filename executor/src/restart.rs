@@ -176,24 +176,32 @@ impl Shard {
     /// cancels its timers and jobs, and runs `stopped` with the reason.
     /// Returns false if the actor was stopped for good meanwhile.
     pub(crate) fn take_down(&self, slot: u32, generation: u32, reason: &StopReason) -> bool {
-        let Some((actor, lifecycle, jobs)) = self.slots.with(|slots| {
+        let Some((actor, lifecycle, jobs, dropped)) = self.slots.with(|slots| {
             let drop_waiting = slots
                 .restarts
                 .get(&slot)
                 .is_some_and(|r| r.policy.mailbox_on_restart() == MailboxOnRestart::Drop);
-            let s = slots.live(slot, generation)?;
+            slots.live(slot, generation)?;
+            // Entries still held from the last restart (it failed while
+            // running them) go now under `Drop`; under `Keep` they stay.
+            let dropped = if drop_waiting { slots.pending.remove(&slot) } else { None };
+            let s = &mut slots.slots[slot as usize];
             s.state = State::Restarting;
             s.busy = true;
             if drop_waiting {
+                s.queued -= dropped.as_ref().map_or(0, |held| held.len() as u32);
                 // Exactly the messages queued now; what `stopped` sends
                 // comes after them.
                 s.discard = s.queued;
             }
             let (actor, lifecycle) = (s.actor, s.lifecycle);
-            Some((actor, lifecycle, slots.jobs.remove(&slot)))
+            Some((actor, lifecycle, slots.jobs.remove(&slot), dropped))
         }) else {
             return false;
         };
+        for buffer in dropped.into_iter().flatten() {
+            self.drop_entry_buffer(DeadLetterCause::DroppedOnRestart, buffer);
+        }
         self.restarting.set(self.restarting.get() + 1);
         self.reset_arena(slot);
         for (_, job) in jobs.into_iter().flatten() {
@@ -294,7 +302,7 @@ impl Shard {
             self.finish_stop(slot, generation, &reason);
             return;
         }
-        let pending = self.slots.with(|slots| {
+        self.slots.with(|slots| {
             let s = &mut slots.slots[slot as usize];
             debug_assert_eq!(s.state, State::Restarting);
             s.state = State::Live;
@@ -303,7 +311,6 @@ impl Shard {
                 restarts.incarnation += 1;
                 restarts.backoff = None;
             }
-            slots.pending.remove(&slot).unwrap_or_default()
         });
         self.restarting.set(self.restarting.get() - 1);
         self.shared().restarts.fetch_add(1, Ordering::Relaxed);
@@ -313,7 +320,7 @@ impl Shard {
         if let Some((reason, for_good)) = ended {
             self.request_stop_now(slot, generation, reason, for_good);
         }
-        self.run_held(pending);
+        self.run_held(slot, generation);
         self.rebuilding.set(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
@@ -337,23 +344,23 @@ impl Shard {
                 if counted && s.discard > 0 {
                     s.discard -= 1;
                     s.queued -= 1;
-                    Some(false)
+                    Some(Err(DeadLetterCause::DroppedOnRestart))
                 } else {
                     if !counted {
                         s.queued += 1;
                     }
-                    Some(true)
+                    Some(Ok(()))
                 }
             }
             _ => None,
         });
         match held {
             None => Err(msg),
-            Some(false) => {
-                self.dead_letter(DeadLetterCause::DroppedOnRestart, msg);
+            Some(Err(cause)) => {
+                self.dead_letter(cause, msg);
                 Ok(())
             }
-            Some(true) => {
+            Some(Ok(())) => {
                 self.keep_pending(slot, run, entry::target_word(slot, generation), msg);
                 Ok(())
             }
@@ -362,11 +369,23 @@ impl Shard {
 
     /// Runs the entries held for an actor during its restart, in order,
     /// right after its new incarnation started and before anything queued
-    /// for it since, so each sender's order holds across the restart. If it
-    /// fails again midway, each entry left is held again (or dropped, as
-    /// its policy says) by its own run function, still in order.
-    fn run_held(&self, held: Vec<entry::EntryBuffer>) {
-        for mut buffer in held {
+    /// for it since, so each sender's order holds across the restart. Each
+    /// is taken from the front of the slot's held entries only while the
+    /// actor is live: if it fails again midway, the rest stay where they
+    /// are, in order, for the next incarnation (each entry is moved once,
+    /// however often the actor fails).
+    fn run_held(&self, slot: u32, generation: u32) {
+        loop {
+            let next = self.slots.with(|slots| {
+                slots.live(slot, generation)?;
+                let held = slots.pending.get_mut(&slot)?;
+                let next = held.pop_front();
+                if held.is_empty() {
+                    slots.pending.remove(&slot);
+                }
+                next
+            });
+            let Some(mut buffer) = next else { return };
             let at = buffer.as_mut_ptr().cast::<u64>();
             // SAFETY: the buffer holds one complete entry, run once; a held
             // entry is read where it lies (`How::Held`).

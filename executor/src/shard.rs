@@ -511,7 +511,7 @@ impl Shard {
         entry::write(&mut buffer, run, target, msg);
         self.slots.with(|slots| {
             slots.ensure(slot);
-            slots.pending.entry(slot).or_default().push(buffer);
+            slots.pending.entry(slot).or_default().push_back(buffer);
         });
     }
 
@@ -525,7 +525,7 @@ impl Shard {
         &self,
         slot: u32,
         generation: u32,
-        pending: Vec<entry::EntryBuffer>,
+        pending: std::collections::VecDeque<entry::EntryBuffer>,
         count: bool,
     ) {
         if count && !pending.is_empty() {

@@ -7,7 +7,7 @@
 //! that arrived before it was built) lives in side tables, so an idle actor
 //! costs its slot and one allocation.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use glommio::task::JoinHandle;
 
@@ -136,7 +136,7 @@ pub(crate) struct Slots {
     /// Entries waiting for an actor that is not built yet: for a reserved
     /// slot (a message that overtook its actor's spawn; not counted in
     /// `queued`), or for a restarting one (counted in `queued`).
-    pub(crate) pending: HashMap<u32, Vec<crate::entry::EntryBuffer>>,
+    pub(crate) pending: HashMap<u32, VecDeque<crate::entry::EntryBuffer>>,
     /// Restart policies and histories of actors that have one, by slot.
     pub(crate) restarts: HashMap<u32, Restarts>,
     /// Values actors keep for their next incarnation (`Context::keep`).

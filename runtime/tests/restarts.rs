@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{eventually, runtime};
 use whirl::{
-    Actor, ActorRef, AfterPanic, AskError, Context, DeadLetterCause, MailboxOnRestart, Placement,
-    Reply, Restart, RestartPolicy, SendError, StopReason, System,
+    Actor, ActorRef, AfterPanic, AskError, ChildSpec, Context, DeadLetterCause, MailboxOnRestart,
+    Placement, Reply, Restart, RestartPolicy, SendError, StopReason, Strategy, Supervisor, System,
 };
 
 /// What the actors of these tests saw, across incarnations.
@@ -269,9 +269,18 @@ impl Actor for Fragile {
 /// exactly, under both mailbox policies.
 #[test]
 fn every_message_to_failing_actors_is_handled_or_a_dead_letter() {
-    // Silence the expected panics' messages.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    conservation(false);
+}
+
+/// The same, with the actors children of a one-for-one supervisor on the
+/// other shard: failure notices and resumes travel between the shards.
+#[test]
+fn every_message_to_failing_supervised_children_is_handled_or_a_dead_letter() {
+    conservation(true);
+}
+
+fn conservation(supervised: bool) {
+    common::quiet_panics("unlucky");
     for mailbox in [MailboxOnRestart::Keep, MailboxOnRestart::Drop] {
         // 1 M messages per policy, from both shards to actors on both.
         let per_sender: u64 = 500_000;
@@ -283,15 +292,35 @@ fn every_message_to_failing_actors_is_handled_or_a_dead_letter() {
                 let policy = RestartPolicy::new(Restart::Transient)
                     .intensity(u32::MAX, Duration::from_secs(1))
                     .mailbox(mailbox);
-                let actors: Vec<ActorRef<u64>> = (0..4)
-                    .map(|i| {
-                        let handled = counted.clone();
-                        sys.spawn_restarting(Placement::Shard(i % 2), policy, move || Fragile {
-                            handled: handled.clone(),
+                let factory = move || {
+                    let handled = counted.clone();
+                    move || Fragile { handled: handled.clone() }
+                };
+                let actors: Vec<ActorRef<u64>> = if supervised {
+                    let mut spec = Supervisor::new(Strategy::OneForOne)
+                        .intensity(u32::MAX, Duration::from_secs(1));
+                    for i in 0..4 {
+                        let child = ChildSpec::new(format!("fragile {i}"), factory())
+                            .restart(Restart::Transient)
+                            .mailbox(mailbox)
+                            .on_shard(i % 2);
+                        spec = spec.child(child);
+                    }
+                    let here = sys.current_shard().unwrap();
+                    let sup = sys.spawn_supervisor(Placement::Shard(1 - here), spec).unwrap();
+                    let mut actors = Vec::new();
+                    for i in 0..4 {
+                        actors.push(sup.child::<u64>(&format!("fragile {i}")).await.unwrap());
+                    }
+                    actors
+                } else {
+                    (0..4)
+                        .map(|i| {
+                            sys.spawn_restarting(Placement::Shard(i % 2), policy, factory())
+                                .unwrap()
                         })
-                        .unwrap()
-                    })
-                    .collect();
+                        .collect()
+                };
                 // One sender on each shard: this task, and an actor's task.
                 let here = sys.current_shard().unwrap();
                 let (done_tx, done_rx) = std::sync::mpsc::channel::<u64>();
@@ -335,11 +364,12 @@ fn every_message_to_failing_actors_is_handled_or_a_dead_letter() {
             })
             .unwrap();
         let handled = handled.load(std::sync::atomic::Ordering::Relaxed);
-        eprintln!("{mailbox:?}: sent {sent} handled {handled} dead {dead}");
+        eprintln!(
+            "{mailbox:?}, supervised {supervised}: sent {sent} handled {handled} dead {dead}"
+        );
         assert!(dead > 0 && handled > 0);
         assert_eq!(handled + dead, sent, "{mailbox:?}: handled {handled} + dead {dead}");
     }
-    std::panic::set_hook(hook);
 }
 
 #[test]
@@ -457,7 +487,7 @@ fn each_senders_order_holds_across_restarts_with_a_backoff() {
     for sender in [0, 1] {
         let order: Vec<u32> = seen.iter().filter(|(s, _)| *s == sender).map(|&(_, n)| n).collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "sender {sender} out of order: {order:?}");
-        assert_eq!(order.len(), 2_000 - 40, "every message but the failing ones");
+        assert_eq!(order.len(), 2_000 - 40, "sender {sender}: every message but the failing ones");
     }
 }
 

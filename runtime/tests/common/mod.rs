@@ -69,3 +69,28 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     }
     panic!("never happened: {what}");
 }
+
+/// Keeps the panics a test provokes on purpose (their message starts with
+/// `prefix`) out of the output; every other panic prints as usual. The hook
+/// stays for the test binary: restoring it while another test's actors
+/// still panic would race.
+pub fn quiet_panics(prefix: &'static str) {
+    use std::sync::{Mutex, Once};
+    static PREFIXES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    static INSTALL: Once = Once::new();
+    PREFIXES.lock().unwrap().push(prefix);
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("");
+            if !PREFIXES.lock().unwrap().iter().any(|p| message.starts_with(p)) {
+                default(info);
+            }
+        }));
+    });
+}
