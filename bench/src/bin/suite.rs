@@ -79,8 +79,13 @@ fn main() {
     let glommio_wake_long = peers::glommio_foreign_wake(scale.wake_samples / 4, long_idle);
     let ask_here = whirl_runtime::ask_round_trip(scale, false);
     let ask_there = whirl_runtime::ask_round_trip(scale, true);
-    let restart_fail = whirl_runtime::restart_latency(scale, false);
-    let restart_panic = whirl_runtime::restart_latency(scale, true);
+    use whirl_runtime::RestartedBy;
+    let restart_fail = whirl_runtime::restart_latency(scale, false, RestartedBy::Policy);
+    let restart_panic = whirl_runtime::restart_latency(scale, true, RestartedBy::Policy);
+    let restart_sup_here =
+        whirl_runtime::restart_latency(scale, false, RestartedBy::SupervisorHere);
+    let restart_sup_there =
+        whirl_runtime::restart_latency(scale, false, RestartedBy::SupervisorThere);
 
     println!();
     println!("## latency (vs = p50 / whirl's p50 in the same scenario)");
@@ -137,9 +142,22 @@ fn main() {
         &restart_panic,
         restart.p50,
     );
+    let restart_supervised = latency_row(
+        "restart: ctx.fail → next message handled, zero backoff",
+        "whirl, supervisor on the same shard",
+        &restart_sup_here,
+        restart.p50,
+    );
+    latency_row(
+        "restart: ctx.fail → next message handled, zero backoff",
+        "whirl, supervisor on the other shard",
+        &restart_sup_there,
+        restart.p50,
+    );
 
     // Throughput.
-    let (whirl_local, whirl_local_restartable) = whirl_runtime::same_shard_send(scale);
+    let [whirl_local, whirl_local_restartable, whirl_local_supervised] =
+        whirl_runtime::same_shard_send(scale);
     let glommio_local = peers::glommio_local_throughput(scale);
     let tokio_local = peers::tokio_local_throughput(scale);
     let whirl_cross = whirl_runtime::cross_shard_throughput(scale, false);
@@ -162,6 +180,12 @@ fn main() {
         "same-shard send + handle, actor with a restart policy",
         "whirl",
         &whirl_local_restartable,
+        local.p50,
+    );
+    let supervised = throughput_row(
+        "same-shard send + handle, a supervisor's child",
+        "whirl",
+        &whirl_local_supervised,
         local.p50,
     );
     throughput_row("same-shard send + receive", "glommio local_channel", &glommio_local, local.p50);
@@ -246,6 +270,20 @@ fn main() {
                 restartable.p50 as f64 / local.p50.max(1) as f64
             ),
             restartable.p50 as f64 >= 0.95 * local.p50 as f64,
+        ),
+        (
+            format!(
+                "supervision costs <= 5 % on send + handle ({:.2}x)",
+                supervised.p50 as f64 / local.p50.max(1) as f64
+            ),
+            supervised.p50 as f64 >= 0.95 * local.p50 as f64,
+        ),
+        (
+            format!(
+                "restart under a supervisor on the same shard p50 <= 2 µs ({})",
+                nanos(restart_supervised.p50)
+            ),
+            restart_supervised.p50 <= 2_000,
         ),
         (format!("spawn >= 1 M actors/s per shard ({})", mps(spawn.p50)), spawn.p50 >= 1_000_000),
         (format!("<= 256 bytes per idle actor ({bytes_per_actor:.0})"), bytes_per_actor <= 256.0),

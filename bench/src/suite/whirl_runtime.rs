@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use futures_lite::future::yield_now;
 use hdrhistogram::Histogram;
 use whirl::{
-    Actor, ActorRef, Context, Placement, Reply, Restart, RestartPolicy, Runtime, SendError,
+    Actor, ActorRef, ChildSpec, Context, Placement, Reply, Restart, RestartPolicy, Runtime,
+    SendError, Strategy, Supervisor,
 };
 
 use super::Scale;
@@ -61,11 +62,11 @@ async fn stream(to: ActorRef<SinkMsg>, count: u64) {
 
 /// Same-shard send + handle: messages per second per run, from a task that
 /// sends to an actor on its own shard: a bare actor, and (runs interleaved)
-/// one spawned with a restart policy.
-pub fn same_shard_send(scale: Scale) -> (Histogram<u64>, Histogram<u64>) {
-    let mut both =
-        sink_throughputs(scale, &[Target::SameShard, Target::SameShardRestartable]).into_iter();
-    (both.next().expect("bare"), both.next().expect("restartable"))
+/// one spawned with a restart policy and one a supervisor's child.
+pub fn same_shard_send(scale: Scale) -> [Histogram<u64>; 3] {
+    let targets = [Target::SameShard, Target::SameShardRestartable, Target::SameShardSupervised];
+    let mut all = sink_throughputs(scale, &targets).into_iter();
+    [(); 3].map(|()| all.next().expect("one per target"))
 }
 
 thread_local! {
@@ -104,17 +105,37 @@ impl Actor for Phoenix {
     }
 }
 
+/// Who restarts the actor of [`restart_latency`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartedBy {
+    /// Its own restart policy.
+    Policy,
+    /// A one-for-one supervisor on its shard.
+    SupervisorHere,
+    /// A one-for-one supervisor on the other shard: the failure notice and
+    /// the resume each cross the ring.
+    SupervisorThere,
+}
+
 /// Restart latency with zero backoff: from the failure (a panic, or
 /// `Context::fail`) to the first message handled by the new incarnation,
-/// on one shard; nanoseconds.
-pub fn restart_latency(scale: Scale, panic: bool) -> Histogram<u64> {
+/// which lives on the benchmark's shard; nanoseconds.
+pub fn restart_latency(scale: Scale, panic: bool, by: RestartedBy) -> Histogram<u64> {
     let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
-        let policy =
-            RestartPolicy::new(Restart::Permanent).intensity(u32::MAX, Duration::from_secs(3600));
-        let phoenix =
-            sys.spawn_restarting(Placement::Shard(here), policy, || Phoenix).expect("spawn");
+        let phoenix: ActorRef<PhoenixMsg> = if by == RestartedBy::Policy {
+            let policy = RestartPolicy::new(Restart::Permanent)
+                .intensity(u32::MAX, Duration::from_secs(3600));
+            sys.spawn_restarting(Placement::Shard(here), policy, || Phoenix).expect("spawn")
+        } else {
+            let spec = Supervisor::new(Strategy::OneForOne)
+                .intensity(u32::MAX, Duration::from_secs(3600))
+                .child(ChildSpec::new("phoenix", || Phoenix).on_shard(here));
+            let at = if by == RestartedBy::SupervisorHere { here } else { 1 - here };
+            let sup = sys.spawn_supervisor(Placement::Shard(at), spec).expect("spawn");
+            sup.child("phoenix").await.expect("its child")
+        };
         let mut samples = histogram(60_000_000_000);
         for i in 0..scale.samples / 10 + scale.samples / 100 {
             phoenix.send(PhoenixMsg::Fail { panic }).expect("room");
@@ -135,6 +156,9 @@ enum Target {
     SameShard,
     /// As `SameShard`, to an actor spawned with a restart policy.
     SameShardRestartable,
+    /// As `SameShard`, to the child of a one-for-one supervisor on the
+    /// same shard.
+    SameShardSupervised,
     /// From a task on shard 0 to an actor on shard 1, each send published
     /// on its own.
     OtherShard,
@@ -158,15 +182,24 @@ fn sink_throughputs(scale: Scale, targets: &[Target]) -> Vec<Histogram<u64>> {
         let mut runs: Vec<_> = targets.iter().map(|_| histogram(100_000_000_000)).collect();
         for _ in 0..scale.runs {
             for (target, runs) in targets.iter().zip(&mut runs) {
-                let same_shard = matches!(target, Target::SameShard | Target::SameShardRestartable);
+                let same_shard = !matches!(target, Target::OtherShard | Target::OtherShardBatched);
                 let sink_shard = if same_shard { here } else { 1 - here };
                 let policy = match target {
                     Target::SameShardRestartable => RestartPolicy::new(Restart::Transient),
                     _ => RestartPolicy::never(),
                 };
-                let sink = sys
-                    .spawn_restarting(Placement::Shard(sink_shard), policy, || Sink { count: 0 })
-                    .expect("spawn");
+                let mut supervisor = None;
+                let sink = if matches!(target, Target::SameShardSupervised) {
+                    let spec = Supervisor::new(Strategy::OneForOne)
+                        .child(ChildSpec::new("sink", || Sink { count: 0 }).on_shard(here));
+                    let sup = sys.spawn_supervisor(Placement::Shard(here), spec).expect("spawn");
+                    let sink = sup.child("sink").await.expect("its child");
+                    supervisor = Some(sup);
+                    sink
+                } else {
+                    sys.spawn_restarting(Placement::Shard(sink_shard), policy, || Sink { count: 0 })
+                        .expect("spawn")
+                };
                 let began = Instant::now();
                 if matches!(target, Target::OtherShardBatched) {
                     let source = sys.spawn_on(here, || BurstSource { done: None }).expect("spawn");
@@ -177,7 +210,10 @@ fn sink_throughputs(scale: Scale, targets: &[Target]) -> Vec<Histogram<u64>> {
                 }
                 assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
                 runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
-                sink.stop();
+                match supervisor {
+                    Some(sup) => sup.stop(),
+                    None => sink.stop(),
+                }
             }
         }
         runs
