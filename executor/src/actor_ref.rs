@@ -214,6 +214,72 @@ impl<M: Send + 'static> ActorRef<M> {
         }
     }
 
+    /// Sends `msg` from a thread outside the runtime, blocking the thread
+    /// while the actor's shard has no room for it (like tokio's
+    /// `blocking_send`). The thread yields, then sleeps from 20 µs up to
+    /// 1 ms between attempts; no thread is started.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] (with the message) when the actor is stopped
+    /// or the runtime shut down; never `Full`.
+    ///
+    /// # Panics
+    ///
+    /// On a shard of the actor's own runtime, which it would stall: use
+    /// [`send`](Self::send) or [`send_async`](Self::send_async) there.
+    pub fn send_blocking(&self, mut msg: M) -> Result<(), SendError<M>> {
+        self.refuse_to_block_own_shard("send_blocking");
+        let mut attempt = 0u32;
+        loop {
+            match self.send(msg) {
+                Err(SendError::Full(back)) => msg = back,
+                done => return done,
+            }
+            attempt = attempt.saturating_add(1);
+            if attempt < 64 {
+                std::thread::yield_now();
+            } else {
+                let micros = 20u64 << ((attempt - 64) / 8).min(6);
+                std::thread::sleep(std::time::Duration::from_micros(micros.min(1_000)));
+            }
+        }
+    }
+
+    /// Asks from a thread outside the runtime and blocks the thread until
+    /// the answer comes or `timeout` passes (kameo's `blocking_ask`). The
+    /// timeout runs on whirl's one shared timer thread; no thread is
+    /// started per call. From another executor, await
+    /// [`ask`](Self::ask)`(make).timeout(d)` instead: an [`Ask`] is a plain
+    /// future that any executor can poll.
+    ///
+    /// # Errors
+    ///
+    /// [`AskError::Closed`] when the actor is stopped, the runtime shut
+    /// down, or the actor dropped the reply; [`AskError::Timeout`].
+    ///
+    /// # Panics
+    ///
+    /// On a shard of the actor's own runtime, as
+    /// [`send_blocking`](Self::send_blocking).
+    pub fn ask_blocking<R: Send + 'static>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> M,
+        timeout: std::time::Duration,
+    ) -> Result<R, crate::AskError> {
+        self.refuse_to_block_own_shard("ask_blocking");
+        futures_lite::future::block_on(self.ask(make).timeout(timeout))
+    }
+
+    fn refuse_to_block_own_shard(&self, call: &str) {
+        let on_own_runtime = with_current(|shard| shard.is_some_and(|s| s.mesh_id == self.mesh));
+        assert!(
+            !on_own_runtime,
+            "ActorRef::{call} called on a shard of the actor's runtime, which it would stall; \
+             use send / send_async / ask(..).await there"
+        );
+    }
+
     /// Whether this thread runs another shard of the actor's runtime.
     fn on_other_shard_of_mesh(&self) -> bool {
         with_current(|shard| shard.is_some_and(|s| s.mesh_id == self.mesh && s.id != self.shard))

@@ -183,6 +183,15 @@ impl<A: Actor> Context<A> {
         self.shard().incarnation(self.slot)
     }
 
+    /// The runtime this actor runs in, as a [`System`](crate::System): look
+    /// up names, spawn anywhere (with a restart policy, a supervisor), read
+    /// stats, from a handler, without a `System` captured in each factory.
+    /// A clone of one `Arc` (an atomic increment): keep it in the actor if
+    /// a hot handler needs it each time.
+    pub fn system(&self) -> crate::System {
+        crate::System::new(self.shard().mesh.clone())
+    }
+
     /// Spawns an actor on this shard.
     ///
     /// # Errors

@@ -54,6 +54,8 @@ mod slots;
 mod spawn;
 mod stats;
 mod supervisor;
+mod system;
+pub mod time;
 mod timer_thread;
 mod watch;
 
@@ -76,6 +78,7 @@ pub use supervisor::{
     spawn_supervisor, ChildError, ChildInfo, ChildSpec, ChildState, Strategy, Supervisor,
     SupervisorMsg, SupervisorRef,
 };
+pub use system::{Placement, Shutdown, System};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.
 pub fn current_shard(mesh: &Mesh) -> Option<usize> {

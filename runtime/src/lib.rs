@@ -57,7 +57,6 @@ mod builder;
 mod embed;
 mod error;
 mod runtime;
-mod system;
 
 pub use builder::{
     Builder, DEFAULT_FAIRNESS_BUDGET, DEFAULT_INJECTOR_CAPACITY, DEFAULT_MAILBOX_CAPACITY,
@@ -65,13 +64,18 @@ pub use builder::{
 };
 pub use embed::{Embedded, ShardRunner};
 pub use error::{ConfigError, Error};
+/// glommio, the io_uring executor each shard runs, re-exported for I/O in
+/// piped jobs and tasks (`whirl::glommio::net::TcpListener`, files), in the
+/// version whirl runs.
+pub use glommio;
 pub use runtime::Runtime;
-pub use system::{Placement, Shutdown, System};
 pub use whirl_executor::bumpalo;
 pub use whirl_executor::registry::RegistryError;
+pub use whirl_executor::time;
 pub use whirl_executor::{
     Actor, ActorRef, AfterPanic, Ask, AskError, ChildError, ChildInfo, ChildSpec, ChildState,
     Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart, RestartPolicy,
     SendError, ShutdownReport, SpawnError, Stats, StopReason, Strategy, Supervisor, SupervisorMsg,
     SupervisorRef, TimerHandle,
 };
+pub use whirl_executor::{Placement, Shutdown, System};

@@ -211,3 +211,71 @@ fn piped_jobs_are_cancelled_when_the_actor_stops() {
     })
     .unwrap();
 }
+
+/// Uses `ctx.system()` from a handler: looks up a name, spawns on the other
+/// shard, reads the stats.
+struct Operator;
+
+struct Report {
+    shard: usize,
+    found: bool,
+    spawned_on: usize,
+    actors: usize,
+}
+
+impl Actor for Operator {
+    type Msg = Reply<Report>;
+    fn handle(&mut self, reply: Reply<Report>, ctx: &mut Context<Self>) {
+        let sys = ctx.system();
+        let found = sys.lookup::<CounterMsg>("counter").is_ok();
+        let here = sys.current_shard().expect("a handler runs on a shard");
+        let other = (here + 1) % sys.shards();
+        let spawned = sys
+            .spawn_with(whirl::Placement::Shard(other), || Counter { n: 0 })
+            .expect("spawned from a handler");
+        reply.send(Report {
+            shard: here,
+            found,
+            spawned_on: spawned.shard(),
+            actors: sys.stats().actors,
+        });
+    }
+}
+
+#[test]
+fn a_handler_reaches_the_system_from_every_shard() {
+    let rt = runtime(2);
+    rt.block_on(|sys| async move {
+        let counter = sys.spawn_on(0, || Counter { n: 0 }).unwrap();
+        sys.register("counter", counter).unwrap();
+        for shard in 0..sys.shards() {
+            let operator = sys.spawn_on(shard, || Operator).unwrap();
+            let report = operator.ask(|reply| reply).await.unwrap();
+            assert_eq!(report.shard, shard);
+            assert!(report.found, "the name registered outside is seen from shard {shard}");
+            assert_eq!(report.spawned_on, (shard + 1) % 2);
+            assert!(report.actors >= 2 + shard, "stats counted from the handler");
+        }
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
+#[test]
+fn the_time_module_sleeps_and_ticks_on_a_shard() {
+    let rt = runtime(1);
+    rt.block_on(|_sys| async move {
+        let began = std::time::Instant::now();
+        whirl::time::sleep(Duration::from_millis(2)).await;
+        assert!(began.elapsed() >= Duration::from_millis(2), "slept at least as asked");
+        let mut every = whirl::time::interval(Duration::from_millis(1));
+        let first = every.tick().await;
+        let second = every.tick().await;
+        assert!(second >= first + every.period(), "ticks one period apart or more");
+        whirl::time::Timer::new(Duration::from_millis(1)).await;
+        // glommio is re-exported in whirl's version, for I/O in tasks.
+        let local = whirl::glommio::executor().id();
+        assert!(local > 0);
+    })
+    .unwrap();
+}

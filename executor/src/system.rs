@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use whirl_executor::registry::{self, RegistryError};
-use whirl_executor::{
+use crate::registry::{self, RegistryError};
+use crate::{
     Actor, ActorRef, Mesh, RestartPolicy, ShutdownReport, SpawnError, Stats, Supervisor,
     SupervisorRef,
 };
@@ -40,11 +40,16 @@ pub struct System {
 }
 
 impl System {
-    pub(crate) fn new(mesh: Arc<Mesh>) -> Self {
+    /// The system of the runtime whose shared state is `mesh` (for the
+    /// `whirl` crate, which builds runtimes).
+    #[doc(hidden)]
+    pub fn new(mesh: Arc<Mesh>) -> Self {
         Self { mesh }
     }
 
-    pub(crate) fn mesh(&self) -> &Arc<Mesh> {
+    /// The runtime's shared state (for the `whirl` crate).
+    #[doc(hidden)]
+    pub fn mesh(&self) -> &Arc<Mesh> {
         &self.mesh
     }
 
@@ -55,7 +60,7 @@ impl System {
 
     /// The shard the calling thread runs, if it is one of this runtime's.
     pub fn current_shard(&self) -> Option<usize> {
-        whirl_executor::current_shard(&self.mesh)
+        crate::current_shard(&self.mesh)
     }
 
     /// Spawns an actor round-robin over the shards.
@@ -117,7 +122,7 @@ impl System {
         placement: Placement,
         spec: Supervisor,
     ) -> Result<SupervisorRef, SpawnError> {
-        whirl_executor::spawn_supervisor(&self.mesh, self.place(placement), spec)
+        crate::spawn_supervisor(&self.mesh, self.place(placement), spec)
     }
 
     /// Spawns the actor `factory` builds where `placement` says, restarted
@@ -133,7 +138,7 @@ impl System {
         policy: RestartPolicy,
         factory: impl Fn() -> A + Send + 'static,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
-        whirl_executor::spawn_on_with(&self.mesh, self.place(placement), policy, factory)
+        crate::spawn_on_with(&self.mesh, self.place(placement), policy, factory)
     }
 
     /// The shard `placement` picks.
@@ -239,9 +244,7 @@ impl Future for Shutdown {
     type Output = ShutdownReport;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ShutdownReport> {
-        if !self.counted
-            && !self.mesh.is_shut_down()
-            && whirl_executor::current_shard(&self.mesh).is_some()
+        if !self.counted && !self.mesh.is_shut_down() && crate::current_shard(&self.mesh).is_some()
         {
             self.counted = true;
             self.mesh.shutdown_waiter_on_shard();
