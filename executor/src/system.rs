@@ -104,6 +104,32 @@ impl System {
         self.spawn_restarting(placement, RestartPolicy::never(), factory)
     }
 
+    /// Spawns an actor that is never restarted from a one-shot `build`
+    /// (it may move in what cannot be cloned: a socket, a file, a channel
+    /// end). `build` runs once, on the chosen shard, so the actor itself
+    /// need not be `Send`; `spawn_once(p, move || actor)` spawns a value.
+    ///
+    /// Restartable actors take an `Fn` factory instead (`spawn_with`,
+    /// `spawn_restarting`, [`ChildSpec`](crate::ChildSpec)): a restart
+    /// builds a fresh actor from it, and a value that was moved into the
+    /// first one cannot be moved again.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_with`](Self::spawn_with); `build` is dropped unrun.
+    pub fn spawn_once<A: Actor>(
+        &self,
+        placement: Placement,
+        build: impl FnOnce() -> A + Send + 'static,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        let build = std::cell::Cell::new(Some(build));
+        self.spawn_with(placement, move || {
+            // Never restarted (`RestartPolicy::never`): called once.
+            let build = build.take().expect("a spawn_once actor is built once");
+            build()
+        })
+    }
+
     /// Spawns the supervisor `spec` where `placement` says; it starts its
     /// children (each on its own shard, if its spec names one) in order, in
     /// its first turn. Its children are restarted behind the same refs and

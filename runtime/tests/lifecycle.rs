@@ -231,3 +231,29 @@ fn an_actor_stopping_is_not_stopped_again_by_a_pass_its_stopped_hook_runs() {
     drop(rt);
     assert_eq!(stopped.load(Ordering::SeqCst), 1, "stopped once");
 }
+
+#[test]
+fn an_actor_is_spawned_once_from_a_value_it_owns() {
+    /// Owns a resource that cannot be cloned: the sending end of a channel.
+    struct Owner {
+        out: std::sync::mpsc::Sender<u32>,
+    }
+    impl Actor for Owner {
+        type Msg = u32;
+        fn handle(&mut self, n: u32, _ctx: &mut Context<Self>) {
+            self.out.send(n).unwrap();
+        }
+    }
+    let (out, seen) = std::sync::mpsc::channel();
+    let rt = common::runtime(2);
+    rt.block_on(|sys| async move {
+        let owner = Owner { out };
+        let actor = sys.spawn_once(whirl::Placement::Shard(1), move || owner).unwrap();
+        actor.send(7).unwrap();
+        actor.stop();
+        sys.shutdown().await;
+    })
+    .unwrap();
+    assert_eq!(seen.recv().unwrap(), 7);
+    assert!(seen.recv().is_err(), "the actor and its sender are gone");
+}
