@@ -59,7 +59,11 @@ pub trait Actor: Sized + 'static {
     /// Not called for a panic in `started` or `stopped`, nor for an arena
     /// outgrowing its budget (those always fail). A panic in this hook is a
     /// failure. `self` is as the panicking handler left it: only resume when
-    /// a half-done change cannot break later messages.
+    /// a half-done change cannot break later messages. What the hook asks of
+    /// `ctx` applies when it resumes: a `ctx.stop()` then stops the actor
+    /// after the hook; a `ctx.fail(..)` makes it fail after all, with the
+    /// panic as the reason. A hook that returns `Fail` fails the actor with
+    /// the panic as the reason, whatever it asked of `ctx`.
     fn panicked(&mut self, message: &str, ctx: &mut Context<Self>) -> AfterPanic {
         let _ = (message, ctx);
         AfterPanic::Fail

@@ -75,9 +75,11 @@ impl<M> ActorRef<M> {
     /// ([`Context::watch`](crate::Context::watch)).
     pub fn is_alive(&self) -> bool {
         let alive = |mesh: &Mesh| {
-            mesh.shards
-                .get(self.shard as usize)
-                .is_some_and(|shared| shared.generations.get(self.slot) == self.generation)
+            // A spawn refused on its way to an exited shard never freed its
+            // reserved slot: an exited shard has nothing alive.
+            mesh.shards.get(self.shard as usize).is_some_and(|shared| {
+                !shared.has_exited() && shared.generations.get(self.slot) == self.generation
+            })
         };
         // SAFETY: the shard is only used within this call.
         if let Some(shard) = unsafe { current_of(self.mesh) } {

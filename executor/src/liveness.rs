@@ -52,8 +52,12 @@ impl Generations {
     /// calls this.
     pub(crate) fn set(&self, slot: u32, generation: u32) {
         let (segment, index) = locate(slot);
-        let generations = self.segments[segment]
-            .get_or_init(|| (0..BASE << segment).map(|_| AtomicU32::new(0)).collect());
+        let generations = self.segments[segment].get_or_init(|| {
+            // The last segment stops at `MAX_SLOTS`.
+            let first = BASE * ((1 << segment) - 1);
+            let len = (BASE << segment).min(MAX_SLOTS - first);
+            (0..len).map(|_| AtomicU32::new(0)).collect()
+        });
         // Release: see `get`.
         generations[index].store(generation, Ordering::Release);
     }

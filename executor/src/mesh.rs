@@ -169,6 +169,12 @@ impl ShardShared {
         }
     }
 
+    /// Whether the shard's loop has ended (then none of its actors is
+    /// alive, including spawns that were on their way to it).
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::SeqCst)
+    }
+
     /// Drops whatever waits in the injector of an exited shard.
     fn drain_exited(&self) {
         while let Some(envelope) = self.injector.pop() {

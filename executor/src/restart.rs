@@ -7,8 +7,8 @@
 //! still accepted), runs `stopped` with the
 //! reason, cancels the old incarnation's timers and jobs, and builds the new
 //! actor at once or after a backoff. Messages that reach a restarting slot
-//! wait in the slot's pending list, counted against its mailbox, and are
-//! queued again once the new incarnation has started; under
+//! wait in the slot's pending list, counted against its mailbox, and run
+//! first once the new incarnation has started (`run_held`); under
 //! [`MailboxOnRestart::Drop`] the messages queued at the failure are dead
 //! letters instead.
 //!
@@ -276,7 +276,7 @@ impl Shard {
     }
 
     /// Builds the new incarnation of a restarting actor, starts it, and
-    /// queues the messages that waited for it.
+    /// runs the messages that waited for it.
     fn rebuild(&self, slot: u32, generation: u32) {
         let cell = self.slots.with(|slots| {
             if !slots.rebuild_due(slot, generation) {
@@ -330,7 +330,7 @@ impl Shard {
     /// restarting, the message waits for the new incarnation (or is dropped
     /// under `MailboxOnRestart::Drop`, if it was queued before the failure).
     /// Hands it back if the slot is not restarting. `counted`: it is counted
-    /// in the slot's `queued` (it came through the run queue, or was held).
+    /// in the slot's `queued` (it came through the run queue).
     pub(crate) fn hold_for_restart<M>(
         &self,
         run: RunFn,

@@ -135,7 +135,8 @@ pub(crate) struct Slots {
     pub(crate) free: Vec<u32>,
     /// Entries waiting for an actor that is not built yet: for a reserved
     /// slot (a message that overtook its actor's spawn; not counted in
-    /// `queued`), or for a restarting one (counted in `queued`).
+    /// `queued`), or for a restarting one (counted in `queued`; the front
+    /// ones run first when it is live again, see `run_held`).
     pub(crate) pending: HashMap<u32, VecDeque<crate::entry::EntryBuffer>>,
     /// Restart policies and histories of actors that have one, by slot.
     pub(crate) restarts: HashMap<u32, Restarts>,

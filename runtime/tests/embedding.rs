@@ -48,3 +48,33 @@ fn shards_run_inside_the_programs_executors() {
     assert_eq!(results, [3, 0]);
     assert!(whirl.shard(2).is_err(), "no third shard");
 }
+
+/// Review of the fault-tolerance issue, finding 1: a spawn whose shard
+/// exited before the spawn reached it returned a ref that said it was alive
+/// for as long as the runtime existed.
+#[test]
+fn a_spawn_that_never_reaches_its_shard_is_not_alive() {
+    let whirl =
+        Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build_embedded().unwrap();
+    let system = whirl.system();
+    let other = whirl.shard(1).unwrap();
+    let shard = whirl.shard(0).unwrap();
+    let alive = LocalExecutorBuilder::new(Placement::Unbound)
+        .spawn(move || async move {
+            let program = glommio::spawn_local(async move {
+                // Shard 1 is not running yet: the spawn waits in the ring...
+                let lost = system.spawn_on(1, || Counter { n: 0 }).unwrap();
+                // ...and its loop ends before it ever runs.
+                drop(other);
+                let alive = lost.is_alive();
+                system.shutdown().await;
+                alive
+            });
+            shard.run().await;
+            program.await
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(!alive, "a spawn that cannot arrive is not alive");
+}
