@@ -257,8 +257,8 @@ impl<M: Send + 'static> ActorRef<M> {
     ///
     /// # Errors
     ///
-    /// [`AskError::Closed`] when the actor is stopped, the runtime shut
-    /// down, or the actor dropped the reply; [`AskError::Timeout`].
+    /// [`AskError::Closed`](crate::AskError::Closed) when the actor is stopped, the runtime shut
+    /// down, or the actor dropped the reply; [`AskError::Timeout`](crate::AskError::Timeout).
     ///
     /// # Panics
     ///

@@ -221,8 +221,8 @@ impl System {
         self.mesh.stats()
     }
 
-    /// Starts shutdown (see [`Runtime`](crate::Runtime)) with the deadline
-    /// from [`Builder::shutdown_timeout`](crate::Builder::shutdown_timeout),
+    /// Starts shutdown (see `whirl::Runtime`) with the deadline from
+    /// `whirl::Builder::shutdown_timeout`,
     /// and resolves once every actor has stopped, with what was cut short.
     pub fn shutdown(&self) -> Shutdown {
         self.mesh.begin_shutdown();
