@@ -69,8 +69,9 @@ impl<M> ActorRef<M> {
     /// alive: the ref stays valid across them.
     ///
     /// The answer is exact on the actor's shard, and on other shards and
-    /// threads as of the moment of the call (one atomic load; off the
-    /// runtime also a look-up of the runtime by id). A `true` may be stale
+    /// threads as of the moment of the call (two atomic loads: the shard's
+    /// exit flag and the slot's generation; off the runtime also a look-up
+    /// of the runtime by id, under a read lock). A `true` may be stale
     /// by the time it is used: to act on the actor's end, watch it
     /// ([`Context::watch`](crate::Context::watch)).
     pub fn is_alive(&self) -> bool {

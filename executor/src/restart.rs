@@ -344,23 +344,23 @@ impl Shard {
                 if counted && s.discard > 0 {
                     s.discard -= 1;
                     s.queued -= 1;
-                    Some(Err(DeadLetterCause::DroppedOnRestart))
+                    Some(false)
                 } else {
                     if !counted {
                         s.queued += 1;
                     }
-                    Some(Ok(()))
+                    Some(true)
                 }
             }
             _ => None,
         });
         match held {
             None => Err(msg),
-            Some(Err(cause)) => {
-                self.dead_letter(cause, msg);
+            Some(false) => {
+                self.dead_letter(DeadLetterCause::DroppedOnRestart, msg);
                 Ok(())
             }
-            Some(Ok(())) => {
+            Some(true) => {
                 self.keep_pending(slot, run, entry::target_word(slot, generation), msg);
                 Ok(())
             }

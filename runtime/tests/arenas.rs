@@ -2,9 +2,9 @@
 //! actor only, and warm restarts that allocate nothing for the arena.
 
 mod common;
+#[path = "support/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System as SystemAlloc};
-use std::cell::Cell;
 use std::time::Duration;
 
 use common::{builder, runtime, Counter, CounterMsg};
@@ -12,36 +12,6 @@ use whirl::{
     Actor, ChildSpec, Context, Placement, Reply, Restart, RestartPolicy, StopReason, Strategy,
     Supervisor,
 };
-
-/// Counts the allocations of the thread that has set `COUNTING`.
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts on the side.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // `try_with`: thread-locals may be gone while a thread exits.
-        let _ = COUNTING.try_with(|counting| {
-            if counting.get() {
-                let _ = COUNT.try_with(|count| count.set(count.get() + 1));
-            }
-        });
-        // SAFETY: forwarded.
-        unsafe { SystemAlloc.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded.
-        unsafe { SystemAlloc.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 /// What an arena looked like in one incarnation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,14 +53,8 @@ impl Actor for User {
                 reply.send(ArenaView { incarnation: ctx.incarnation(), capacity, in_use });
             }
             Msg::Fail => ctx.fail("on purpose"),
-            Msg::Start => {
-                COUNT.with(|c| c.set(0));
-                COUNTING.with(|c| c.set(true));
-            }
-            Msg::End(reply) => {
-                COUNTING.with(|c| c.set(false));
-                reply.send(COUNT.with(Cell::get));
-            }
+            Msg::Start => counting::start(),
+            Msg::End(reply) => reply.send(counting::stop()),
         }
     }
 }

@@ -1,38 +1,15 @@
 //! Messages held for a restarting actor are moved once, however often it
 //! fails while running them: each failure used to hold every entry still
 //! waiting all over again (one allocation each), quadratic in the backlog.
-//! A counting allocator proves it. (Its own binary: the count is global.)
+//! A counting allocator proves it (on the shard's thread, where it all runs).
 
 mod common;
+#[path = "support/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use whirl::{Actor, Context, Placement, Reply, Restart, RestartPolicy};
-
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator; counting has no effect on it.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's layout, forwarded.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: allocated above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// Fails on every multiple of 10; counts the rest.
 struct Brittle {
@@ -66,7 +43,7 @@ fn held_entries_are_moved_once_however_often_the_actor_fails() {
     common::quiet_panics("brittle");
     const ITEMS: u64 = 2_000;
     let rt = common::builder(1).mailbox_capacity(4 * ITEMS as usize).build().unwrap();
-    let handled = rt
+    let (handled, allocations) = rt
         .block_on(|sys| async move {
             // A backoff, so that everything sent behind the first failure
             // is held until the restart; each later failure comes while the
@@ -77,20 +54,20 @@ fn held_entries_are_moved_once_however_often_the_actor_fails() {
             let brittle = sys
                 .spawn_restarting(Placement::Shard(0), policy, || Brittle { handled: 0 })
                 .unwrap();
-            COUNTING.store(true, Ordering::Relaxed);
+            // The program runs on the shard's thread, as every handler here.
+            counting::start();
             for n in 0..ITEMS {
                 brittle.send(BrittleMsg::Item(n)).unwrap();
             }
             let handled = brittle.ask(BrittleMsg::Handled).await.unwrap();
-            COUNTING.store(false, Ordering::Relaxed);
+            let allocations = counting::stop();
             sys.shutdown().await;
-            handled
+            (handled, allocations)
         })
         .unwrap();
     assert_eq!(handled, ITEMS - ITEMS / 10);
     // One box per held entry, a timer per restart: linear. Holding every
     // waiting entry again at each of the 200 failures made it ~200 000.
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     assert!(allocations < 10 * ITEMS, "{allocations} allocations for {ITEMS} items");
     eprintln!("{allocations} allocations for {ITEMS} items");
 }
