@@ -162,12 +162,24 @@ unsafe fn free<A: Actor, F>(actor: *mut ()) {
     drop(unsafe { Box::from_raw(actor.cast::<ActorCell<A, F>>()) });
 }
 
-/// Runs (or drops) a message entry for an actor of type `A`.
+/// Runs (or drops) a message entry for an actor of type `A`. From a ring,
+/// returns 0 without reading it if its actor is restarting with a full
+/// mailbox: the ring waits.
 ///
 /// # Safety
 ///
 /// As [`RunFn`], for an entry written with `A::Msg` and this function.
 pub(crate) unsafe fn run_message<A: Actor>(shard: *const (), at: *mut u64, how: How) -> usize {
+    if how == How::FromRing {
+        // SAFETY: not `Drop`, so `shard` is the running shard; the entry is
+        // complete, so its word 1 is the target.
+        let (running, (slot, generation)) =
+            unsafe { (Shard::from_erased(shard), entry::target(at)) };
+        if running.ring_must_wait(slot, generation) {
+            // Not read: it stays in the ring, which waits (`Shard::waiting`).
+            return 0;
+        }
+    }
     // SAFETY: forwarded from the caller; the entry holds an `A::Msg`.
     if let Some((shard, (slot, generation), msg)) = unsafe { Shard::open_entry(shard, at, how) } {
         // SAFETY: a ref's generation names one actor, hence type `A`.

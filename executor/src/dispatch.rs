@@ -6,7 +6,9 @@
 //!
 //! 1. Each ring from another shard: its entries run in place, in order
 //!    (their messages go straight from the ring to their actors: no second
-//!    queue, no copy), up to one ring's worth.
+//!    queue, no copy), up to one ring's worth. A ring whose front entry is
+//!    for an actor restarting with a full mailbox waits (skipped, not
+//!    polled) until a restart ends: its sender finds it full.
 //! 2. The injection queue (threads outside the runtime): its messages join
 //!    the run queue, within their mailboxes' bounds.
 //! 3. The run queue: entries run strictly in order, in a tight loop, until it
@@ -217,6 +219,9 @@ impl Shard {
     fn pass_body(&self, work: &mut usize) {
         let rings = self.inbound.borrow().len();
         for from in 0..rings {
+            if self.waiting.borrow()[from] {
+                continue;
+            }
             let Some(ring) = self.inbound.borrow_mut()[from].take() else { continue };
             let mut ring = RingInUse { shard: self, from, ring: Some(ring) };
             *work += ring.run_entries();
@@ -382,7 +387,12 @@ impl Shard {
         {
             return true;
         }
-        self.inbound.borrow_mut().iter_mut().flatten().any(|ring| !ring.is_empty())
+        let waiting = self.waiting.borrow();
+        let mut inbound = self.inbound.borrow_mut();
+        inbound.iter_mut().zip(waiting.iter()).any(|(ring, &waits)| {
+            // A waiting ring has work only once a restart ends its wait.
+            !waits && ring.as_mut().is_some_and(|ring| !ring.is_empty())
+        })
     }
 
     /// Commands wait for a full ring.
@@ -455,7 +465,8 @@ struct RingInUse<'a> {
 }
 
 impl RingInUse<'_> {
-    /// Runs the ring's entries in order, up to one ring's worth.
+    /// Runs the ring's entries in order, up to one ring's worth, or up to
+    /// one its run function leaves in place (the ring then waits).
     fn run_entries(&mut self) -> usize {
         let ring = self.ring.as_mut().expect("in use");
         let mut budget = ring.capacity();
@@ -467,6 +478,12 @@ impl RingInUse<'_> {
             // before any user code runs.
             let words = unsafe { entry::run(self.shard.erased(), at, How::FromRing) };
             self.shard.consumed.set(0);
+            if words == 0 {
+                // Left in place for an actor restarting with a full mailbox:
+                // the ring waits until a restart ends (`ring_must_wait`).
+                self.shard.waiting.borrow_mut()[self.from] = true;
+                break;
+            }
             ring.advance(words);
             ran += 1;
             if ran % RELEASE_EVERY == 0 {

@@ -239,6 +239,10 @@ impl Shard {
                 slots.watchers.remove(&slot),
             )
         });
+        if !was_live {
+            // It was restarting: a ring may wait for it.
+            self.stop_waiting_rings();
+        }
         if kept.is_some() && catch_unwind(AssertUnwindSafe(move || drop(kept))).is_err() {
             tracing::error!(shard = self.id, slot, "a kept value's drop panicked");
         }

@@ -108,7 +108,11 @@ impl Shard {
         });
         match then {
             Then::Nothing => {}
-            Then::Wait(link) => self.tell_supervisor(link, StopReason::Supervisor, true),
+            Then::Wait(link) => {
+                // Its rebuild is called off: no ring may wait for it now.
+                self.stop_waiting_rings();
+                self.tell_supervisor(link, StopReason::Supervisor, true);
+            }
             // Stopped for good; `finish_stop` tells the supervisor.
             Then::Stop => self.request_stop_now(slot, generation, StopReason::Supervisor, true),
             Then::TakeDown(_) if self.running.get() == Some((slot, generation)) => {

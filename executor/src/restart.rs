@@ -17,9 +17,15 @@
 //! supervised actor is not restarted here: it is taken down and waits for
 //! its supervisor (see `link`).
 //!
-//! Known gaps: sends from this shard are refused (`Full`) at the bound, but
-//! messages from other shards reaching a restarting slot are held past it;
-//! held messages run in one go, outside the pass budget.
+//! The bound holds for every sender: sends from this shard and from plain
+//! threads are refused (`Full`) at it, and a ring from another shard whose
+//! front entry is for a restarting actor at its bound waits, entry in
+//! place, until the actor is rebuilt (`ring_must_wait`): its sender finds
+//! the ring full. That ring's other entries wait too, for at most the
+//! backoff. Known gaps: while a supervised actor waits for its supervisor's
+//! answer (one notice round trip) messages for it are held past the bound,
+//! since the answer may come through the ring; held messages run in one go,
+//! outside the pass budget.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -321,6 +327,7 @@ impl Shard {
             self.request_stop_now(slot, generation, reason, for_good);
         }
         self.run_held(slot, generation);
+        self.stop_waiting_rings();
         self.rebuilding.set(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
@@ -395,6 +402,34 @@ impl Shard {
             if let Err(panic) = ran {
                 self.handler_panicked(&*panic);
             }
+        }
+    }
+
+    /// Whether a ring entry for the actor at `slot` must stay in its ring:
+    /// the actor is restarting, its rebuild is scheduled on this shard (a
+    /// backoff timer, not a word from another shard), and its mailbox is at
+    /// its bound. The ring then waits (`Shard::waiting`), so its sender
+    /// finds it full and feels the backpressure, as a sender on this shard
+    /// is refused with `Full`. An actor waiting for its supervisor is not
+    /// waited for: the supervisor's answer may come through that very ring
+    /// (messages for it are held past the bound for that round trip).
+    #[inline]
+    pub(crate) fn ring_must_wait(&self, slot: u32, generation: u32) -> bool {
+        self.restarting.get() > 0
+            && self.slots.with(|slots| {
+                slots.rebuild_due(slot, generation)
+                    && slots.slots[slot as usize].queued >= self.mailbox_capacity
+            })
+    }
+
+    /// A restarting actor was rebuilt, stopped, or waits for its supervisor
+    /// again: every waiting ring is looked at again in the next pass.
+    pub(crate) fn stop_waiting_rings(&self) {
+        let mut waiting = self.waiting.borrow_mut();
+        if waiting.contains(&true) {
+            waiting.fill(false);
+            drop(waiting);
+            self.wake_dispatcher();
         }
     }
 

@@ -49,6 +49,11 @@ pub(crate) struct Shard {
     pub(crate) overflow: RefCell<Vec<VecDeque<crate::entry::EntryBuffer>>>,
     /// `inbound[i]`: the ring from shard `i`.
     pub(crate) inbound: RefCell<Vec<Option<EntryConsumer>>>,
+    /// `waiting[i]`: the ring from shard `i` waits, its front entry left in
+    /// place, for an actor that is restarting with a full mailbox (see
+    /// [`Shard::ring_must_wait`]); passes skip it until a restarting actor
+    /// is rebuilt, stops, or waits for its supervisor again.
+    pub(crate) waiting: RefCell<Vec<bool>>,
     pub(crate) replies: RefCell<ReplySlab>,
     /// Tasks waiting for room in a full outgoing ring (see `room`).
     pub(crate) room_waiters: RefCell<Vec<RoomWaiter>>,
@@ -210,6 +215,7 @@ impl Shard {
             outbound: LocalCell::new(ends.outbound),
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),
+            waiting: RefCell::new(vec![false; shards]),
             replies: RefCell::new(ReplySlab::default()),
             room_waiters: RefCell::new(Vec::new()),
             held: RefCell::new(None),

@@ -269,28 +269,46 @@ impl Actor for Fragile {
 /// exactly, under both mailbox policies.
 #[test]
 fn every_message_to_failing_actors_is_handled_or_a_dead_letter() {
-    conservation(false);
+    conservation(false, Duration::ZERO);
 }
 
 /// The same, with the actors children of a one-for-one supervisor on the
 /// other shard: failure notices and resumes travel between the shards.
 #[test]
 fn every_message_to_failing_supervised_children_is_handled_or_a_dead_letter() {
-    conservation(true);
+    conservation(true, Duration::ZERO);
 }
 
-fn conservation(supervised: bool) {
+/// The same, with a backoff before each restart and small mailboxes: the
+/// messages from the other shard often find their actor restarting at its
+/// bound, and wait in their ring (with the supervisor's resumes travelling
+/// the same rings).
+#[test]
+fn with_a_backoff_and_small_mailboxes_every_message_is_still_handled_or_a_dead_letter() {
+    conservation(false, Duration::from_micros(100));
+    conservation(true, Duration::from_micros(100));
+}
+
+/// Sends to four `Fragile` actors from both shards and checks handled +
+/// dead letters == sent, for each mailbox policy. A zero `backoff` keeps
+/// the defaults (1 M messages); otherwise 200 k, into mailboxes of 64.
+fn conservation(supervised: bool, backoff: Duration) {
     common::quiet_panics("unlucky");
     for mailbox in [MailboxOnRestart::Keep, MailboxOnRestart::Drop] {
-        // 1 M messages per policy, from both shards to actors on both.
-        let per_sender: u64 = 500_000;
+        // From both shards to actors on both.
+        let per_sender: u64 = if backoff.is_zero() { 500_000 } else { 100_000 };
         let handled = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counted = handled.clone();
-        let rt = runtime(2);
+        let rt = if backoff.is_zero() {
+            runtime(2)
+        } else {
+            common::builder(2).mailbox_capacity(64).build().unwrap()
+        };
         let (sent, dead) = rt
             .block_on(move |sys| async move {
                 let policy = RestartPolicy::new(Restart::Transient)
                     .intensity(u32::MAX, Duration::from_secs(1))
+                    .backoff(backoff, backoff * 2)
                     .mailbox(mailbox);
                 let factory = move || {
                     let handled = counted.clone();
@@ -298,7 +316,8 @@ fn conservation(supervised: bool) {
                 };
                 let actors: Vec<ActorRef<u64>> = if supervised {
                     let mut spec = Supervisor::new(Strategy::OneForOne)
-                        .intensity(u32::MAX, Duration::from_secs(1));
+                        .intensity(u32::MAX, Duration::from_secs(1))
+                        .backoff(backoff, backoff * 2);
                     for i in 0..4 {
                         let child = ChildSpec::new(format!("fragile {i}"), factory())
                             .restart(Restart::Transient)
@@ -365,7 +384,8 @@ fn conservation(supervised: bool) {
             .unwrap();
         let handled = handled.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!(
-            "{mailbox:?}, supervised {supervised}: sent {sent} handled {handled} dead {dead}"
+            "{mailbox:?}, supervised {supervised}, backoff {backoff:?}: \
+             sent {sent} handled {handled} dead {dead}"
         );
         assert!(dead > 0 && handled > 0);
         assert_eq!(handled + dead, sent, "{mailbox:?}: handled {handled} + dead {dead}");
@@ -600,4 +620,83 @@ fn an_actor_that_resumes_after_a_panic_keeps_its_state_and_is_not_restarted() {
         sys.shutdown().await;
     })
     .unwrap();
+}
+
+/// Fails on its first message; its next incarnation comes only after an
+/// hour's backoff, so for the whole test it is restarting.
+struct Gate;
+
+impl Actor for Gate {
+    type Msg = u32;
+    fn handle(&mut self, n: u32, ctx: &mut Context<Self>) {
+        if n == 0 {
+            ctx.fail("gate closes");
+        }
+    }
+}
+
+/// On another shard than `to`: sends it the next numbers with `send`
+/// until the ring between the shards is full; answers how many it took.
+struct Filler {
+    to: ActorRef<u32>,
+    next: u32,
+}
+
+impl Actor for Filler {
+    type Msg = Reply<u32>;
+    fn handle(&mut self, reply: Reply<u32>, _ctx: &mut Context<Self>) {
+        let mut took = 0;
+        loop {
+            match self.to.send(self.next) {
+                Ok(()) => {
+                    self.next += 1;
+                    took += 1;
+                }
+                Err(SendError::Full(_)) => break,
+                Err(SendError::Closed(_)) => panic!("the gate is restarting, not closed"),
+            }
+        }
+        reply.send(took);
+    }
+}
+
+#[test]
+fn messages_from_another_shard_wait_in_their_ring_while_a_restarting_actor_is_at_its_bound() {
+    common::within(120, || {
+        const BOUND: u32 = 8;
+        let rt =
+            common::builder(2).mailbox_capacity(BOUND as usize).ring_capacity(64).build().unwrap();
+        let sys = rt.system();
+        let (gate, filler, probe) = rt
+            .block_on(|sys| async move {
+                let hour = Duration::from_secs(3600);
+                let policy = RestartPolicy::new(Restart::Permanent).backoff(hour, hour);
+                let gate = sys.spawn_restarting(Placement::Shard(1), policy, || Gate).unwrap();
+                let filler = sys.spawn_on(0, move || Filler { to: gate, next: 0 }).unwrap();
+                let probe = sys.spawn_on(1, || common::Counter { n: 0 }).unwrap();
+                (gate, filler, probe)
+            })
+            .unwrap();
+        let ask = Duration::from_secs(30);
+        let mut took = Vec::new();
+        for _ in 0..5 {
+            took.push(filler.ask_blocking(|r| r, ask).unwrap());
+            // A pass of the gate's shard: it has looked at the ring since.
+            probe.ask_blocking(common::CounterMsg::Get, ask).unwrap();
+        }
+        // The fills filled the ring. Of what it held, the gate's shard took
+        // the failing message and a mailbox's worth to hold for the next
+        // incarnation, and left the rest in the ring: the sender on shard 0
+        // felt the backpressure. (Without it, each fill took a ring's worth.)
+        const RING_ENTRIES: u32 = 64 * 4 / 3; // 64 slots of 4 words; 3 per entry
+        let sent: u32 = took.iter().sum();
+        assert!(sent <= RING_ENTRIES + BOUND + 1, "held past the bound: fills took {took:?}");
+        // Stopped for good during its backoff: what it held and what waited
+        // in the ring are dead letters; nothing is lost.
+        gate.stop();
+        rt.shutdown();
+        let stats = sys.stats();
+        assert!(!gate.is_alive());
+        assert_eq!(stats.dead_letters, u64::from(sent));
+    });
 }
