@@ -105,10 +105,11 @@ impl<M: Send + 'static> ActorRef<M> {
     ///
     /// [`SendError::Full`] when the actor's mailbox (same shard), the ring to
     /// its shard (another shard) or its shard's injection queue (from outside
-    /// the runtime) is full; [`SendError::Closed`] when the actor is known to
-    /// be stopped or the runtime is shutting down. Both hand `msg` back.
-    /// A message to a stopped actor on another shard cannot be refused here;
-    /// it is counted as a dead letter there.
+    /// the runtime) is full; [`SendError::Closed`] when the actor has stopped
+    /// for good or the runtime is shutting down, from any shard or thread.
+    /// Both hand `msg` back. A message that crosses paths with the stop (sent
+    /// to another shard as the actor stops there) is counted as a dead
+    /// letter there; a restarting actor is not stopped.
     #[inline(always)]
     pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
         // The common cases, inlined into the sender: a send from this
@@ -128,6 +129,9 @@ impl<M: Send + 'static> ActorRef<M> {
                         Err(back) => back,
                     }
                 } else {
+                    if self.stopped_in(&shard.mesh) {
+                        return Err(SendError::Closed(msg));
+                    }
                     let target = entry::target_word(self.slot, self.generation);
                     match shard.try_write_remote(self.shard, self.fns.run, target, msg) {
                         Ok(()) => return Ok(()),
@@ -140,6 +144,17 @@ impl<M: Send + 'static> ActorRef<M> {
         self.send_slow(msg)
     }
 
+    /// Whether the actor is known to have stopped for good: its shard's
+    /// table of slot generations has moved on (one Acquire load, of a line
+    /// its shard writes only when it frees a slot). An actor that stops
+    /// after this look gets the message as a dead letter.
+    #[inline(always)]
+    fn stopped_in(&self, mesh: &Mesh) -> bool {
+        mesh.shards
+            .get(self.shard as usize)
+            .is_none_or(|shared| shared.generations.get(self.slot) != self.generation)
+    }
+
     /// Every other send: outside a pass, to another shard, from outside the
     /// runtime, or refused.
     #[inline(never)]
@@ -148,6 +163,8 @@ impl<M: Send + 'static> ActorRef<M> {
             Some(shard) if shard.mesh_id == self.mesh => {
                 if shard.id == self.shard {
                     shard.send_local(self.fns, self.slot, self.generation, msg)
+                } else if self.stopped_in(&shard.mesh) {
+                    Err(SendError::Closed(msg))
                 } else {
                     let target = entry::target_word(self.slot, self.generation);
                     shard.send_remote(self.shard, self.fns.run, target, msg)
@@ -162,7 +179,7 @@ impl<M: Send + 'static> ActorRef<M> {
         let Some(shared) = mesh.shards.get(self.shard as usize) else {
             return Err(SendError::Closed(msg));
         };
-        if mesh.phase() != phase::RUNNING {
+        if mesh.phase() != phase::RUNNING || self.stopped_in(&mesh) {
             return Err(SendError::Closed(msg));
         }
         let envelope = Injected {

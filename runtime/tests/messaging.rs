@@ -204,8 +204,10 @@ fn a_task_waiting_for_room_in_two_rings_is_woken_by_either() {
     });
 }
 
+/// Every send to an actor known to be stopped reports `Closed` with the
+/// message, wherever it is sent from: nothing is counted as a dead letter.
 #[test]
-fn stopped_actor_reports_closed_here_and_counts_dead_letters_there() {
+fn a_stopped_actor_reports_closed_to_every_sender() {
     let rt = runtime(2);
     rt.block_on(|sys| async move {
         let here = sys.current_shard().unwrap();
@@ -217,17 +219,26 @@ fn stopped_actor_reports_closed_here_and_counts_dead_letters_there() {
             // The ask fails once the actor is gone: the Reply is dropped
             // unanswered, or the question itself is refused.
             assert_eq!(c.ask(CounterMsg::Get).await, Err(whirl::AskError::Closed));
-        }
-        match local.send(CounterMsg::Add(1)) {
-            Err(SendError::Closed(CounterMsg::Add(1))) => {}
-            _ => panic!("a stopped local actor reports Closed with the message"),
+            assert!(!c.is_alive());
         }
         let before = sys.dead_letters();
-        remote.send(CounterMsg::Add(1)).unwrap(); // cannot be known here
-                                                  // A round trip to that shard orders after the dead letter.
+        let closed = |sent: Result<(), SendError<CounterMsg>>| {
+            matches!(sent, Err(SendError::Closed(CounterMsg::Add(7))))
+        };
+        for c in [local, remote] {
+            // This shard: the actor's own, and the other one.
+            assert!(closed(c.send(CounterMsg::Add(7))), "send from shard {here}");
+            assert!(closed(c.send_async(CounterMsg::Add(7)).await), "send_async");
+            // A plain thread.
+            let from_thread = std::thread::spawn(move || {
+                (closed(c.send(CounterMsg::Add(7))), closed(c.send_blocking(CounterMsg::Add(7))))
+            });
+            assert_eq!(from_thread.join().unwrap(), (true, true), "from a plain thread");
+        }
+        // A round trip to the other shard orders after anything it counted.
         let probe = sys.spawn_on(1 - here, || Counter { n: 0 }).unwrap();
         probe.ask(CounterMsg::Get).await.unwrap();
-        assert_eq!(sys.dead_letters(), before + 1);
+        assert_eq!(sys.dead_letters(), before, "refused, not dead letters");
         sys.shutdown().await;
     })
     .unwrap();
