@@ -21,11 +21,15 @@
 //! threads are refused (`Full`) at it, and a ring from another shard whose
 //! front entry is for a restarting actor at its bound waits, entry in
 //! place, until the actor is rebuilt (`ring_must_wait`): its sender finds
-//! the ring full. That ring's other entries wait too, for at most the
-//! backoff. Known gaps: while a supervised actor waits for its supervisor's
-//! answer (one notice round trip) messages for it are held past the bound,
-//! since the answer may come through the ring; held messages run in one go,
-//! outside the pass budget.
+//! the ring full. That ring's other entries wait too, a stop for the actor
+//! sent from that shard included, until the actor is rebuilt or stops for
+//! good (its own shard, a plain thread, its restart intensity or shutdown
+//! can stop it meanwhile); an actor whose `started` keeps failing keeps the
+//! ring waiting through each backoff until its intensity runs out. Known
+//! gaps: while a supervised actor waits for its supervisor's answer (one
+//! notice round trip) messages for it are held past the bound, since the
+//! answer may come through the ring; held messages run in one go, outside
+//! the pass budget.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
