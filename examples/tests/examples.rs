@@ -62,3 +62,11 @@ fn example_07_supervision() {
         "worker ended: failed: an empty word in \"bad  line\"\nright: 5 letters in incarnation 1\nleft: 6 letters in incarnation 0\nworker ended: taken down by its supervisor\nworker ended: taken down by its supervisor\nauditor: a worker is gone (stopped)\nrestarts: 1\n"
     );
 }
+
+#[test]
+fn example_08_calling_from_a_program() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_08_calling_from_a_program")),
+        "worker-0 handled 500\nworker-1 handled 500\nslept on a shard\nafter shutdown: closed\n"
+    );
+}

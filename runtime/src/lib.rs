@@ -53,6 +53,66 @@
 //! # Ok::<(), whirl::Error>(())
 //! ```
 
+//!
+//! # From plain threads
+//!
+//! Threads outside the runtime send through each shard's injection queue.
+//! [`ActorRef::send_blocking`] waits for room and
+//! [`ActorRef::ask_blocking`] for the answer or its timeout, without a
+//! thread per call; after shutdown both return `Closed` at once. On a shard
+//! of the actor's own runtime they panic instead of stalling it: use `send`,
+//! `send_async` or `ask` there. From another executor, await
+//! [`ActorRef::ask`] with [`Ask::timeout`]: an [`Ask`] is a plain future.
+//!
+//! ```
+//! use std::time::Duration;
+//! use whirl::{Actor, AskError, Context, Reply, Runtime, SendError};
+//!
+//! struct Total(u64);
+//! enum Msg { Add(u64), Get(Reply<u64>) }
+//!
+//! impl Actor for Total {
+//!     type Msg = Msg;
+//!     fn handle(&mut self, msg: Msg, _ctx: &mut Context<Self>) {
+//!         match msg {
+//!             Msg::Add(k) => self.0 += k,
+//!             Msg::Get(reply) => reply.send(self.0),
+//!         }
+//!     }
+//! }
+//!
+//! let rt = Runtime::builder().shards(2).build()?;
+//! let total = rt.system().spawn_on(1, || Total(0)).unwrap();
+//! let thread = std::thread::spawn(move || {
+//!     for k in 1..=100 {
+//!         total.send_blocking(Msg::Add(k)).unwrap(); // waits while the queue is full
+//!     }
+//!     total.ask_blocking(Msg::Get, Duration::from_secs(5))
+//! });
+//! assert_eq!(thread.join().unwrap(), Ok(5050));
+//! rt.shutdown();
+//! assert!(matches!(total.send_blocking(Msg::Add(1)), Err(SendError::Closed(_))));
+//! assert_eq!(total.ask_blocking(Msg::Get, Duration::from_secs(5)), Err(AskError::Closed));
+//! # Ok::<(), whirl::Error>(())
+//! ```
+//!
+//! # Seeing what whirl does
+//!
+//! whirl reports actor failures with their reason (panics in `handle`,
+//! `started` and tasks, failed factories, a restart intensity running out,
+//! supervised children that fail or cannot start), dead letters (at most one
+//! warning a second per shard) and a shutdown deadline that passed, as
+//! `tracing` errors and warnings (events for every spawn, restart and park
+//! are the observability issue's work). Nothing is printed
+//! until the program installs a subscriber; with `tracing-subscriber` it is
+//! one line at the start of `main`:
+//!
+//! ```ignore
+//! tracing_subscriber::fmt::init(); // or .with_writer(std::io::stderr).init()
+//! ```
+//!
+//! `examples/src/bin/08_calling_from_a_program.rs` does both.
+
 mod builder;
 mod embed;
 mod error;
