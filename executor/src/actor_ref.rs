@@ -32,10 +32,10 @@ use crate::{Ask, Reply, SendError};
 /// actor arrive in the order they were sent.
 pub struct ActorRef<M> {
     /// Never reused by another runtime of this process.
-    mesh: u32,
-    shard: u16,
-    slot: u32,
-    generation: u32,
+    pub(crate) mesh: u32,
+    pub(crate) shard: u16,
+    pub(crate) slot: u32,
+    pub(crate) generation: u32,
     /// The functions of the actor's type: a sender writes the actor type's
     /// run function into each message entry.
     fns: &'static ActorFns,
@@ -149,7 +149,7 @@ impl<M: Send + 'static> ActorRef<M> {
     /// its shard writes only when it frees a slot). An actor that stops
     /// after this look gets the message as a dead letter.
     #[inline(always)]
-    fn stopped_in(&self, mesh: &Mesh) -> bool {
+    pub(crate) fn stopped_in(&self, mesh: &Mesh) -> bool {
         mesh.shards
             .get(self.shard as usize)
             .is_none_or(|shared| shared.generations.get(self.slot) != self.generation)

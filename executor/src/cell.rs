@@ -206,6 +206,10 @@ pub(crate) unsafe fn deliver<A: Actor>(
 ) {
     let actor = shard.slots.with(|slots| {
         let s = slots.live(slot, generation)?;
+        if s.held_back {
+            // Waits in its inbox until its outbox drains (see `outbox`).
+            return Some(None);
+        }
         if counted {
             s.queued -= 1;
         } else if s.stopping {
@@ -213,8 +217,16 @@ pub(crate) unsafe fn deliver<A: Actor>(
             // sends are refused on this shard, so they are dead letters.
             return None;
         }
-        Some(s.actor)
+        Some(Some(s.actor))
     });
+    let actor = match actor {
+        Some(Some(actor)) => Some(actor),
+        Some(None) => {
+            shard.keep_for_later(slot, generation, fns_of::<A>().run, msg, !counted);
+            return;
+        }
+        None => None,
+    };
     let Some(actor) = actor else {
         let run = fns_of::<A>().run;
         if shard.is_reserved(slot, generation) {

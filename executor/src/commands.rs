@@ -28,8 +28,8 @@ pub(crate) unsafe fn run_stop(shard: *const (), at: *mut u64, how: How) -> usize
     // SAFETY: forwarded from the caller; the entry holds a `()`.
     if let Some((shard, (slot, generation), ())) = unsafe { Shard::open_entry(shard, at, how) } {
         match how {
-            // Behind everything queued before it: stop now.
-            How::FromQueue => shard.stop_queued(slot, generation),
+            // Behind everything queued before it (or held for it): stop now.
+            How::FromQueue | How::Held => shard.stop_queued(slot, generation),
             // From another shard: behind what that shard sent, which ran in
             // ring order; queue it behind this shard's own messages too.
             _ => shard.request_stop(slot, generation),

@@ -56,6 +56,38 @@ impl<A: Actor> Context<A> {
         self.shard().mesh.shard_count()
     }
 
+    /// Sends `msg` to `to` and never drops it for want of room: if `to`'s
+    /// mailbox (same shard) or the ring to its shard is full, the message
+    /// waits in this actor's *outbox*, in order, and this actor is handed no
+    /// new message until the outbox has drained. Its own mailbox then fills,
+    /// so its senders wait in turn: backpressure flows upstream through the
+    /// actor graph without blocking the shard (a handler cannot await). In
+    /// steady state nothing allocates.
+    ///
+    /// Once one message waits, the later ones wait behind it, whatever their
+    /// receiver, so each receiver gets this actor's messages in order
+    /// (mixing in [`ActorRef::send`] to the same receiver can reorder them).
+    /// Actors that send to each other in a cycle, all full, wait forever, as
+    /// bounded channels in a cycle do. If this actor stops for good, its
+    /// outbox is still delivered.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] when `to` has stopped for good or the runtime
+    /// is shutting down; [`SendError::Full`] only when this actor's outbox
+    /// already holds a mailbox's worth (`mailbox_capacity`) of messages, in
+    /// one handler call. Both hand `msg` back.
+    ///
+    /// [`SendError::Closed`]: crate::SendError::Closed
+    /// [`SendError::Full`]: crate::SendError::Full
+    pub fn send<M: Send + 'static>(
+        &mut self,
+        to: &ActorRef<M>,
+        msg: M,
+    ) -> Result<(), crate::SendError<M>> {
+        self.shard().send_from_handler((self.slot, self.generation), to, msg)
+    }
+
     /// Stops this actor once the current call returns; `stopped` runs next
     /// (reason [`StopReason::Normal`]) and queued messages become dead
     /// letters, unless its policy is [`Restart::Permanent`], which restarts

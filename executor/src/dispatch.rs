@@ -15,7 +15,9 @@
 //!    is empty or [`PASS_BUDGET`] entries have run. Every
 //!    [`PUBLISH_EVERY`] entries the outgoing rings are published, so a
 //!    reply to another shard does not wait for the end of a long pass.
-//! 4. Outgoing rings are published, one release store each.
+//! 4. Outboxes of actors held back by a full receiver move what fits, in
+//!    order, and release the actors whose outbox emptied (see `outbox`).
+//! 5. Outgoing rings are published, one release store each.
 //!
 //! After a pass that did work the shard yields to its executor's other
 //! tasks (I/O, timers, piped jobs), so they wait at most one pass. A panic
@@ -215,7 +217,7 @@ impl Shard {
         ran
     }
 
-    /// Steps 1-3 of a pass. Resumable: after a panic the pass calls it again.
+    /// Steps 1-4 of a pass. Resumable: after a panic the pass calls it again.
     fn pass_body(&self, work: &mut usize) {
         let rings = self.inbound.borrow().len();
         for from in 0..rings {
@@ -239,6 +241,7 @@ impl Shard {
                 self.publish_outbound();
             }
         }
+        *work += self.flush_outboxes();
     }
 
     /// A handler panicked: its actor fails (and is restarted if its policy
@@ -360,6 +363,7 @@ impl Shard {
         if let Some(envelope) = self.held.borrow_mut().take() {
             crate::commands::discard(self.shared(), cause, envelope);
         }
+        self.discard_backlogs(cause);
         let overflow: Vec<_> =
             self.overflow.borrow_mut().iter_mut().flat_map(|q| q.drain(..)).collect();
         for buffer in overflow {
@@ -406,6 +410,7 @@ impl Shard {
         !self.has_work()
             && self.restarting.get() == 0
             && !self.overflow_blocked()
+            && !self.outboxes_wait()
             && self.room_waiters.borrow().is_empty()
             && self.outbound.with(|outbound| {
                 outbound

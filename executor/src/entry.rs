@@ -43,6 +43,9 @@ pub(crate) enum How {
     Held,
     /// Drop what it holds: it will never run.
     Drop,
+    /// Only say how long it is, touching nothing (to move it between
+    /// queues as words). Message and stop entries answer it.
+    Measure,
 }
 
 /// Runs or drops one entry; returns its length in words.
@@ -51,7 +54,8 @@ pub(crate) enum How {
 ///
 /// The caller must ensure: `entry` points at the first word of a complete
 /// entry whose word 0 is this function, which is not used again; `shard` is
-/// the shard running on this thread (it may be null only with `How::Drop`);
+/// the shard running on this thread (it may be null only with `How::Drop`
+/// and `How::Measure`);
 /// for `FromQueue`, the entry is at the front of that shard's run queue.
 pub(crate) type RunFn = unsafe fn(shard: *const (), entry: *mut u64, how: How) -> usize;
 
@@ -204,6 +208,17 @@ unsafe fn copy_out<M>(from: *const u64) -> M {
 pub(crate) unsafe fn run(shard: *const (), entry: *mut u64, how: How) -> usize {
     // SAFETY: forwarded from the caller.
     unsafe { run_fn(entry)(shard, entry, how) }
+}
+
+/// The length of an entry that [`How::Measure`] can be asked of (messages
+/// and stops), which is left as it is.
+///
+/// # Safety
+///
+/// As [`RunFn`], for such an entry.
+pub(crate) unsafe fn measure(entry: *mut u64) -> usize {
+    // SAFETY: forwarded from the caller; `Measure` needs no shard.
+    unsafe { run(std::ptr::null(), entry, How::Measure) }
 }
 
 /// Drops any entry: the drop function of the rings between shards.

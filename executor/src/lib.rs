@@ -44,6 +44,7 @@ mod link;
 mod liveness;
 mod local_cell;
 mod mesh;
+mod outbox;
 pub mod registry;
 mod restart;
 mod restart_policy;

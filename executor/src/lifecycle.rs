@@ -128,6 +128,13 @@ impl Shard {
     /// A stop entry reached the front of the run queue: the stop asked for
     /// by `ActorRef::stop`, for good.
     pub(crate) fn stop_queued(&self, slot: u32, generation: u32) {
+        let held_back =
+            self.slots.with(|slots| slots.live(slot, generation).is_some_and(|s| s.held_back));
+        if held_back {
+            // Behind the messages waiting in its inbox.
+            self.keep_for_later(slot, generation, crate::commands::run_stop, (), false);
+            return;
+        }
         self.request_stop_now(slot, generation, StopReason::Normal, true);
     }
 
@@ -227,18 +234,22 @@ impl Shard {
             // owned by the slot (freed below).
             unsafe { (lifecycle.stop)(actor, self.erased(), slot, generation, reason) };
         }
-        let (jobs, pending, restarts, kept, children, watchers) = self.slots.with(|slots| {
-            slots.free(slot, &self.shared().generations);
-            let kept = slots.kept.remove(&slot);
-            (
-                slots.jobs.remove(&slot),
-                slots.pending.remove(&slot),
-                slots.restarts.remove(&slot),
-                kept,
-                slots.children.remove(&slot),
-                slots.watchers.remove(&slot),
-            )
-        });
+        let (jobs, pending, restarts, kept, children, watchers, backlog) =
+            self.slots.with(|slots| {
+                let s = &mut slots.slots[slot as usize];
+                self.let_go(s);
+                slots.free(slot, &self.shared().generations);
+                let kept = slots.kept.remove(&slot);
+                (
+                    slots.jobs.remove(&slot),
+                    slots.pending.remove(&slot),
+                    slots.restarts.remove(&slot),
+                    kept,
+                    slots.children.remove(&slot),
+                    slots.watchers.remove(&slot),
+                    slots.backlogs.remove(&slot),
+                )
+            });
         if !was_live {
             // It was restarting: a ring may wait for it.
             self.stop_waiting_rings();
@@ -273,9 +284,13 @@ impl Shard {
         if let Some(watchers) = watchers {
             self.fire_watchers(watchers, reason.clone());
         }
-        // Messages that waited for a restart that will not come.
+        // Messages that waited for a restart that will not come, or for the
+        // actor's outbox to drain.
         for buffer in pending.into_iter().flatten() {
             self.drop_entry_buffer(self.mesh.stop_cause(), buffer);
+        }
+        if let Some(backlog) = backlog {
+            self.drop_backlog(slot, backlog, self.mesh.stop_cause());
         }
         self.shared().actors.fetch_sub(1, Ordering::Relaxed);
         if self.shared().registered.load(Ordering::Relaxed) > 0 {

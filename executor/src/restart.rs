@@ -186,7 +186,7 @@ impl Shard {
     /// cancels its timers and jobs, and runs `stopped` with the reason.
     /// Returns false if the actor was stopped for good meanwhile.
     pub(crate) fn take_down(&self, slot: u32, generation: u32, reason: &StopReason) -> bool {
-        let Some((actor, lifecycle, jobs, dropped)) = self.slots.with(|slots| {
+        let Some((actor, lifecycle, jobs, dropped, inbox)) = self.slots.with(|slots| {
             let drop_waiting = slots
                 .restarts
                 .get(&slot)
@@ -195,22 +195,37 @@ impl Shard {
             // Entries still held from the last restart (it failed while
             // running them) go now under `Drop`; under `Keep` they stay.
             let dropped = if drop_waiting { slots.pending.remove(&slot) } else { None };
+            // What waits in its inbox (it was held back by a full receiver):
+            // dropped under `Drop`; under `Keep` it stays first in line, and
+            // the actor stays held back so nothing newer overtakes it.
+            let backlog = slots.backlogs.get_mut(&slot);
+            let inbox = backlog.as_ref().is_some_and(|b| !b.inbox.is_empty()) && drop_waiting;
+            let inbox = backlog.filter(|_| inbox).map(|b| b.take_inbox());
+            let waits = slots.backlogs.get(&slot).is_some_and(|b| !b.is_empty());
             let s = &mut slots.slots[slot as usize];
+            if waits {
+                self.hold_back(s);
+            }
             s.state = State::Restarting;
             s.busy = true;
             if drop_waiting {
+                s.queued -= inbox.as_ref().map_or(0, |held| held.len() as u32);
                 s.queued -= dropped.as_ref().map_or(0, |held| held.len() as u32);
                 // Exactly the messages queued now; what `stopped` sends
                 // comes after them.
                 s.discard = s.queued;
             }
             let (actor, lifecycle) = (s.actor, s.lifecycle);
-            Some((actor, lifecycle, slots.jobs.remove(&slot), dropped))
+            Some((actor, lifecycle, slots.jobs.remove(&slot), dropped, inbox))
         }) else {
             return false;
         };
         for buffer in dropped.into_iter().flatten() {
             self.drop_entry_buffer(DeadLetterCause::DroppedOnRestart, buffer);
+        }
+        if let Some(inbox) = inbox {
+            self.count_dead_letters(DeadLetterCause::DroppedOnRestart, inbox.len());
+            drop(inbox);
         }
         self.restarting.set(self.restarting.get() + 1);
         self.reset_arena(slot);
@@ -331,7 +346,9 @@ impl Shard {
             self.request_stop_now(slot, generation, reason, for_good);
         }
         self.run_held(slot, generation);
-        self.stop_waiting_rings();
+        // Held back by a full receiver before it failed: its inbox runs
+        // once its outbox has drained (this also frees waiting rings).
+        self.release(slot, generation);
         self.rebuilding.set(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
@@ -417,12 +434,21 @@ impl Shard {
     /// is refused with `Full`. An actor waiting for its supervisor is not
     /// waited for: the supervisor's answer may come through that very ring
     /// (messages for it are held past the bound for that round trip).
+    /// The same holds for an actor held back by a full receiver (see
+    /// `outbox`): its ring waits until it is released.
     #[inline]
     pub(crate) fn ring_must_wait(&self, slot: u32, generation: u32) -> bool {
-        self.restarting.get() > 0
+        (self.restarting.get() > 0 || self.held_back_actors.get() > 0)
             && self.slots.with(|slots| {
-                slots.rebuild_due(slot, generation)
-                    && slots.slots[slot as usize].queued >= self.mailbox_capacity
+                let Some(s) = slots.slots.get(slot as usize) else { return false };
+                if s.generation != generation || s.stopping || s.queued < self.mailbox_capacity {
+                    return false;
+                }
+                match s.state {
+                    State::Live => s.held_back,
+                    State::Restarting => slots.rebuild_due(slot, generation),
+                    _ => false,
+                }
             })
     }
 

@@ -61,7 +61,11 @@ impl Shard {
     fn any_wanted_ring(&self, mut f: impl FnMut(&mut EntryProducer, usize) -> bool) -> bool {
         let overflow = self.overflow.borrow();
         let waiters = self.room_waiters.borrow();
-        if waiters.is_empty() && overflow.iter().all(|queue| queue.is_empty()) {
+        let outboxes = self.room_wanted.borrow();
+        if waiters.is_empty()
+            && overflow.iter().all(|queue| queue.is_empty())
+            && outboxes.iter().all(|&words| words == 0)
+        {
             return false;
         }
         self.outbound.with(|outbound| {
@@ -74,6 +78,7 @@ impl Shard {
                         .iter()
                         .filter(|w| w.to as usize == to)
                         .map(|w| w.words)
+                        .chain((outboxes[to] > 0).then_some(outboxes[to]))
                         .min()
                         .unwrap_or(0),
                 };

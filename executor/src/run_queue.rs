@@ -44,13 +44,13 @@ pub(crate) struct RunQueue {
 
 impl RunQueue {
     pub(crate) fn new() -> Self {
-        Self {
-            words: Box::new_uninit_slice(INITIAL_WORDS),
-            mask: INITIAL_WORDS - 1,
-            head: 0,
-            tail: 0,
-            len: 0,
-        }
+        Self::with_words(INITIAL_WORDS)
+    }
+
+    /// A queue whose first buffer holds `words` words (a power of two).
+    pub(crate) fn with_words(words: usize) -> Self {
+        debug_assert!(words.is_power_of_two());
+        Self { words: Box::new_uninit_slice(words), mask: words - 1, head: 0, tail: 0, len: 0 }
     }
 
     /// Entries waiting.

@@ -54,6 +54,16 @@ pub(crate) struct Shard {
     /// [`Shard::ring_must_wait`]); passes skip it until a restarting actor
     /// is rebuilt, stops, or waits for its supervisor again.
     pub(crate) waiting: RefCell<Vec<bool>>,
+    /// Actors with messages in their outbox (`outbox`), as `(slot,
+    /// generation)`; each once.
+    pub(crate) outboxes: RefCell<Vec<(u32, u32)>>,
+    /// Outboxes of actors that stopped for good, still to be delivered.
+    pub(crate) orphans: RefCell<Vec<crate::outbox::Outbox>>,
+    /// `room_wanted[i]`: words the first outbox entry waiting for the ring
+    /// to shard `i` needs (0: none), as of the last pass.
+    pub(crate) room_wanted: RefCell<Vec<usize>>,
+    /// Actors of this shard that are held back (`Slot::held_back`).
+    pub(crate) held_back_actors: Cell<u32>,
     pub(crate) replies: RefCell<ReplySlab>,
     /// Tasks waiting for room in a full outgoing ring (see `room`).
     pub(crate) room_waiters: RefCell<Vec<RoomWaiter>>,
@@ -216,6 +226,10 @@ impl Shard {
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),
             waiting: RefCell::new(vec![false; shards]),
+            outboxes: RefCell::new(Vec::new()),
+            orphans: RefCell::new(Vec::new()),
+            room_wanted: RefCell::new(vec![0; shards]),
+            held_back_actors: Cell::new(0),
             replies: RefCell::new(ReplySlab::default()),
             room_waiters: RefCell::new(Vec::new()),
             held: RefCell::new(None),
@@ -326,6 +340,9 @@ impl Shard {
         at: *mut u64,
         how: How,
     ) -> Option<(&'a Shard, (u32, u32), T)> {
+        if how == How::Measure {
+            return None;
+        }
         // SAFETY: a complete entry holding a `T`, read once.
         let (target, value) = unsafe { (entry::target(at), entry::read::<T>(at)) };
         if how == How::Drop {
@@ -337,7 +354,7 @@ impl Shard {
         match how {
             How::FromQueue => shard.queue.with(|q| q.pop_front(entry::entry_words::<T>())),
             How::FromRing => shard.consumed.set(entry::entry_words::<T>()),
-            How::Held | How::Drop => {}
+            How::Held | How::Drop | How::Measure => {}
         }
         Some((shard, target, value))
     }

@@ -95,6 +95,10 @@ pub(crate) struct Slot {
     /// arriving meanwhile only marks `stopping`, and the restart finishes
     /// it once that code returns.
     pub(crate) busy: bool,
+    /// Messages it sent wait in its outbox for room, or messages sent to it
+    /// wait in its backlog's inbox to be handled in order: it is handed
+    /// nothing new (see `outbox`).
+    pub(crate) held_back: bool,
     /// Restarting under `MailboxOnRestart::Drop`: how many of the messages
     /// queued when it failed are still to be dropped as they come up.
     pub(crate) discard: u32,
@@ -120,6 +124,7 @@ impl Slot {
             state: State::Reserved,
             stopping: false,
             busy: false,
+            held_back: false,
             discard: 0,
             actor: std::ptr::null_mut(),
             lifecycle: &NO_LIFECYCLE,
@@ -138,6 +143,10 @@ pub(crate) struct Slots {
     /// `queued`), or for a restarting one (counted in `queued`; the front
     /// ones run first when it is live again, see `run_held`).
     pub(crate) pending: HashMap<u32, VecDeque<crate::entry::EntryBuffer>>,
+    /// Outboxes and inboxes of actors held back by a full receiver, by slot
+    /// (kept once made, so holding an actor back again allocates nothing;
+    /// see `outbox`).
+    pub(crate) backlogs: HashMap<u32, crate::outbox::Backlog>,
     /// Restart policies and histories of actors that have one, by slot.
     pub(crate) restarts: HashMap<u32, Restarts>,
     /// Values actors keep for their next incarnation (`Context::keep`).
@@ -198,6 +207,7 @@ impl Slots {
         entry.queued = 0;
         entry.stopping = false;
         entry.busy = false;
+        entry.held_back = false;
         entry.discard = 0;
         entry.actor = std::ptr::null_mut();
         entry.lifecycle = &NO_LIFECYCLE;
