@@ -112,36 +112,47 @@ impl<M: Send + 'static> ActorRef<M> {
     /// letter there; a restarting actor is not stopped.
     #[inline(always)]
     pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
-        // The common cases, inlined into the sender: a send from this
-        // runtime's shard to a live actor with room in its mailbox (same
-        // shard) or in the ring (another shard).
         // SAFETY: the fast paths call no user code and wake no task here.
-        if let Some(shard) = unsafe { current_of(self.mesh) } {
-            if shard.may_send_fast() {
-                let back = if shard.id == self.shard {
-                    match shard.try_push_local(self.fns, self.slot, self.generation, msg) {
-                        Ok(()) => {
-                            if shard.idle.get() && !shard.in_dispatch.get() {
-                                wake_dispatcher();
-                            }
-                            return Ok(());
-                        }
-                        Err(back) => back,
-                    }
-                } else {
-                    if self.stopped_in(&shard.mesh) {
-                        return Err(SendError::Closed(msg));
-                    }
-                    let target = entry::target_word(self.slot, self.generation);
-                    match shard.try_write_remote(self.shard, self.fns.run, target, msg) {
-                        Ok(()) => return Ok(()),
-                        Err(back) => back,
-                    }
-                };
-                return self.send_slow(back);
-            }
+        match unsafe { current_of(self.mesh) } {
+            Some(shard) => self.send_from(shard, msg),
+            None => self.send_slow(msg),
         }
-        self.send_slow(msg)
+    }
+
+    /// [`send`](Self::send) from `shard`, a shard of the actor's runtime
+    /// running on this thread. The common cases are inlined into the
+    /// sender: a send from a pass to a live actor with room in its mailbox
+    /// (same shard) or in the ring (another shard).
+    #[inline(always)]
+    pub(crate) fn send_from(
+        &self,
+        shard: &crate::shard::Shard,
+        msg: M,
+    ) -> Result<(), SendError<M>> {
+        if !shard.may_send_fast() {
+            return self.send_slow(msg);
+        }
+        let back = if shard.id == self.shard {
+            match shard.try_push_local(self.fns, self.slot, self.generation, msg) {
+                Ok(()) => {
+                    if shard.idle.get() && !shard.in_dispatch.get() {
+                        wake_dispatcher();
+                    }
+                    return Ok(());
+                }
+                Err(back) => back,
+            }
+        } else {
+            if self.stopped_in(&shard.mesh) {
+                return Err(SendError::Closed(msg));
+            }
+            let target = entry::target_word(self.slot, self.generation);
+            match shard.try_write_remote(self.shard, self.fns.run, target, msg) {
+                Ok(()) => return Ok(()),
+                Err(back) => back,
+            }
+        };
+        self.send_slow(back)
     }
 
     /// Whether the actor is known to have stopped for good: its shard's

@@ -206,16 +206,17 @@ pub(crate) unsafe fn deliver<A: Actor>(
 ) {
     let actor = shard.slots.with(|slots| {
         let s = slots.live(slot, generation)?;
+        if !counted && s.stopping {
+            // From a ring or the injector, after a stop was asked for: such
+            // sends are refused on this shard, so they are dead letters.
+            return None;
+        }
         if s.held_back {
             // Waits in its inbox until its outbox drains (see `outbox`).
             return Some(None);
         }
         if counted {
             s.queued -= 1;
-        } else if s.stopping {
-            // From a ring or the injector, after a stop was asked for: such
-            // sends are refused on this shard, so they are dead letters.
-            return None;
         }
         Some(Some(s.actor))
     });

@@ -80,6 +80,7 @@ impl<A: Actor> Context<A> {
     ///
     /// [`SendError::Closed`]: crate::SendError::Closed
     /// [`SendError::Full`]: crate::SendError::Full
+    #[inline(always)]
     pub fn send<M: Send + 'static>(
         &mut self,
         to: &ActorRef<M>,

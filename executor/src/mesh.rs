@@ -89,6 +89,14 @@ pub(crate) struct ShardShared {
     pub(crate) restarts: AtomicU64,
     /// The generation of each slot, for `ActorRef::is_alive` elsewhere.
     pub(crate) generations: Generations,
+    /// `full.get(slot) == generation + 1` while the actor at `slot` is held
+    /// back with a full mailbox (see `outbox`): `Context::send`s on other
+    /// shards keep their messages for it in their outboxes meanwhile.
+    pub(crate) full: Generations,
+    /// Shards whose outboxes wait for a full actor of this shard (bit `i`
+    /// for shard `i`; shards from 63 on share bit 63 and are all woken),
+    /// woken when one has room again. SeqCst: see `Shard::publish_full`.
+    pub(crate) full_waiters: AtomicU64,
     /// This shard has stopped its actors (counted once in
     /// `Mesh::stopped_shards`).
     stopped: AtomicBool,
@@ -125,6 +133,8 @@ impl ShardShared {
             wakes: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
             generations: Generations::default(),
+            full: Generations::default(),
+            full_waiters: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
             exited: AtomicBool::new(false),
         }

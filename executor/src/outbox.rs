@@ -5,10 +5,16 @@
 //! shard) or the ring to the receiver's shard full, the message waits in
 //! the sending actor's *outbox*, in order, and the sender is *held back*:
 //! it is handed nothing new. Messages that reach it meanwhile wait in its
-//! *inbox*, counted against its own mailbox bound, so its senders find it
-//! full in turn (a ring from another shard waits, as for a restarting
-//! actor). Backpressure flows upstream through the actor graph, like tokio's
-//! `Sender::reserve`, without an await.
+//! *inbox*, counted against its own mailbox bound, so its senders on its
+//! shard find it full in turn. Once its mailbox is full it is published as
+//! *full* (`ShardShared::full`): `Context::send`s on other shards then keep
+//! their messages for it in their own outboxes, and are woken when it has
+//! room again. (A ring does not wait for a held-back actor, as it does for
+//! a restarting one: the actor's release may need that very ring to drain,
+//! even with no cycle among the actors, since every actor of two shards
+//! shares it. Plain `ActorRef::send`s from other shards are therefore kept
+//! past the bound.) Backpressure flows upstream through the actor graph,
+//! like tokio's `Sender::reserve`, without an await.
 //!
 //! At the end of each pass the shard moves what fits from each outbox to
 //! its receivers, as words, in order. An outbox that empties *releases* its
@@ -26,9 +32,11 @@
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{fence, Ordering};
 
 use whirl_mailbox::entry_ring::WriteError;
 
+use crate::commands::run_stop;
 use crate::entry::{self, How, RunFn, MAX_ENTRY_WORDS};
 use crate::run_queue::RunQueue;
 use crate::shard::Shard;
@@ -52,8 +60,10 @@ pub(crate) struct Outbox {
 pub(crate) struct Backlog {
     pub(crate) outbox: Outbox,
     /// Messages (and stops) for the actor that came while it was held back,
-    /// in order; counted in its slot's `queued`.
+    /// in order; the messages are counted in its slot's `queued`.
     pub(crate) inbox: RunQueue,
+    /// Stops among the inbox's entries.
+    stops: usize,
 }
 
 impl Backlog {
@@ -61,6 +71,7 @@ impl Backlog {
         Self {
             outbox: Outbox { entries: RunQueue::with_words(BACKLOG_WORDS), to: VecDeque::new() },
             inbox: RunQueue::with_words(BACKLOG_WORDS),
+            stops: 0,
         }
     }
 }
@@ -71,10 +82,18 @@ impl Backlog {
         self.outbox.is_empty() && self.inbox.is_empty()
     }
 
-    /// Takes what waits in the inbox, leaving it empty (a new buffer: only
-    /// when a restart drops a mailbox).
-    pub(crate) fn take_inbox(&mut self) -> RunQueue {
-        std::mem::replace(&mut self.inbox, RunQueue::with_words(BACKLOG_WORDS))
+    /// Messages (not stops) in the inbox.
+    pub(crate) fn inbox_messages(&self) -> usize {
+        self.inbox.len() - self.stops
+    }
+
+    /// Takes what waits in the inbox and how many of its entries are
+    /// messages, leaving it empty (a new buffer: only when a restart drops
+    /// a mailbox).
+    pub(crate) fn take_inbox(&mut self) -> (RunQueue, usize) {
+        let messages = self.inbox_messages();
+        self.stops = 0;
+        (std::mem::replace(&mut self.inbox, RunQueue::with_words(BACKLOG_WORDS)), messages)
     }
 }
 
@@ -111,7 +130,9 @@ enum Drained {
 }
 
 impl Shard {
-    /// [`Context::send`](crate::Context::send) from the actor at `from`.
+    /// [`Context::send`](crate::Context::send) from the actor at `from`:
+    /// the plain send unless the actor is held back or the receiver is full.
+    #[inline(always)]
     pub(crate) fn send_from_handler<M: Send + 'static>(
         &self,
         from: (u32, u32),
@@ -119,25 +140,44 @@ impl Shard {
         msg: M,
     ) -> Result<(), SendError<M>> {
         let (slot, generation) = from;
+        // Held back: messages wait in its outbox (or will, once its inbox
+        // runs). One load while no actor of the shard is; else a look at its
+        // own slot.
+        let held_back = self.held_back_actors.get() > 0
+            && self.slots.with(|slots| {
+                let s = slots.slots.get(slot as usize);
+                s.is_some_and(|s| s.generation == generation && s.held_back)
+            });
         if to.mesh != self.mesh_id {
             // Another runtime's actor: no outbox can wait for it.
-            return to.send(msg);
-        }
-        let waiting = self.slots.with(|slots| {
-            slots.backlogs.get(&slot).is_some_and(|backlog| !backlog.outbox.is_empty())
-        });
-        let msg = if waiting {
-            // Behind what waits already, so each receiver gets them in order.
-            if to.stopped_in(&self.mesh) {
-                return Err(SendError::Closed(msg));
+            to.send(msg)
+        } else if !held_back {
+            if to.shard != self.id && is_full(&self.mesh, to) {
+                return self.keep_in_outbox(from, to, msg);
             }
-            msg
+            match to.send_from(self, msg) {
+                Err(SendError::Full(msg)) => self.keep_in_outbox(from, to, msg),
+                done => done,
+            }
+        } else if to.stopped_in(&self.mesh) {
+            Err(SendError::Closed(msg))
         } else {
-            match to.send(msg) {
-                Err(SendError::Full(msg)) => msg,
-                done => return done,
-            }
-        };
+            // Behind what waits already, so each receiver gets them in order.
+            self.keep_in_outbox(from, to, msg)
+        }
+    }
+
+    /// Puts `msg` at the end of the outbox of the actor at `from` and holds
+    /// the actor back; `Full` if its outbox holds a mailbox's worth.
+    #[cold]
+    #[inline(never)]
+    fn keep_in_outbox<M: Send + 'static>(
+        &self,
+        from: (u32, u32),
+        to: &ActorRef<M>,
+        msg: M,
+    ) -> Result<(), SendError<M>> {
+        let (slot, generation) = from;
         let capacity = self.mailbox_capacity as usize;
         let target = entry::target_word(to.slot, to.generation);
         let kept = self.slots.with(|slots| {
@@ -151,7 +191,8 @@ impl Shard {
                 .push(entry::entry_words::<M>(), |w| entry::write(w, to.fns().run, target, msg));
             outbox.to.push_back(to.shard);
             let first = outbox.len() == 1;
-            if let Some(s) = slots.live(slot, generation) {
+            let s = &mut slots.slots[slot as usize];
+            if s.generation == generation {
                 self.hold_back(s);
             }
             Ok(first)
@@ -194,14 +235,49 @@ impl Shard {
         value: T,
         count: bool,
     ) {
-        self.slots.with(|slots| {
-            if count {
-                slots.slots[slot as usize].queued += 1;
+        let is_stop = is_stop(run);
+        let full = self.slots.with(|slots| {
+            let s = &mut slots.slots[slot as usize];
+            if count && !is_stop {
+                s.queued += 1;
             }
+            let full = s.queued >= self.mailbox_capacity;
             let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::new);
             let target = entry::target_word(slot, generation);
             backlog.inbox.push(entry::entry_words::<T>(), |w| entry::write(w, run, target, value));
+            backlog.stops += usize::from(is_stop);
+            full
         });
+        if full {
+            self.publish_full(slot, generation, true);
+        }
+    }
+
+    /// Publishes whether the actor at `slot` is held back with a full
+    /// mailbox. Only this shard writes its `full` table.
+    ///
+    /// Clearing wakes the shards whose outboxes wait for it: the store and
+    /// the swap of `full_waiters` are separated by a SeqCst fence, as are a
+    /// waiter's `fetch_or` and its second look at the flag
+    /// ([`wait_for_room_at`]): either the waiter sees the flag cleared, or
+    /// this sees its bit and rings its doorbell.
+    pub(crate) fn publish_full(&self, slot: u32, generation: u32, full: bool) {
+        let shared = self.shared();
+        let value = if full { generation.wrapping_add(1) } else { 0 };
+        if shared.full.get(slot) == value {
+            return;
+        }
+        shared.full.set(slot, value);
+        if full {
+            return;
+        }
+        fence(Ordering::SeqCst);
+        let waiters = shared.full_waiters.swap(0, Ordering::SeqCst);
+        for (i, other) in self.mesh.shards.iter().enumerate() {
+            if waiters & waiter_bit(i) != 0 {
+                other.doorbell.ring(&mut 0);
+            }
+        }
     }
 
     /// Step 4 of a pass: moves what fits from every outbox to its receivers
@@ -267,19 +343,34 @@ impl Shard {
             if to == self.id {
                 // SAFETY: a complete entry; word 1 is its target.
                 let (slot, generation) = unsafe { entry::target(at) };
-                let room = self.slots.with(|slots| room_here(slots, slot, generation, capacity));
-                match room {
-                    // Queued like a send from this shard (counted if its
-                    // actor is there; a gone actor's is a dead letter when it
-                    // comes up).
-                    Some(counted) => {
-                        if counted {
-                            self.slots.with(|slots| slots.slots[slot as usize].queued += 1);
-                        }
-                        self.queue.with(|q| q.push(words, |w| w.copy_from_slice(src)));
+                let room = self.slots.with(|slots| {
+                    let room = room_here(slots, slot, generation, capacity);
+                    if room == Room::Counted {
+                        slots.slots[slot as usize].queued += 1;
                     }
-                    None => break Drained::Waiting(None),
+                    room
+                });
+                match room {
+                    Room::Full => break Drained::Waiting(None),
+                    // Queued like a send from this shard: counted if its
+                    // actor is there; a gone actor's is a dead letter when it
+                    // comes up.
+                    Room::Counted | Room::Gone => {
+                        self.queue.with(|q| q.push(words, |w| w.copy_from_slice(src)))
+                    }
+                    Room::Reserved => {
+                        // Behind what came before the actor: as `send_local`.
+                        let mut buffer = Box::new_uninit_slice(words);
+                        buffer.copy_from_slice(src);
+                        self.slots
+                            .with(|slots| slots.pending.entry(slot).or_default().push_back(buffer));
+                    }
                 }
+            } else if !self.overflow.borrow()[to as usize].is_empty() {
+                // Commands wait for that ring first.
+                break Drained::Waiting(Some((to, words)));
+            } else if self.wait_for_room_at(to, at) {
+                break Drained::Waiting(None);
             } else {
                 let wrote = self.outbound.with(|outbound| match outbound[to as usize].as_mut() {
                     // SAFETY: one complete entry, moved (not duplicated) into
@@ -310,6 +401,23 @@ impl Shard {
         drained
     }
 
+    /// Whether the entry at `at`, for an actor of shard `to`, must wait
+    /// because that actor is held back with a full mailbox. Registers this
+    /// shard to be woken when it has room, and looks again (see
+    /// [`publish_full`](Self::publish_full)).
+    fn wait_for_room_at(&self, to: u16, at: *mut u64) -> bool {
+        // SAFETY: a complete entry; word 1 is its target.
+        let (slot, generation) = unsafe { entry::target(at) };
+        let other = &self.mesh.shards[to as usize];
+        let full = || other.full.get(slot) == generation.wrapping_add(1);
+        if !full() {
+            return false;
+        }
+        other.full_waiters.fetch_or(waiter_bit(self.id as usize), Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        full()
+    }
+
     /// The outbox of the held-back actor at `slot` is empty: its inbox runs,
     /// in order, until it is held back again or nothing is left; then it is
     /// handed messages again. Nothing runs unless the actor is live.
@@ -332,7 +440,8 @@ impl Shard {
                     return None;
                 };
                 // SAFETY: a complete entry of the inbox (a message or stop).
-                let words = unsafe { entry::measure(at) };
+                let (words, run) = unsafe { (entry::measure(at), entry::run_fn(at)) };
+                backlog.stops -= usize::from(is_stop(run));
                 // SAFETY: `words` words of the entry, copied out before the
                 // inbox is popped, so user code may push to it meanwhile.
                 unsafe { std::ptr::copy_nonoverlapping(at.cast(), held.as_mut_ptr(), words) };
@@ -359,16 +468,24 @@ impl Shard {
                 }
             });
         }
-        // Its mailbox has room again: a ring may wait for it.
-        self.stop_waiting_rings();
+        let still_full = self.slots.with(|slots| {
+            slots.slots.get(slot as usize).is_some_and(|s| {
+                s.generation == generation && s.held_back && s.queued >= self.mailbox_capacity
+            })
+        });
+        if !still_full {
+            self.publish_full(slot, generation, false);
+        }
     }
 
     /// The actor at `slot` stops for good: what waits in its inbox is
     /// counted as dead letters (`cause`), and its outbox is left to be
     /// delivered.
     pub(crate) fn drop_backlog(&self, slot: u32, backlog: Backlog, cause: DeadLetterCause) {
-        let Backlog { outbox, inbox } = backlog;
-        self.count_dead_letters(cause, inbox.len());
+        self.publish_full(slot, 0, false);
+        let messages = backlog.inbox_messages();
+        let Backlog { outbox, inbox, .. } = backlog;
+        self.count_dead_letters(cause, messages);
         // Dropping the queue drops its entries (a panic in one's `Drop` is
         // caught by its run function).
         drop(inbox);
@@ -388,9 +505,9 @@ impl Shard {
             self.slots.with(|slots| slots.backlogs.drain().map(|(_, b)| b).collect());
         let orphans: Vec<Outbox> = self.orphans.borrow_mut().drain(..).collect();
         self.outboxes.borrow_mut().clear();
-        for Backlog { outbox, inbox } in backlogs {
-            self.count_dead_letters(cause, outbox.len() + inbox.len());
-            drop((outbox, inbox));
+        for backlog in backlogs {
+            self.count_dead_letters(cause, backlog.outbox.len() + backlog.inbox_messages());
+            drop(backlog);
         }
         for outbox in orphans {
             self.count_dead_letters(cause, outbox.len());
@@ -416,21 +533,46 @@ fn put_at<T>(list: &mut Vec<T>, i: usize, value: T) {
     list.swap(i, last);
 }
 
-/// Whether a message for `slot` may be queued here now: `Some(counted)`
-/// (counted: in its actor's `queued`), or `None` while its mailbox is full.
-fn room_here(slots: &mut Slots, slot: u32, generation: u32, capacity: u32) -> Option<bool> {
+/// Where a message for an actor of this shard goes now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Room {
+    /// Into the run queue, counted in its actor's `queued`.
+    Counted,
+    /// Its mailbox is full: it waits.
+    Full,
+    /// With the messages that wait for its spawn to arrive.
+    Reserved,
+    /// Into the run queue, uncounted: its actor is gone (a dead letter when
+    /// it comes up).
+    Gone,
+}
+
+fn room_here(slots: &Slots, slot: u32, generation: u32, capacity: u32) -> Room {
     match slots.slots.get(slot as usize) {
-        Some(s)
-            if s.generation == generation && matches!(s.state, State::Live | State::Restarting) =>
-        {
-            if !s.stopping && s.queued >= capacity {
-                None
-            } else {
-                Some(true)
-            }
-        }
-        // Reserved for a spawn on its way, stopping or gone: queued
-        // uncounted; delivery sorts it out.
-        _ => Some(false),
+        Some(s) if s.generation == generation => match s.state {
+            State::Live | State::Restarting if !s.stopping && s.queued >= capacity => Room::Full,
+            State::Live | State::Restarting => Room::Counted,
+            State::Reserved => Room::Reserved,
+            _ => Room::Gone,
+        },
+        Some(_) => Room::Gone,
+        // An index reserved by a spawn from another shard, not built yet.
+        None => Room::Reserved,
     }
+}
+
+/// Whether the actor `to` names (on another shard) is held back with a full
+/// mailbox.
+fn is_full<M>(mesh: &crate::mesh::Mesh, to: &ActorRef<M>) -> bool {
+    mesh.shards[to.shard as usize].full.get(to.slot) == to.generation.wrapping_add(1)
+}
+
+/// Whether an entry's run function is a stop's.
+fn is_stop(run: RunFn) -> bool {
+    run as usize == run_stop as RunFn as usize
+}
+
+/// The bit of shard `i` in `full_waiters`.
+fn waiter_bit(i: usize) -> u64 {
+    1 << i.min(63)
 }

@@ -209,7 +209,7 @@ impl Shard {
             s.state = State::Restarting;
             s.busy = true;
             if drop_waiting {
-                s.queued -= inbox.as_ref().map_or(0, |held| held.len() as u32);
+                s.queued -= inbox.as_ref().map_or(0, |(_, messages)| *messages as u32);
                 s.queued -= dropped.as_ref().map_or(0, |held| held.len() as u32);
                 // Exactly the messages queued now; what `stopped` sends
                 // comes after them.
@@ -224,7 +224,7 @@ impl Shard {
             self.drop_entry_buffer(DeadLetterCause::DroppedOnRestart, buffer);
         }
         if let Some(inbox) = inbox {
-            self.count_dead_letters(DeadLetterCause::DroppedOnRestart, inbox.len());
+            self.count_dead_letters(DeadLetterCause::DroppedOnRestart, inbox.1);
             drop(inbox);
         }
         self.restarting.set(self.restarting.get() + 1);
@@ -347,8 +347,9 @@ impl Shard {
         }
         self.run_held(slot, generation);
         // Held back by a full receiver before it failed: its inbox runs
-        // once its outbox has drained (this also frees waiting rings).
+        // once its outbox has drained.
         self.release(slot, generation);
+        self.stop_waiting_rings();
         self.rebuilding.set(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
@@ -434,21 +435,16 @@ impl Shard {
     /// is refused with `Full`. An actor waiting for its supervisor is not
     /// waited for: the supervisor's answer may come through that very ring
     /// (messages for it are held past the bound for that round trip).
-    /// The same holds for an actor held back by a full receiver (see
-    /// `outbox`): its ring waits until it is released.
+    /// Not for an actor held back by a full receiver (see `outbox`): its
+    /// release may need that very ring to drain, even with no cycle among
+    /// the actors (the rings are shared); other shards' `Context::send`s
+    /// hold back for it instead.
     #[inline]
     pub(crate) fn ring_must_wait(&self, slot: u32, generation: u32) -> bool {
-        (self.restarting.get() > 0 || self.held_back_actors.get() > 0)
+        self.restarting.get() > 0
             && self.slots.with(|slots| {
-                let Some(s) = slots.slots.get(slot as usize) else { return false };
-                if s.generation != generation || s.stopping || s.queued < self.mailbox_capacity {
-                    return false;
-                }
-                match s.state {
-                    State::Live => s.held_back,
-                    State::Restarting => slots.rebuild_due(slot, generation),
-                    _ => false,
-                }
+                slots.rebuild_due(slot, generation)
+                    && slots.slots[slot as usize].queued >= self.mailbox_capacity
             })
     }
 

@@ -136,6 +136,19 @@ fn a_slow_last_stage_slows_the_pipeline_across_shards_and_nothing_is_lost() {
     });
 }
 
+#[test]
+fn a_pipeline_that_crosses_the_shards_both_ways_does_not_deadlock_on_its_rings() {
+    common::within(60, || {
+        // The program (on shard 0) feeds the first stage on shard 1, whose
+        // middle stage on shard 0 feeds the slow one on shard 1: the ring
+        // 0 -> 1 carries both the first stage's input and the slow stage's.
+        // Held-back actors must not stop a ring that others need to drain.
+        let (seen, ahead) = pipeline([1, 0, 1], 5_000);
+        assert_eq!(seen, 5_000 * FAN_OUT, "nothing dropped");
+        assert!(ahead <= most_ahead_allowed(2), "the first stage ran {ahead} ahead");
+    });
+}
+
 /// Counts what the last stage handled, for the allocation test.
 struct Sink {
     seen: Arc<AtomicU64>,
@@ -154,6 +167,10 @@ impl Actor for Sink {
 
 #[test]
 fn holding_an_actor_back_allocates_nothing_in_steady_state() {
+    common::within(120, holding_back_allocations);
+}
+
+fn holding_back_allocations() {
     let rt = common::builder(1).mailbox_capacity(BOUND as usize).build().unwrap();
     let allocations = rt
         .block_on(|sys| async move {

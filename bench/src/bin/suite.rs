@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use whirl_bench::alloc::TrackingAllocator;
 use whirl_bench::report::{mps, nanos, ratio, Latency, Throughput};
 use whirl_bench::ring::{glommio_channel, Cores};
-use whirl_bench::suite::{peers, whirl_runtime, Scale};
+use whirl_bench::suite::{backpressure, peers, whirl_runtime, Scale};
 
 #[global_allocator]
 static ALLOCATOR: TrackingAllocator = TrackingAllocator;
@@ -206,6 +206,41 @@ fn main() {
     throughput_row("cross-shard one way", "glommio shared_channel", &glommio_cross, cross.p50);
     throughput_row("cross-shard one way", "tokio mpsc multi-thread", &tokio_cross, cross.p50);
 
+    let [plain_sends, outbox_sends] = backpressure::handler_sends(scale);
+    let [slow_alone, slow_piped] = backpressure::slow_pipeline(scale, false);
+    let [slow_alone_across, slow_piped_across] = backpressure::slow_pipeline(scale, true);
+    println!();
+    println!("## backpressure from handlers (messages/s per run; vs = p50 / the first row's)");
+    println!("| scenario | peer | runs | p50 | min | max | vs |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let plain = throughput_row(
+        "handler → actor on its shard, nothing full, ActorRef::send",
+        "whirl",
+        &plain_sends,
+        p50(&plain_sends),
+    );
+    let outbox = throughput_row("the same with Context::send", "whirl", &outbox_sends, plain.p50);
+    let alone =
+        throughput_row("a slow stage fed by a task", "whirl", &slow_alone, p50(&slow_alone));
+    let piped = throughput_row(
+        "the same stage last in a pipeline held back by it (fan-out 4 → 1 → slow)",
+        "whirl",
+        &slow_piped,
+        alone.p50,
+    );
+    let alone_across = throughput_row(
+        "a slow stage fed by a task (second run)",
+        "whirl",
+        &slow_alone_across,
+        p50(&slow_alone_across),
+    );
+    let piped_across = throughput_row(
+        "the same, the pipeline's middle stage on the other shard",
+        "whirl",
+        &slow_piped_across,
+        alone_across.p50,
+    );
+
     let (spawns, bytes_per_actor) = whirl_runtime::spawn_rate_and_memory(scale);
     let spawn = Throughput::from_histogram(&spawns);
     println!();
@@ -284,6 +319,23 @@ fn main() {
                 nanos(restart_supervised.p50)
             ),
             restart_supervised.p50 <= 2_000,
+        ),
+        (
+            format!(
+                "Context::send costs <= 5 % when nothing is full ({:.2}x)",
+                outbox.p50 as f64 / plain.p50.max(1) as f64
+            ),
+            outbox.p50 as f64 >= 0.95 * plain.p50 as f64,
+        ),
+        (
+            format!(
+                "a pipeline held back by its slow last stage runs at >= 80 % of that stage's \
+                 speed (one shard {:.2}x, across {:.2}x)",
+                piped.p50 as f64 / alone.p50.max(1) as f64,
+                piped_across.p50 as f64 / alone_across.p50.max(1) as f64
+            ),
+            piped.p50 as f64 >= 0.8 * alone.p50 as f64
+                && piped_across.p50 as f64 >= 0.8 * alone_across.p50 as f64,
         ),
         (format!("spawn >= 1 M actors/s per shard ({})", mps(spawn.p50)), spawn.p50 >= 1_000_000),
         (format!("<= 256 bytes per idle actor ({bytes_per_actor:.0})"), bytes_per_actor <= 256.0),

@@ -1,6 +1,7 @@
 //! The latency suite: whirl's actors against glommio's channels and tokio's
 //! mpsc, each scenario measured the same way for every peer.
 
+pub mod backpressure;
 pub mod peers;
 pub mod whirl_runtime;
 

@@ -1,0 +1,185 @@
+//! Backpressure from handlers (`Context::send`): what it costs when nothing
+//! is full, and how close a pipeline held back by a slow last stage runs to
+//! that stage's own speed.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use whirl::{Actor, ActorRef, Context, Reply, Runtime};
+
+use super::Scale;
+use crate::report::histogram;
+
+/// Messages a source sends per handler call.
+const BURST: u64 = 256;
+
+/// Work per message in the slow stage (multiply-adds).
+const SLOW_WORK: u64 = 400;
+
+/// Messages the first pipeline stage sends per message it gets.
+const FAN_OUT: u64 = 4;
+
+fn runtime() -> Runtime {
+    let spin = Duration::from_millis(10);
+    Runtime::builder().shards(2).spin_before_park(spin).build().expect("runtime")
+}
+
+/// Counts what it gets; optionally works on each.
+struct Counter {
+    count: u64,
+    work: u64,
+}
+
+enum CounterMsg {
+    One(u64),
+    Count(Reply<u64>),
+}
+
+impl Actor for Counter {
+    type Msg = CounterMsg;
+    fn handle(&mut self, msg: CounterMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            CounterMsg::One(n) => {
+                let mut x = n;
+                for _ in 0..self.work {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+                self.count += 1;
+            }
+            CounterMsg::Count(reply) => reply.send(self.count),
+        }
+    }
+}
+
+/// Sends `BURST` messages per call to a counter from its handler, with
+/// `ActorRef::send` or `Context::send`, then asks itself for more.
+struct Source {
+    to: ActorRef<CounterMsg>,
+    left: u64,
+    outbox: bool,
+}
+
+impl Actor for Source {
+    type Msg = ();
+    fn handle(&mut self, (): (), ctx: &mut Context<Self>) {
+        for _ in 0..BURST.min(self.left) {
+            let sent = if self.outbox {
+                ctx.send(&self.to, CounterMsg::One(1))
+            } else {
+                self.to.send(CounterMsg::One(1))
+            };
+            sent.unwrap_or_else(|_| panic!("the counter keeps up with one burst"));
+            self.left -= 1;
+        }
+        if self.left > 0 {
+            ctx.myself().send(()).expect("room for one");
+        }
+    }
+}
+
+/// Forwards `fan_out` numbers for each it gets, with `Context::send`.
+struct Forward {
+    next: ActorRef<CounterMsg>,
+    fan_out: u64,
+}
+
+impl Actor for Forward {
+    type Msg = CounterMsg;
+    fn handle(&mut self, msg: CounterMsg, ctx: &mut Context<Self>) {
+        let CounterMsg::One(n) = msg else { return };
+        for k in 0..self.fan_out {
+            ctx.send(&self.next, CounterMsg::One(n + k)).expect("held back, never refused");
+        }
+    }
+}
+
+/// Waits until `counter` has counted `count`.
+async fn counted(counter: ActorRef<CounterMsg>, count: u64) {
+    while counter.ask(CounterMsg::Count).await.expect("counter runs") < count {}
+}
+
+/// Messages per second from a handler to an actor on its shard, nothing
+/// full: with `ActorRef::send`, then with `Context::send`; one sample per
+/// run each, runs interleaved.
+pub fn handler_sends(scale: Scale) -> [Histogram<u64>; 2] {
+    let rt = runtime();
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
+        let mut runs = [histogram(100_000_000_000), histogram(100_000_000_000)];
+        for _ in 0..scale.runs {
+            for (outbox, runs) in [false, true].into_iter().zip(&mut runs) {
+                let counter = sys.spawn_on(here, || Counter { count: 0, work: 0 }).expect("spawn");
+                let began = Instant::now();
+                let left = scale.messages;
+                let source = sys
+                    .spawn_on(here, move || Source { to: counter, left, outbox })
+                    .expect("spawn");
+                source.send(()).expect("room");
+                counted(counter, scale.messages).await;
+                runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+                source.stop();
+                counter.stop();
+            }
+        }
+        runs
+    })
+    .expect("block_on")
+}
+
+/// A slow stage on its own (a task feeds it), then the pipeline source →
+/// first (fan-out 4, `Context::send`) → middle (`Context::send`) → the slow
+/// stage, held back by it; messages per second at the slow stage, one
+/// sample per run each, runs interleaved. `across`: the middle stage on the
+/// other shard.
+pub fn slow_pipeline(scale: Scale, across: bool) -> [Histogram<u64>; 2] {
+    let rt = runtime();
+    let messages = scale.messages / 4;
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
+        let mut runs = [histogram(100_000_000_000), histogram(100_000_000_000)];
+        for _ in 0..scale.runs {
+            for (piped, runs) in [false, true].into_iter().zip(&mut runs) {
+                let slow = || Counter { count: 0, work: SLOW_WORK };
+                let last = sys.spawn_on(here, slow).expect("spawn");
+                let feed = if piped {
+                    let at = if across { 1 - here } else { here };
+                    let middle = sys
+                        .spawn_on(at, move || Forward { next: last, fan_out: 1 })
+                        .expect("spawn");
+                    let first = sys
+                        .spawn_on(here, move || Forward { next: middle, fan_out: FAN_OUT })
+                        .expect("spawn");
+                    Some((first, middle))
+                } else {
+                    None
+                };
+                let began = Instant::now();
+                match feed {
+                    Some((first, _)) => {
+                        for n in 0..messages / FAN_OUT {
+                            first.send_async(CounterMsg::One(n)).await.expect("runs");
+                        }
+                    }
+                    None => {
+                        for n in 0..messages {
+                            last.send_async(CounterMsg::One(n)).await.expect("runs");
+                        }
+                    }
+                }
+                counted(last, messages).await;
+                runs.record(per_second(messages, began.elapsed())).expect("in range");
+                if let Some((first, middle)) = feed {
+                    first.stop();
+                    middle.stop();
+                }
+                last.stop();
+            }
+        }
+        runs
+    })
+    .expect("block_on")
+}
+
+fn per_second(count: u64, elapsed: Duration) -> u64 {
+    (count as f64 / elapsed.as_secs_f64()) as u64
+}
