@@ -96,6 +96,63 @@
 //! # Ok::<(), whirl::Error>(())
 //! ```
 //!
+//! # Backpressure from handlers
+//!
+//! A handler cannot await. [`Context::send`] never drops a message for want
+//! of room and never blocks the shard: if the receiver is full, the message
+//! waits in the sender's outbox and the sender is handed nothing new until
+//! it has drained, so a slow stage slows down everything upstream of it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use whirl::{Actor, ActorRef, Context, Reply, Runtime};
+//!
+//! /// Doubles each number and passes it on.
+//! struct Double { next: ActorRef<SumMsg> }
+//!
+//! impl Actor for Double {
+//!     type Msg = u64;
+//!     fn handle(&mut self, n: u64, ctx: &mut Context<Self>) {
+//!         // Waits in this actor's outbox if `next` is full; never lost.
+//!         ctx.send(&self.next, SumMsg::Add(2 * n)).expect("next is running");
+//!     }
+//! }
+//!
+//! struct Sum(u64);
+//! enum SumMsg { Add(u64), Get(Reply<u64>) }
+//!
+//! impl Actor for Sum {
+//!     type Msg = SumMsg;
+//!     fn handle(&mut self, msg: SumMsg, _ctx: &mut Context<Self>) {
+//!         match msg {
+//!             SumMsg::Add(n) => self.0 += n,
+//!             SumMsg::Get(reply) => reply.send(self.0),
+//!         }
+//!     }
+//! }
+//!
+//! let rt = Runtime::builder().shards(2).mailbox_capacity(16).build()?;
+//! let sum = rt.block_on(|sys| async move {
+//!     let sum = sys.spawn_on(1, || Sum(0)).unwrap();
+//!     let double = sys.spawn_on(0, move || Double { next: sum }).unwrap();
+//!     for n in 0..10_000 {
+//!         double.send_async(n).await.unwrap(); // waits while `double` is full
+//!     }
+//!     // The question may overtake what `double` still holds: ask again
+//!     // until everything is in (a lost message fails the assert below).
+//!     let mut total = 0;
+//!     for _ in 0..100_000 {
+//!         total = sum.ask(SumMsg::Get).timeout(Duration::from_secs(5)).await.unwrap();
+//!         if total == 99_990_000 {
+//!             break;
+//!         }
+//!     }
+//!     total
+//! })?;
+//! assert_eq!(sum, 99_990_000);
+//! # Ok::<(), whirl::Error>(())
+//! ```
+//!
 //! # Seeing what whirl does
 //!
 //! whirl reports actor failures with their reason (panics in `handle`,
