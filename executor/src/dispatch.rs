@@ -380,7 +380,11 @@ impl Shard {
     /// the drain asks the loop to look at quiescence again, or a full ring
     /// that commands or tasks wait on has room.
     fn should_wake(&self, seen: MeshView) -> bool {
-        self.recheck.get() || self.has_work() || self.mesh_view() != seen || self.room_appeared()
+        self.recheck.get()
+            || self.has_work()
+            || self.mesh_view() != seen
+            || self.room_appeared()
+            || self.shared().room_news.load(Ordering::SeqCst)
     }
 
     /// Whether a pass now would find something to do.

@@ -97,6 +97,10 @@ pub(crate) struct ShardShared {
     /// for shard `i`; shards from 63 on share bit 63 and are all woken),
     /// woken when one has room again. SeqCst: see `Shard::publish_full`.
     pub(crate) full_waiters: AtomicU64,
+    /// Set (before its doorbell is rung) when an actor this shard's
+    /// outboxes waited for has room again; the loop then runs a pass instead
+    /// of parking (a ring of the doorbell wakes only a parked loop).
+    pub(crate) room_news: AtomicBool,
     /// This shard has stopped its actors (counted once in
     /// `Mesh::stopped_shards`).
     stopped: AtomicBool,
@@ -135,6 +139,7 @@ impl ShardShared {
             generations: Generations::default(),
             full: Generations::default(),
             full_waiters: AtomicU64::new(0),
+            room_news: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             exited: AtomicBool::new(false),
         }

@@ -124,8 +124,9 @@ impl Outbox {
 enum Drained {
     /// Everything went out.
     Empty,
-    /// Its first entry waits for room: in the ring to this shard for
-    /// `words` words, or (`None`) in a mailbox here.
+    /// Its first entry waits: for `words` free words in the ring to shard
+    /// `to` (`Some((to, words))`), or (`None`) for room in a mailbox here or
+    /// for a full actor on another shard, whose shard wakes this one.
     Waiting(Option<(u16, usize)>),
 }
 
@@ -275,6 +276,9 @@ impl Shard {
         let waiters = shared.full_waiters.swap(0, Ordering::SeqCst);
         for (i, other) in self.mesh.shards.iter().enumerate() {
             if waiters & waiter_bit(i) != 0 {
+                // Before the ring: a loop that is not parked yet sees it in
+                // `should_wake` (the doorbell's own barriers order the two).
+                other.room_news.store(true, Ordering::SeqCst);
                 other.doorbell.ring(&mut 0);
             }
         }
@@ -286,6 +290,8 @@ impl Shard {
     /// back (no allocation: the place keeps its capacity).
     pub(crate) fn flush_outboxes(&self) -> usize {
         let mut moved = 0;
+        // News of room is acted on now; later news sets it again.
+        self.shared().room_news.store(false, Ordering::SeqCst);
         self.room_wanted.borrow_mut().fill(0);
         let mut i = 0;
         loop {
@@ -359,11 +365,13 @@ impl Shard {
                         self.queue.with(|q| q.push(words, |w| w.copy_from_slice(src)))
                     }
                     Room::Reserved => {
-                        // Behind what came before the actor: as `send_local`.
+                        // Behind what came before the actor: as `keep_pending`.
                         let mut buffer = Box::new_uninit_slice(words);
                         buffer.copy_from_slice(src);
-                        self.slots
-                            .with(|slots| slots.pending.entry(slot).or_default().push_back(buffer));
+                        self.slots.with(|slots| {
+                            slots.ensure(slot);
+                            slots.pending.entry(slot).or_default().push_back(buffer)
+                        });
                     }
                 }
             } else if !self.overflow.borrow()[to as usize].is_empty() {

@@ -226,6 +226,8 @@ impl Shard {
         if let Some(inbox) = inbox {
             self.count_dead_letters(DeadLetterCause::DroppedOnRestart, inbox.1);
             drop(inbox);
+            // Its mailbox is empty now: other shards need not hold back.
+            self.publish_full(slot, generation, false);
         }
         self.restarting.set(self.restarting.get() + 1);
         self.reset_arena(slot);
