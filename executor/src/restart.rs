@@ -198,9 +198,12 @@ impl Shard {
             // What waits in its inbox (it was held back by a full receiver):
             // dropped under `Drop`; under `Keep` it stays first in line, and
             // the actor stays held back so nothing newer overtakes it.
-            let backlog = slots.backlogs.get_mut(&slot);
-            let inbox = backlog.as_ref().is_some_and(|b| !b.inbox.is_empty()) && drop_waiting;
-            let inbox = backlog.filter(|_| inbox).map(|b| b.take_inbox());
+            let inbox = match slots.backlogs.get_mut(&slot) {
+                Some(backlog) if drop_waiting && !backlog.inbox.is_empty() => {
+                    Some(backlog.take_inbox())
+                }
+                _ => None,
+            };
             let waits = slots.backlogs.get(&slot).is_some_and(|b| !b.is_empty());
             let s = &mut slots.slots[slot as usize];
             if waits {
