@@ -169,7 +169,7 @@ impl<M: Send + 'static> ActorRef<M> {
     /// Every other send: outside a pass, to another shard, from outside the
     /// runtime, or refused.
     #[inline(never)]
-    fn send_slow(&self, msg: M) -> Result<(), SendError<M>> {
+    pub(crate) fn send_slow(&self, msg: M) -> Result<(), SendError<M>> {
         with_current(|shard| match shard {
             Some(shard) if shard.mesh_id == self.mesh => {
                 if shard.id == self.shard {
@@ -185,7 +185,7 @@ impl<M: Send + 'static> ActorRef<M> {
         })
     }
 
-    fn send_from_outside(&self, msg: M) -> Result<(), SendError<M>> {
+    pub(crate) fn send_from_outside(&self, msg: M) -> Result<(), SendError<M>> {
         let Some(mesh) = Mesh::find(self.mesh) else { return Err(SendError::Closed(msg)) };
         let Some(shared) = mesh.shards.get(self.shard as usize) else {
             return Err(SendError::Closed(msg));
@@ -228,20 +228,27 @@ impl<M: Send + 'static> ActorRef<M> {
                 Err(SendError::Closed(back)) => return Err(SendError::Closed(back)),
                 Err(SendError::Full(back)) => msg = back,
             }
-            if self.make_room_here() {
-                // Room was made without waking the dispatch loop; one yield
-                // per pass (thousands of messages) keeps the executor's
-                // other tasks waiting no longer than a pass.
-                yield_now().await;
-            } else if self.on_other_shard_of_mesh() {
-                RoomFor::new(self.mesh, self.shard, entry::entry_words::<M>()).await;
-            } else {
-                // The injection queue of the actor's shard is full, seen
-                // from a thread off the runtime or from a shard of another
-                // runtime: nothing will wake us when it drains.
-                attempt = attempt.saturating_add(1);
-                back_off(attempt).await;
-            }
+            self.wait_for_room(&mut attempt).await;
+        }
+    }
+
+    /// Waits until a message refused with `Full` may find room: see
+    /// [`send_async`](Self::send_async). `attempt` counts the waits that
+    /// had nothing to wake them.
+    pub(crate) async fn wait_for_room(&self, attempt: &mut u32) {
+        if self.make_room_here() {
+            // Room was made without waking the dispatch loop; one yield
+            // per pass (thousands of messages) keeps the executor's
+            // other tasks waiting no longer than a pass.
+            yield_now().await;
+        } else if self.on_other_shard_of_mesh() {
+            RoomFor::new(self.mesh, self.shard, entry::entry_words::<M>()).await;
+        } else {
+            // The injection queue of the actor's shard is full, seen
+            // from a thread off the runtime or from a shard of another
+            // runtime: nothing will wake us when it drains.
+            *attempt = attempt.saturating_add(1);
+            back_off(*attempt).await;
         }
     }
 
@@ -312,7 +319,7 @@ impl<M: Send + 'static> ActorRef<M> {
     }
 
     /// Whether this thread runs another shard of the actor's runtime.
-    fn on_other_shard_of_mesh(&self) -> bool {
+    pub(crate) fn on_other_shard_of_mesh(&self) -> bool {
         with_current(|shard| shard.is_some_and(|s| s.mesh_id == self.mesh && s.id != self.shard))
     }
 
@@ -320,7 +327,7 @@ impl<M: Send + 'static> ActorRef<M> {
     /// the shard's run queue here and now, which hands the full mailbox's
     /// messages to the actor, instead of switching to the dispatch loop's
     /// task and back. Returns whether the pass ran anything.
-    fn make_room_here(&self) -> bool {
+    pub(crate) fn make_room_here(&self) -> bool {
         with_current(|shard| {
             shard
                 .filter(|s| s.mesh_id == self.mesh && s.id == self.shard && !s.in_dispatch.get())
@@ -364,7 +371,7 @@ impl<M: Send + 'static> ActorRef<M> {
 /// Backs off while a shard's injection queue is full: by yielding the
 /// thread off the runtime; on a shard of another runtime, by letting its
 /// other tasks run, then with short sleeps so the shard can still park.
-async fn back_off(attempt: u32) {
+pub(crate) async fn back_off(attempt: u32) {
     if with_current(|shard| shard.is_none()) {
         std::thread::yield_now();
         yield_now().await;

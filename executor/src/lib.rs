@@ -50,6 +50,7 @@ mod restart;
 mod restart_policy;
 mod room;
 mod run_queue;
+mod send_many;
 mod shard;
 mod slots;
 mod spawn;

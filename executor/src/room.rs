@@ -118,7 +118,8 @@ impl Shard {
         if self.room_waiters.borrow().is_empty() {
             return;
         }
-        let mut ready = Vec::new();
+        // A buffer kept between calls: waking allocates nothing.
+        let mut ready = std::mem::take(&mut *self.woken.borrow_mut());
         {
             let overflow = self.overflow.borrow();
             let mut waiters = self.room_waiters.borrow_mut();
@@ -142,9 +143,10 @@ impl Shard {
             });
         }
         // Wakers may run an embedding program's code: no borrow held.
-        for waker in ready {
+        for waker in ready.drain(..) {
             waker.wake();
         }
+        *self.woken.borrow_mut() = ready;
     }
 
     /// Wakes every waiting task: the shard is exiting, and their sends are

@@ -67,6 +67,9 @@ pub(crate) struct Shard {
     pub(crate) replies: RefCell<ReplySlab>,
     /// Tasks waiting for room in a full outgoing ring (see `room`).
     pub(crate) room_waiters: RefCell<Vec<RoomWaiter>>,
+    /// The wakers `wake_room_waiters` is about to wake (kept for its
+    /// capacity).
+    pub(crate) woken: RefCell<Vec<std::task::Waker>>,
     /// An injected message for a full mailbox: it waits here, and the
     /// injector is not drained until it is delivered, so senders outside the
     /// runtime see `Full` instead of growing the mailbox.
@@ -231,7 +234,8 @@ impl Shard {
             room_wanted: RefCell::new(vec![0; shards]),
             held_back_actors: Cell::new(0),
             replies: RefCell::new(ReplySlab::default()),
-            room_waiters: RefCell::new(Vec::new()),
+            room_waiters: RefCell::new(Vec::with_capacity(8)),
+            woken: RefCell::new(Vec::with_capacity(8)),
             held: RefCell::new(None),
             in_dispatch: Cell::new(false),
             idle: Cell::new(false),
@@ -485,6 +489,22 @@ impl Shard {
         target: u64,
         msg: M,
     ) -> Result<(), M> {
+        self.try_stage_remote(to, run, target, msg)?;
+        let in_dispatch = self.in_dispatch.get();
+        self.publish_remote(to, in_dispatch);
+        Ok(())
+    }
+
+    /// As [`try_write_remote`](Self::try_write_remote), without publishing:
+    /// the caller publishes with [`publish_remote`](Self::publish_remote).
+    #[inline(always)]
+    pub(crate) fn try_stage_remote<M: Send + 'static>(
+        &self,
+        to: u16,
+        run: RunFn,
+        target: u64,
+        msg: M,
+    ) -> Result<(), M> {
         if self.overflow_waiting(to) {
             // Keep order behind commands still waiting for room.
             return Err(msg);
@@ -501,7 +521,14 @@ impl Shard {
         // SAFETY: the words just reserved. Written here, not in a closure, so
         // the message is copied once, into the ring.
         unsafe { entry::write_at(at, run, target, msg) };
-        let in_dispatch = self.in_dispatch.get();
+        Ok(())
+    }
+
+    /// Publishes what is staged in the ring to shard `to` (one release
+    /// store, at most one wake-up), unless `in_dispatch` and the batch is
+    /// still small: the pass publishes it.
+    #[inline(always)]
+    pub(crate) fn publish_remote(&self, to: u16, in_dispatch: bool) {
         let wake = self.outbound.with(|outbound| {
             let producer = outbound.get_mut(to as usize).and_then(Option::as_mut)?;
             if in_dispatch && producer.staged() < PUBLISH_BATCH_WORDS {
@@ -512,7 +539,6 @@ impl Shard {
         if let Some(waker) = wake {
             wake_other_shard(waker);
         }
-        Ok(())
     }
 
     /// Whether commands wait in the overflow queue to shard `to`.
@@ -597,7 +623,7 @@ impl Shard {
     }
 
     /// Whether the ring to shard `to` is gone (that shard has exited).
-    fn ring_closed(&self, to: u16) -> bool {
+    pub(crate) fn ring_closed(&self, to: u16) -> bool {
         self.outbound.with(|outbound| {
             outbound.get(to as usize).and_then(Option::as_ref).is_none_or(|p| p.is_closed())
         })
