@@ -162,6 +162,7 @@ fn main() {
     let tokio_local = peers::tokio_local_throughput(scale);
     let whirl_cross = whirl_runtime::cross_shard_throughput(scale, false);
     let whirl_batched = whirl_runtime::cross_shard_throughput(scale, true);
+    let whirl_send_many = whirl_runtime::cross_shard_send_many(scale);
     let mut glommio_cross = whirl_bench::report::histogram(100_000_000_000);
     for _ in 0..scale.runs {
         let run =
@@ -203,6 +204,12 @@ fn main() {
     );
     let batched =
         throughput_row("cross-shard one way, batched per pass", "whirl", &whirl_batched, cross.p50);
+    throughput_row(
+        "cross-shard one way, send_many from a task (256 a batch)",
+        "whirl",
+        &whirl_send_many,
+        cross.p50,
+    );
     throughput_row("cross-shard one way", "glommio shared_channel", &glommio_cross, cross.p50);
     throughput_row("cross-shard one way", "tokio mpsc multi-thread", &tokio_cross, cross.p50);
 

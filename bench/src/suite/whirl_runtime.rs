@@ -165,6 +165,9 @@ enum Target {
     /// From an actor on shard 0 to one on shard 1, in bursts published per
     /// pass.
     OtherShardBatched,
+    /// From a task on shard 0 to an actor on shard 1, `send_many` with 256
+    /// messages a batch (each batch published at once).
+    OtherShardSendMany,
 }
 
 /// Messages per second into a [`Sink`], one sample per run.
@@ -182,7 +185,10 @@ fn sink_throughputs(scale: Scale, targets: &[Target]) -> Vec<Histogram<u64>> {
         let mut runs: Vec<_> = targets.iter().map(|_| histogram(100_000_000_000)).collect();
         for _ in 0..scale.runs {
             for (target, runs) in targets.iter().zip(&mut runs) {
-                let same_shard = !matches!(target, Target::OtherShard | Target::OtherShardBatched);
+                let same_shard = !matches!(
+                    target,
+                    Target::OtherShard | Target::OtherShardBatched | Target::OtherShardSendMany
+                );
                 let sink_shard = if same_shard { here } else { 1 - here };
                 let policy = match target {
                     Target::SameShardRestartable => RestartPolicy::new(Restart::Transient),
@@ -205,6 +211,8 @@ fn sink_throughputs(scale: Scale, targets: &[Target]) -> Vec<Histogram<u64>> {
                     let source = sys.spawn_on(here, || BurstSource { done: None }).expect("spawn");
                     source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
                     source.stop();
+                } else if matches!(target, Target::OtherShardSendMany) {
+                    stream_many(sink, scale.messages).await;
                 } else {
                     stream(sink, scale.messages).await;
                 }
@@ -471,6 +479,25 @@ impl Actor for BurstSource {
         } else {
             self.done.take().expect("started").send(());
         }
+    }
+}
+
+/// Cross-shard one-way throughput with `ActorRef::send_many` from a task,
+/// 256 messages a batch; messages per second per run.
+pub fn cross_shard_send_many(scale: Scale) -> Histogram<u64> {
+    sink_throughput(scale, Target::OtherShardSendMany)
+}
+
+/// Sends `count` messages to `to` with `send_many`, 256 at a time, through
+/// one reused queue.
+async fn stream_many(to: ActorRef<SinkMsg>, count: u64) {
+    let mut batch = std::collections::VecDeque::with_capacity(256);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(256);
+        batch.extend((0..n).map(|_| SinkMsg::One));
+        to.send_many(&mut batch).await.expect("sink runs");
+        left -= n;
     }
 }
 
