@@ -417,13 +417,12 @@ impl Shard {
         // SAFETY: a complete entry; word 1 is its target.
         let (slot, generation) = unsafe { entry::target(at) };
         let other = &self.mesh.shards[to as usize];
-        let full = || other.full.get(slot) == generation.wrapping_add(1);
-        if !full() {
+        if !full_at(other, slot, generation) {
             return false;
         }
         other.full_waiters.fetch_or(waiter_bit(self.id as usize), Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        full()
+        full_at(other, slot, generation)
     }
 
     /// The outbox of the held-back actor at `slot` is empty: its inbox runs,
@@ -572,7 +571,13 @@ fn room_here(slots: &Slots, slot: u32, generation: u32, capacity: u32) -> Room {
 /// Whether the actor `to` names (on another shard) is held back with a full
 /// mailbox.
 fn is_full<M>(mesh: &crate::mesh::Mesh, to: &ActorRef<M>) -> bool {
-    mesh.shards[to.shard as usize].full.get(to.slot) == to.generation.wrapping_add(1)
+    full_at(&mesh.shards[to.shard as usize], to.slot, to.generation)
+}
+
+/// Whether the actor at `slot` and `generation` of the shard that shares
+/// `shared` is published as full (`ShardShared::full` holds generation + 1).
+fn full_at(shared: &crate::mesh::ShardShared, slot: u32, generation: u32) -> bool {
+    shared.full.get(slot) == generation.wrapping_add(1)
 }
 
 /// Whether an entry's run function is a stop's.

@@ -44,6 +44,13 @@ fn throughput_row(scenario: &str, peer: &str, h: &Histogram<u64>, baseline: u64)
     t
 }
 
+/// A target that `part` runs at `share` of `whole`'s median or better, with
+/// the ratio measured.
+fn at_least_share(what: &str, part: Throughput, whole: Throughput, share: f64) -> (String, bool) {
+    let ratio = part.p50 as f64 / whole.p50.max(1) as f64;
+    (format!("{what} ({ratio:.2}x)"), ratio >= share)
+}
+
 fn p50(h: &Histogram<u64>) -> u64 {
     h.value_at_quantile(0.5)
 }
@@ -306,20 +313,8 @@ fn main() {
             format!("restart p50 <= 2 µs, zero backoff ({} after ctx.fail)", nanos(restart.p50)),
             restart.p50 <= 2_000,
         ),
-        (
-            format!(
-                "a restart policy costs <= 5 % on send + handle ({:.2}x)",
-                restartable.p50 as f64 / local.p50.max(1) as f64
-            ),
-            restartable.p50 as f64 >= 0.95 * local.p50 as f64,
-        ),
-        (
-            format!(
-                "supervision costs <= 5 % on send + handle ({:.2}x)",
-                supervised.p50 as f64 / local.p50.max(1) as f64
-            ),
-            supervised.p50 as f64 >= 0.95 * local.p50 as f64,
-        ),
+        at_least_share("a restart policy costs <= 5 % on send + handle", restartable, local, 0.95),
+        at_least_share("supervision costs <= 5 % on send + handle", supervised, local, 0.95),
         (
             format!(
                 "restart under a supervisor on the same shard p50 <= 2 µs ({})",
@@ -327,13 +322,7 @@ fn main() {
             ),
             restart_supervised.p50 <= 2_000,
         ),
-        (
-            format!(
-                "Context::send costs <= 5 % when nothing is full ({:.2}x)",
-                outbox.p50 as f64 / plain.p50.max(1) as f64
-            ),
-            outbox.p50 as f64 >= 0.95 * plain.p50 as f64,
-        ),
+        at_least_share("Context::send costs <= 5 % when nothing is full", outbox, plain, 0.95),
         (
             format!(
                 "a pipeline held back by its slow last stage runs at >= 80 % of that stage's \

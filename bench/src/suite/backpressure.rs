@@ -2,11 +2,12 @@
 //! is full, and how close a pipeline held back by a slow last stage runs to
 //! that stage's own speed.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use whirl::{Actor, ActorRef, Context, Reply, Runtime};
+use whirl::{Actor, ActorRef, Context, Reply};
 
+use super::whirl_runtime::{per_second, runtime};
 use super::Scale;
 use crate::report::histogram;
 
@@ -18,11 +19,6 @@ const SLOW_WORK: u64 = 400;
 
 /// Messages the first pipeline stage sends per message it gets.
 const FAN_OUT: u64 = 4;
-
-fn runtime() -> Runtime {
-    let spin = Duration::from_millis(10);
-    Runtime::builder().shards(2).spin_before_park(spin).build().expect("runtime")
-}
 
 /// Counts what it gets; optionally works on each.
 struct Counter {
@@ -102,7 +98,7 @@ async fn counted(counter: ActorRef<CounterMsg>, count: u64) {
 /// full: with `ActorRef::send`, then with `Context::send`; one sample per
 /// run each, runs interleaved.
 pub fn handler_sends(scale: Scale) -> [Histogram<u64>; 2] {
-    let rt = runtime();
+    let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
         let mut runs = [histogram(100_000_000_000), histogram(100_000_000_000)];
@@ -132,7 +128,7 @@ pub fn handler_sends(scale: Scale) -> [Histogram<u64>; 2] {
 /// sample per run each, runs interleaved. `across`: the middle stage on the
 /// other shard.
 pub fn slow_pipeline(scale: Scale, across: bool) -> [Histogram<u64>; 2] {
-    let rt = runtime();
+    let rt = runtime(true);
     let messages = scale.messages / 4;
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
@@ -178,8 +174,4 @@ pub fn slow_pipeline(scale: Scale, across: bool) -> [Histogram<u64>; 2] {
         runs
     })
     .expect("block_on")
-}
-
-fn per_second(count: u64, elapsed: Duration) -> u64 {
-    (count as f64 / elapsed.as_secs_f64()) as u64
 }

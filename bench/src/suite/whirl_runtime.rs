@@ -17,7 +17,7 @@ use crate::report::histogram;
 /// A runtime of two pinned shards. `busy`: shards poll for 10 ms before
 /// parking, so they never park between the samples of a scenario; else they
 /// park at once.
-fn runtime(busy: bool) -> Runtime {
+pub(crate) fn runtime(busy: bool) -> Runtime {
     let spin = if busy { Duration::from_millis(10) } else { Duration::ZERO };
     Runtime::builder().shards(2).spin_before_park(spin).build().expect("runtime")
 }
@@ -568,6 +568,6 @@ pub fn spawn_rate_and_memory(scale: Scale) -> (Histogram<u64>, f64) {
     .expect("block_on")
 }
 
-fn per_second(count: u64, elapsed: Duration) -> u64 {
+pub(crate) fn per_second(count: u64, elapsed: Duration) -> u64 {
     (count as f64 / elapsed.as_secs_f64()) as u64
 }
