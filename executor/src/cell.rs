@@ -12,6 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use whirl_mailbox::Payload;
 
+use crate::batch::{Batch, Source};
 use crate::entry::{self, How, RunFn};
 use crate::shard::Shard;
 use crate::slots::Lifecycle;
@@ -183,14 +184,15 @@ pub(crate) unsafe fn run_message<A: Actor>(shard: *const (), at: *mut u64, how: 
     // SAFETY: forwarded from the caller; the entry holds an `A::Msg`.
     if let Some((shard, (slot, generation), msg)) = unsafe { Shard::open_entry(shard, at, how) } {
         // SAFETY: a ref's generation names one actor, hence type `A`.
-        unsafe { deliver::<A>(shard, slot, generation, msg, how != How::FromRing) };
+        unsafe { deliver::<A>(shard, slot, generation, msg, how) };
     }
     entry::entry_words::<A::Msg>()
 }
 
-/// Hands `msg` to the actor at `slot`, or counts it as a dead letter.
-/// `counted`: it is counted in the slot's `queued` (it came through the run
-/// queue, or was held for a restart).
+/// Hands `msg` to the actor at `slot` (with the messages that follow it
+/// for that actor where it came from, as one batch), or counts it as a dead
+/// letter. Messages not from a ring (`how`) are counted in the slot's
+/// `queued` (they came through the run queue, or were held).
 ///
 /// # Safety
 ///
@@ -202,8 +204,9 @@ pub(crate) unsafe fn deliver<A: Actor>(
     slot: u32,
     generation: u32,
     msg: A::Msg,
-    counted: bool,
+    how: How,
 ) {
+    let counted = how != How::FromRing;
     let actor = shard.slots.with(|slots| {
         let s = slots.live(slot, generation)?;
         if !counted && s.stopping {
@@ -218,32 +221,40 @@ pub(crate) unsafe fn deliver<A: Actor>(
         if counted {
             s.queued -= 1;
         }
-        Some(Some(s.actor))
+        Some(Some((s.actor, s.turn_budget)))
     });
-    let actor = match actor {
-        Some(Some(actor)) => Some(actor),
+    let (actor, turn_budget) = match actor {
+        Some(Some(actor)) => actor,
         Some(None) => {
             shard.keep_for_later(slot, generation, fns_of::<A>().run, msg, !counted);
             return;
         }
-        None => None,
-    };
-    let Some(actor) = actor else {
-        let run = fns_of::<A>().run;
-        if shard.is_reserved(slot, generation) {
-            // A message that overtook its actor's spawn waits for it.
-            shard.keep_pending(slot, run, entry::target_word(slot, generation), msg);
-        } else if let Err(msg) = shard.hold_for_restart(run, slot, generation, msg, counted) {
-            shard.dead_letter(shard.mesh.stop_cause(), msg);
+        None => {
+            let run = fns_of::<A>().run;
+            if shard.is_reserved(slot, generation) {
+                // A message that overtook its actor's spawn waits for it.
+                shard.keep_pending(slot, run, entry::target_word(slot, generation), msg);
+            } else if let Err(msg) = shard.hold_for_restart(run, slot, generation, msg, counted) {
+                shard.dead_letter(shard.mesh.stop_cause(), msg);
+            }
+            return;
         }
-        return;
     };
     shard.running.set(Some((slot, generation)));
+    shard.turn_over.set(false);
+    let source = match how {
+        How::FromQueue => Source::Queue(shard.serving.get()),
+        How::FromRing => Source::Ring,
+        _ => Source::Alone,
+    };
+    let rest = shard.turn_cap.get().min(turn_budget as usize) - 1;
+    let mut rest = Batch::new(shard, (slot, generation), fns_of::<A>().run, source, rest);
     let mut ctx = Context::<A>::new(shard, slot, generation);
     // SAFETY: the cell is live (the slot is) and starts with the `A`; no
     // other reference to it exists while its handler runs (handlers do not
     // nest, and the shard marks it running so it is not freed under us).
-    unsafe { (*actor.cast::<A>()).handle(msg, &mut ctx) };
+    unsafe { (*actor.cast::<A>()).handle_batch(msg, &mut rest, &mut ctx) };
+    shard.turn_extra.set(rest.taken());
     shard.handler_returned(slot, generation, ctx.take_end());
 }
 

@@ -23,8 +23,9 @@ pub struct ShardConfig {
     pub ring_capacity: usize,
     /// Default bound of each actor's mailbox.
     pub mailbox_capacity: usize,
-    /// Messages an actor handles per turn before the shard moves on to the
-    /// next ready actor.
+    /// The most messages an actor gets per turn (one `handle_batch` call)
+    /// unless its [`Schedule`](crate::Schedule) sets its own; at most
+    /// 65 535 are used.
     pub fairness_budget: usize,
     /// Slots of each shard's queue for sends from threads outside the runtime.
     pub injector_capacity: usize,

@@ -97,6 +97,7 @@ impl<A: Actor> Context<A> {
     /// [`Restart::Permanent`]: crate::Restart::Permanent
     pub fn stop(&mut self) {
         self.end.get_or_insert((StopReason::Normal, false));
+        self.shard().turn_over.set(true);
     }
 
     /// Fails this actor on purpose, without panicking, once the current call
@@ -104,12 +105,14 @@ impl<A: Actor> Context<A> {
     /// policy decides (a bare spawn stops for good). The message being
     /// handled counts as a dead letter.
     pub fn fail(&mut self, reason: impl Into<String>) {
-        self.end = Some((StopReason::Failed(reason.into()), false));
+        self.fail_with(StopReason::Failed(reason.into()));
     }
 
     /// Ends this incarnation with `reason` once the current call returns.
     pub(crate) fn fail_with(&mut self, reason: StopReason) {
         self.end = Some((reason, false));
+        // A batch being handled ends here (see `Batch`).
+        self.shard().turn_over.set(true);
     }
 
     pub(crate) fn mesh(&self) -> std::sync::Arc<crate::Mesh> {

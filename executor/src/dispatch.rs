@@ -38,6 +38,7 @@ use whirl_mailbox::entry_ring::{EntryConsumer, WriteError};
 
 use crate::entry::{self, How};
 use crate::mesh::{phase, Mesh};
+use crate::schedule::{Priority, HIGH_CHECK_EVERY};
 use crate::shard::{CurrentShard, Shard};
 use crate::stats::DeadLetterCause;
 
@@ -45,12 +46,17 @@ use crate::stats::DeadLetterCause;
 /// cannot starve the rings.
 const INJECTOR_BATCH: usize = 256;
 
-/// Run-queue entries per pass before the shard lets its executor's other
+/// Run-queue messages per pass before the shard lets its executor's other
 /// tasks run.
-pub(crate) const PASS_BUDGET: usize = 4096;
+pub const PASS_BUDGET: usize = 4096;
 
-/// Run-queue entries between two publications of the outgoing rings.
-const PUBLISH_EVERY: usize = 64;
+/// Messages of each pass kept for `Normal` actors when they have work,
+/// however busy the `High` ones are.
+pub const NORMAL_SHARE: usize = 1024;
+
+/// Messages of each pass kept for `Low` actors when they have work, however
+/// busy the others are.
+pub const LOW_SHARE: usize = 256;
 
 /// Ring entries run between two hand-backs of their words to the sender.
 const RELEASE_EVERY: usize = 16;
@@ -201,8 +207,7 @@ impl Shard {
         self.in_dispatch.set(false);
         self.offer_free_slots();
         self.wake_room_waiters();
-        let queued = self.queue.with(|q| q.len());
-        self.shared().queued.store(queued, Ordering::Relaxed);
+        self.shared().queued.store(self.queued_entries(), Ordering::Relaxed);
         work
     }
 
@@ -219,29 +224,87 @@ impl Shard {
 
     /// Steps 1-4 of a pass. Resumable: after a panic the pass calls it again.
     fn pass_body(&self, work: &mut usize) {
+        *work += self.run_rings();
+        *work += self.drain_injector();
+        *work += self.run_queues();
+        *work += self.flush_outboxes();
+    }
+
+    /// Step 1: each ring from another shard that does not wait.
+    fn run_rings(&self) -> usize {
+        let mut ran = 0;
         let rings = self.inbound.borrow().len();
         for from in 0..rings {
             if self.waiting.borrow()[from] {
                 continue;
             }
             let Some(ring) = self.inbound.borrow_mut()[from].take() else { continue };
-            let mut ring = RingInUse { shard: self, from, ring: Some(ring) };
-            *work += ring.run_entries();
+            let ring = RingInUse::new(self, from, ring);
+            ran += ring.run_entries();
         }
-        *work += self.drain_injector();
-        let mut budget = PASS_BUDGET;
-        while budget > 0 {
-            let Some(at) = self.queue.with(|q| q.front()) else { break };
-            // SAFETY: the front entry of this shard's run queue, run once;
-            // its run function pops it before any user code runs.
+        ran
+    }
+
+    /// Step 3: the run queues, `High` first, within the pass budget; `Normal`
+    /// and `Low` keep their share when they have work (see `schedule`).
+    fn run_queues(&self) -> usize {
+        let has_work = |p: Priority| !self.queue(p).with(|q| q.is_empty());
+        let low_share = if has_work(Priority::Low) { LOW_SHARE } else { 0 };
+        let normal_share = if has_work(Priority::Normal) { NORMAL_SHARE } else { 0 };
+        let high_limit = PASS_BUDGET - normal_share - low_share;
+        let high = self.run_queue(Priority::High, high_limit, None);
+        let mut checks = HighChecks { left: high_limit - high, ran: 0 };
+        let normal =
+            self.run_queue(Priority::Normal, PASS_BUDGET - high - low_share, Some(&mut checks));
+        let low = self.run_queue(Priority::Low, PASS_BUDGET - high - normal, Some(&mut checks));
+        high + normal + low + checks.ran
+    }
+
+    /// Runs the run queue of class `priority`, in order, until it is empty
+    /// or `limit` messages have run. Every [`HIGH_CHECK_EVERY`] messages
+    /// the outgoing rings are published and, on a shard with `High` actors,
+    /// what came for them runs (`checks`, for a lower class).
+    fn run_queue(
+        &self,
+        priority: Priority,
+        limit: usize,
+        mut checks: Option<&mut HighChecks>,
+    ) -> usize {
+        let queue = self.queue(priority);
+        let mut ran = 0;
+        let mut next_check = HIGH_CHECK_EVERY;
+        self.serving.set(priority);
+        while ran < limit {
+            let Some(at) = queue.with(|q| q.front()) else { break };
+            self.turn_cap.set(limit - ran);
+            // SAFETY: the front entry of the run queue being served, run
+            // once; its run function pops it before any user code runs.
             unsafe { entry::run(self.erased(), at, How::FromQueue) };
-            *work += 1;
-            budget -= 1;
-            if budget % PUBLISH_EVERY == 0 {
+            ran += 1 + self.turn_extra.replace(0);
+            if ran >= next_check {
+                next_check = ran + HIGH_CHECK_EVERY;
                 self.publish_outbound();
+                if let Some(checks) = checks.as_deref_mut() {
+                    if checks.left > 0 && self.slots.with(|slots| slots.high_actors > 0) {
+                        let served = self.serve_high(checks.left);
+                        checks.ran += served;
+                        checks.left = checks.left.saturating_sub(served);
+                        self.serving.set(priority);
+                    }
+                }
             }
         }
-        *work += self.flush_outboxes();
+        self.turn_cap.set(usize::MAX);
+        ran
+    }
+
+    /// Runs what came for `High` actors during a lower class's run: the
+    /// rings, the injection queue, and the `High` queue (at most `limit`
+    /// messages of it).
+    fn serve_high(&self, limit: usize) -> usize {
+        self.turn_cap.set(usize::MAX);
+        let arrived = self.run_rings() + self.drain_injector();
+        arrived + self.run_queue(Priority::High, limit.saturating_sub(arrived), None)
     }
 
     /// A handler panicked: its actor fails (and is restarted if its policy
@@ -342,12 +405,14 @@ impl Shard {
     /// dead letters (the shard is exiting).
     pub(crate) fn discard_everything(&self) {
         let cause = DeadLetterCause::ShardExited;
-        while let Some(at) = self.queue.with(|q| q.front()) {
-            self.count_dead_letters(cause, 1);
-            // SAFETY: the front entry, dropped once (a panic in its `Drop`
-            // is caught by its run function), then popped.
-            let words = unsafe { entry::drop_entry(at) };
-            self.queue.with(|q| q.pop_front(words));
+        for queue in &self.queues {
+            while let Some(at) = queue.with(|q| q.front()) {
+                self.count_dead_letters(cause, 1);
+                // SAFETY: the front entry, dropped once (a panic in its
+                // `Drop` is caught by its run function), then popped.
+                let words = unsafe { entry::drop_entry(at) };
+                queue.with(|q| q.pop_front(words));
+            }
         }
         let rings: Vec<EntryConsumer> =
             self.inbound.borrow_mut().iter_mut().filter_map(Option::take).collect();
@@ -389,7 +454,7 @@ impl Shard {
 
     /// Whether a pass now would find something to do.
     pub(crate) fn has_work(&self) -> bool {
-        if !self.queue.with(|q| q.is_empty())
+        if self.queues.iter().any(|q| !q.with(|q| q.is_empty()))
             || !self.shared().injector.is_empty()
             || self.held.borrow().is_some()
         {
@@ -465,43 +530,71 @@ impl Shard {
     }
 }
 
+/// What a pass may still run for `High` actors between a lower class's
+/// messages (`left`), and has run (`ran`).
+struct HighChecks {
+    left: usize,
+    ran: usize,
+}
+
 /// A ring taken out of the shard while its entries run; put back (and
 /// advanced past an entry whose handler panicked) when dropped.
 struct RingInUse<'a> {
     shard: &'a Shard,
     from: usize,
-    ring: Option<EntryConsumer>,
 }
 
-impl RingInUse<'_> {
+impl<'a> RingInUse<'a> {
+    /// Puts `ring` in `Shard::ring_in_use` until dropped.
+    fn new(shard: &'a Shard, from: usize, ring: EntryConsumer) -> Self {
+        shard.ring_in_use.with(|in_use| {
+            debug_assert!(in_use.is_none(), "one ring at a time");
+            *in_use = Some(ring);
+        });
+        Self { shard, from }
+    }
+
     /// Runs the ring's entries in order, up to one ring's worth, or up to
     /// one its run function leaves in place (the ring then waits).
-    fn run_entries(&mut self) -> usize {
-        let ring = self.ring.as_mut().expect("in use");
-        let mut budget = ring.capacity();
-        let mut ran = 0;
-        while let Some(at) = ring.front() {
-            self.shard.consumed.set(0);
+    fn run_entries(self) -> usize {
+        let shard = self.shard;
+        let (mut budget, mut ran) = (usize::MAX, 0);
+        while let Some(at) = shard.ring_in_use.with(|ring| {
+            let ring = ring.as_mut().expect("in use");
+            if budget == usize::MAX {
+                budget = ring.capacity();
+            }
+            ring.front()
+        }) {
+            shard.consumed.set(0);
             // SAFETY: the oldest published entry of a ring into this shard,
-            // run once; its run function reports its length (`consumed`)
-            // before any user code runs.
-            let words = unsafe { entry::run(self.shard.erased(), at, How::FromRing) };
-            self.shard.consumed.set(0);
+            // run once; its run function (and a batch that reads on) reports
+            // the length of the entry last read (`consumed`) before any user
+            // code runs.
+            let words = unsafe { entry::run(shard.erased(), at, How::FromRing) };
             if words == 0 {
                 // Left in place for an actor restarting with a full mailbox:
                 // the ring waits until a restart ends (`ring_must_wait`).
-                self.shard.waiting.borrow_mut()[self.from] = true;
+                shard.waiting.borrow_mut()[self.from] = true;
                 break;
             }
-            ring.advance(words);
-            ran += 1;
-            if ran % RELEASE_EVERY == 0 {
+            let taken = 1 + shard.turn_extra.replace(0);
+            let consumed = shard.consumed.replace(0);
+            let release = ran / RELEASE_EVERY != (ran + taken) / RELEASE_EVERY;
+            shard.ring_in_use.with(|ring| {
+                let ring = ring.as_mut().expect("in use");
+                if consumed > 0 {
+                    ring.advance(consumed);
+                }
                 // The sender keeps publishing while we run its entries:
                 // hand their words back as we go, or it finds the ring full
                 // with only a few messages in flight.
-                ring.release();
-            }
-            budget = budget.saturating_sub(words);
+                if release {
+                    ring.release();
+                }
+            });
+            ran += taken;
+            budget = budget.saturating_sub(words * taken);
             if budget == 0 {
                 break;
             }
@@ -512,14 +605,15 @@ impl RingInUse<'_> {
 
 impl Drop for RingInUse<'_> {
     fn drop(&mut self) {
-        let mut ring = self.ring.take().expect("in use");
+        let shard = self.shard;
+        let mut ring = shard.ring_in_use.with(Option::take).expect("in use");
         // A handler panicked: its entry was read; move past it.
-        let consumed = self.shard.consumed.replace(0);
+        let consumed = shard.consumed.replace(0);
         if consumed > 0 {
             ring.advance(consumed);
         }
         ring.release();
-        self.shard.inbound.borrow_mut()[self.from] = Some(ring);
+        shard.inbound.borrow_mut()[self.from] = Some(ring);
     }
 }
 

@@ -29,6 +29,7 @@ mod actor;
 mod actor_ref;
 mod arena;
 mod ask;
+mod batch;
 mod cell;
 mod commands;
 mod config;
@@ -50,6 +51,7 @@ mod restart;
 mod restart_policy;
 mod room;
 mod run_queue;
+mod schedule;
 mod send_many;
 mod shard;
 mod slots;
@@ -64,15 +66,17 @@ mod watch;
 pub use actor::{Actor, AfterPanic};
 pub use actor_ref::ActorRef;
 pub use ask::{Ask, Reply};
+pub use batch::Batch;
 pub use bumpalo;
 pub use config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, MIN_RING_CAPACITY};
 pub use context::{Context, TimerHandle};
 pub use dead_letters::{DeadLetterHook, DeadLetters};
-pub use dispatch::run_shard;
+pub use dispatch::{run_shard, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET};
 pub use error::{AskError, SendError, SpawnError};
 pub use failure::StopReason;
 pub use mesh::Mesh;
 pub use restart_policy::{MailboxOnRestart, Restart, RestartPolicy};
+pub use schedule::{Priority, Schedule, HIGH_CHECK_EVERY};
 pub use shard::spawn_program;
 pub use spawn::{spawn_on, spawn_on_with};
 pub use stats::{DeadLetterCause, ShutdownReport, Stats};
@@ -80,7 +84,7 @@ pub use supervisor::{
     spawn_supervisor, ChildError, ChildInfo, ChildSpec, ChildState, Strategy, Supervisor,
     SupervisorMsg, SupervisorRef,
 };
-pub use system::{Placement, Shutdown, System};
+pub use system::{Placement, Shutdown, SpawnOptions, System};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.
 pub fn current_shard(mesh: &Mesh) -> Option<usize> {

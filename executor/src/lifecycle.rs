@@ -15,8 +15,8 @@ use crate::shard::{with_current, Shard};
 use crate::slots::State;
 use crate::spawn::Setup;
 use crate::stats::DeadLetterCause;
-use crate::Restart;
 use crate::{Actor, ActorRef, SpawnError, StopReason};
+use crate::{Priority, Restart};
 
 impl Shard {
     /// Spawns an actor on this shard, in a free slot or a fresh one.
@@ -46,14 +46,20 @@ impl Shard {
         setup: Setup,
         factory: F,
     ) -> u32 {
-        let Setup { policy, link, arena_budget } = setup;
+        let Setup { policy, link, arena_budget, schedule } = setup;
         let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
         let (generation, pending) = self.slots.with(|slots| {
             // A vacant or reserved slot's counters and flags were reset when
             // it was freed (`Slots::free`) or made (`Slot::vacant`).
+            slots.high_actors += u32::from(schedule.priority == Priority::High);
             let s = slots.ensure(slot);
             debug_assert!(s.state != State::Live && s.queued == 0);
             s.state = State::Live;
+            s.priority = schedule.priority;
+            s.turn_budget = match schedule.turn_budget {
+                0 => u16::try_from(self.mesh.config.fairness_budget).unwrap_or(u16::MAX),
+                budget => budget,
+            };
             let generation = s.generation;
             match &built {
                 Ok(actor) => {
@@ -72,6 +78,7 @@ impl Shard {
         if let Some(budget) = arena_budget {
             self.arenas.with(|arenas| arenas.set_budget(slot, budget));
         }
+
         self.shared().actors.fetch_add(1, Ordering::Relaxed);
         let ended = match built {
             Ok(actor) => {

@@ -361,9 +361,9 @@ impl Shard {
                     // Queued like a send from this shard: counted if its
                     // actor is there; a gone actor's is a dead letter when it
                     // comes up.
-                    Room::Counted | Room::Gone => {
-                        self.queue.with(|q| q.push(words, |w| w.copy_from_slice(src)))
-                    }
+                    Room::Counted | Room::Gone => self
+                        .queue(self.priority_of(slot))
+                        .with(|q| q.push(words, |w| w.copy_from_slice(src))),
                     Room::Reserved => {
                         // Behind what came before the actor: as `keep_pending`.
                         let mut buffer = Box::new_uninit_slice(words);

@@ -61,6 +61,9 @@ pub(crate) struct Restarts {
     pub(crate) link: Option<Link>,
     /// Down and waiting for its supervisor to resume it.
     awaiting: bool,
+    /// Restarting under `MailboxOnRestart::Drop`: how many of the messages
+    /// queued when it failed are still to be dropped as they come up.
+    pub(crate) discard: u32,
 }
 
 impl Restarts {
@@ -72,6 +75,7 @@ impl Restarts {
             backoff: None,
             link,
             awaiting: false,
+            discard: 0,
         }
     }
 
@@ -216,7 +220,10 @@ impl Shard {
                 s.queued -= dropped.as_ref().map_or(0, |held| held.len() as u32);
                 // Exactly the messages queued now; what `stopped` sends
                 // comes after them.
-                s.discard = s.queued;
+                let queued = s.queued;
+                if let Some(restarts) = slots.restarts.get_mut(&slot) {
+                    restarts.discard = queued;
+                }
             }
             let (actor, lifecycle) = (s.actor, s.lifecycle);
             Some((actor, lifecycle, slots.jobs.remove(&slot), dropped, inbox))
@@ -249,7 +256,7 @@ impl Shard {
             if let Some(restarts) = slots.restarts.get_mut(&slot) {
                 restarts.awaiting = false;
             }
-            slots.slots.get(slot as usize).is_some_and(|s| s.discard > 0)
+            slots.restarts.get(&slot).is_some_and(|r| r.discard > 0)
         });
         if drop_waiting || self.rebuilding.get() {
             // Under `Drop`, the messages queued before the failure come up
@@ -336,8 +343,8 @@ impl Shard {
             let s = &mut slots.slots[slot as usize];
             debug_assert_eq!(s.state, State::Restarting);
             s.state = State::Live;
-            s.discard = 0;
             if let Some(restarts) = slots.restarts.get_mut(&slot) {
+                restarts.discard = 0;
                 restarts.incarnation += 1;
                 restarts.backoff = None;
             }
@@ -375,8 +382,9 @@ impl Shard {
     ) -> Result<(), M> {
         let held = self.slots.with(|slots| match slots.slots.get_mut(slot as usize) {
             Some(s) if s.generation == generation && s.state == State::Restarting => {
-                if counted && s.discard > 0 {
-                    s.discard -= 1;
+                let discard = slots.restarts.get_mut(&slot).map(|r| &mut r.discard);
+                if let Some(discard) = discard.filter(|d| counted && **d > 0) {
+                    *discard -= 1;
                     s.queued -= 1;
                     Some(false)
                 } else {

@@ -27,6 +27,7 @@ use crate::local_cell::LocalCell;
 use crate::mesh::{drop_caught, Mesh, ShardEnds};
 use crate::room::RoomWaiter;
 use crate::run_queue::RunQueue;
+use crate::schedule::Priority;
 use crate::slots::{Slots, State};
 use crate::stats::DeadLetterCause;
 use crate::SendError;
@@ -40,8 +41,22 @@ pub(crate) struct Shard {
     pub(crate) mailbox_capacity: u32,
     pub(crate) mesh: Arc<Mesh>,
     pub(crate) slots: LocalCell<Slots>,
-    /// Every message and stop for this shard's actors, in order.
-    pub(crate) queue: LocalCell<RunQueue>,
+    /// Every message and stop for this shard's actors, in order: one queue
+    /// per priority class (see `schedule`), indexed by `Priority as usize`.
+    pub(crate) queues: [LocalCell<RunQueue>; 3],
+    /// The class whose run queue the pass runs now (its entries pop from
+    /// that queue).
+    pub(crate) serving: Cell<Priority>,
+    /// The ring whose entries run now, taken out of `inbound` (a batch reads
+    /// on from it).
+    pub(crate) ring_in_use: LocalCell<Option<EntryConsumer>>,
+    /// The most messages the next turn may take (the pass budget left).
+    pub(crate) turn_cap: Cell<usize>,
+    /// Messages the last turn took after its first (a batch's).
+    pub(crate) turn_extra: Cell<usize>,
+    /// The running actor asked its incarnation to end (`Context::stop`,
+    /// `fail`): its batch ends.
+    pub(crate) turn_over: Cell<bool>,
     /// `outbound[i]`: the ring to shard `i`.
     pub(crate) outbound: LocalCell<Vec<Option<EntryProducer>>>,
     /// Commands (stops, spawns, replies) that found their ring full; they go
@@ -111,6 +126,10 @@ pub(crate) struct Shard {
     /// The watches this shard's actors have set on others.
     pub(crate) watches: LocalCell<crate::watch::Watches>,
 }
+
+/// The first buffer of the `High` and `Low` run queues, in words (most
+/// shards have few actors of those classes).
+const SMALL_QUEUE_WORDS: usize = 64;
 
 /// Entries staged on one ring during a pass before they are published
 /// anyway, so the receiver starts on a long burst early.
@@ -224,7 +243,16 @@ impl Shard {
             mailbox_capacity: u32::try_from(mesh.config.mailbox_capacity).unwrap_or(u32::MAX),
             mesh,
             slots: LocalCell::new(Slots::default()),
-            queue: LocalCell::new(RunQueue::new()),
+            queues: [
+                LocalCell::new(RunQueue::with_words(SMALL_QUEUE_WORDS)),
+                LocalCell::new(RunQueue::new()),
+                LocalCell::new(RunQueue::with_words(SMALL_QUEUE_WORDS)),
+            ],
+            serving: Cell::new(Priority::Normal),
+            ring_in_use: LocalCell::new(None),
+            turn_cap: Cell::new(usize::MAX),
+            turn_extra: Cell::new(0),
+            turn_over: Cell::new(false),
             outbound: LocalCell::new(ends.outbound),
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),
@@ -356,7 +384,9 @@ impl Shard {
         // SAFETY: not `Drop`, so `shard` is the running shard.
         let shard = unsafe { Shard::from_erased(shard) };
         match how {
-            How::FromQueue => shard.queue.with(|q| q.pop_front(entry::entry_words::<T>())),
+            How::FromQueue => {
+                shard.queue(shard.serving.get()).with(|q| q.pop_front(entry::entry_words::<T>()))
+            }
             How::FromRing => shard.consumed.set(entry::entry_words::<T>()),
             How::Held | How::Drop | How::Measure => {}
         }
@@ -364,6 +394,31 @@ impl Shard {
     }
 
     // ----- local delivery ------------------------------------------------
+
+    /// A batch of the running actor at `slot` takes its next message from
+    /// the run queue: true (and the message uncounted) unless the actor was
+    /// held back meanwhile (that message then waits in its inbox, as
+    /// `cell::deliver` does).
+    #[inline]
+    pub(crate) fn take_counted(&self, slot: u32, generation: u32) -> bool {
+        self.slots.with(|slots| match slots.live(slot, generation) {
+            Some(s) if !s.held_back => {
+                s.queued -= 1;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// A batch of the running actor at `slot` takes its next message from
+    /// a ring: unless a stop was asked for (the message is a dead letter)
+    /// or the actor was held back (it waits in its inbox), as `cell::deliver`
+    /// decides.
+    #[inline]
+    pub(crate) fn may_take_from_ring(&self, slot: u32, generation: u32) -> bool {
+        self.slots
+            .with(|slots| slots.live(slot, generation).is_some_and(|s| !s.stopping && !s.held_back))
+    }
 
     /// Queues `msg` for the actor at `slot` of this shard, within its
     /// mailbox bound. Messages for a slot reserved by a spawn still on its
@@ -460,19 +515,32 @@ impl Shard {
                     && s.queued < capacity =>
             {
                 s.queued += 1;
-                true
+                Some(s.priority)
             }
-            _ => false,
+            _ => None,
         });
-        if !room {
-            return Err(msg);
+        let Some(priority) = room else { return Err(msg) };
+        if priority != Priority::Normal {
+            // Off the common path, so the `Normal` queue's address does not
+            // wait for the slot's load.
+            self.push_entry_of_class(priority, fns.run, entry::target_word(slot, generation), msg);
+            return Ok(());
         }
-        let at = self.queue.with(|q| q.reserve(entry::entry_words::<M>()));
+        let at = self.queue(Priority::Normal).with(|q| q.reserve(entry::entry_words::<M>()));
         // SAFETY: the words just reserved, written before the queue is used
         // again. Written here, not in a closure, so the message is copied
         // once, from the sender's hands into the queue.
         unsafe { entry::write_at(at, fns.run, entry::target_word(slot, generation), msg) };
         Ok(())
+    }
+
+    /// Queues an entry for an actor of class `priority` (see
+    /// [`try_push_local`](Self::try_push_local)).
+    #[cold]
+    #[inline(never)]
+    fn push_entry_of_class<M>(&self, priority: Priority, run: RunFn, target: u64, msg: M) {
+        self.queue(priority)
+            .with(|q| q.push(entry::entry_words::<M>(), |w| entry::write(w, run, target, msg)));
     }
 
     /// Writes `msg` into the ring to shard `to` if there is room and no
@@ -584,16 +652,34 @@ impl Shard {
                 }
             });
         }
+        let queue = self.queue(self.priority_of(slot));
         for buffer in pending {
-            self.queue.with(|q| q.push(buffer.len(), |w| w.copy_from_slice(&buffer)));
+            queue.with(|q| q.push(buffer.len(), |w| w.copy_from_slice(&buffer)));
         }
+    }
+
+    /// The run queue of class `priority`.
+    #[inline(always)]
+    pub(crate) fn queue(&self, priority: Priority) -> &LocalCell<RunQueue> {
+        &self.queues[priority as usize]
+    }
+
+    /// The class of the actor at `slot` (`Normal` for a slot not in use).
+    pub(crate) fn priority_of(&self, slot: u32) -> Priority {
+        self.slots
+            .with(|slots| slots.slots.get(slot as usize).map_or(Priority::Normal, |s| s.priority))
+    }
+
+    /// Entries in the run queues.
+    pub(crate) fn queued_entries(&self) -> usize {
+        self.queues.iter().map(|q| q.with(|q| q.len())).sum()
     }
 
     /// Queues an entry behind what is queued in this shard's run queue: a
     /// command, or a message its caller has counted against its actor's
     /// mailbox. Wakes the dispatch loop if it is parked.
     pub(crate) fn push_command<T>(&self, run: RunFn, target: u64, payload: T) {
-        self.queue.with(|q| {
+        self.queue(self.priority_of(target as u32)).with(|q| {
             q.push(entry::entry_words::<T>(), |words| entry::write(words, run, target, payload))
         });
         self.wake_dispatcher();

@@ -13,6 +13,7 @@ use glommio::task::JoinHandle;
 
 use crate::liveness::Generations;
 use crate::restart::Restarts;
+use crate::schedule::Priority;
 use crate::StopReason;
 
 /// Calls an actor's `started` (see [`Lifecycle::start`]).
@@ -99,9 +100,11 @@ pub(crate) struct Slot {
     /// wait in its backlog's inbox to be handled in order: it is handed
     /// nothing new (see `outbox`).
     pub(crate) held_back: bool,
-    /// Restarting under `MailboxOnRestart::Drop`: how many of the messages
-    /// queued when it failed are still to be dropped as they come up.
-    pub(crate) discard: u32,
+    /// Its class: which of the shard's run queues its entries go to (set at
+    /// spawn, kept across restarts).
+    pub(crate) priority: Priority,
+    /// The most messages one `handle_batch` call gets.
+    pub(crate) turn_budget: u16,
     /// The actor's cell (live slots only).
     pub(crate) actor: *mut (),
     pub(crate) lifecycle: &'static Lifecycle,
@@ -125,7 +128,8 @@ impl Slot {
             stopping: false,
             busy: false,
             held_back: false,
-            discard: 0,
+            priority: Priority::Normal,
+            turn_budget: 1,
             actor: std::ptr::null_mut(),
             lifecycle: &NO_LIFECYCLE,
         }
@@ -138,6 +142,8 @@ pub(crate) struct Slots {
     pub(crate) slots: Vec<Slot>,
     /// Free slot indices for local spawns.
     pub(crate) free: Vec<u32>,
+    /// Slots in use by actors of class `High`.
+    pub(crate) high_actors: u32,
     /// Entries waiting for an actor that is not built yet: for a reserved
     /// slot (a message that overtook its actor's spawn; not counted in
     /// `queued`), or for a restarting one (counted in `queued`; the front
@@ -203,12 +209,14 @@ impl Slots {
     /// `generations` for [`ActorRef::is_alive`](crate::ActorRef::is_alive).
     pub(crate) fn free(&mut self, slot: u32, generations: &Generations) -> bool {
         let entry = &mut self.slots[slot as usize];
+        self.high_actors -= u32::from(entry.priority == Priority::High);
         entry.state = State::Vacant;
         entry.queued = 0;
         entry.stopping = false;
         entry.busy = false;
         entry.held_back = false;
-        entry.discard = 0;
+        entry.priority = Priority::Normal;
+        entry.turn_budget = 1;
         entry.actor = std::ptr::null_mut();
         entry.lifecycle = &NO_LIFECYCLE;
         let Some(next) = entry.generation.checked_add(1) else { return false };

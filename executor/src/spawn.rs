@@ -11,7 +11,7 @@ use crate::injected::Injected;
 use crate::link::Link;
 use crate::mesh::{phase, InjectError, Mesh};
 use crate::shard::{with_current, Shard};
-use crate::{Actor, ActorRef, RestartPolicy, SpawnError};
+use crate::{Actor, ActorRef, RestartPolicy, Schedule, SpawnError};
 
 /// Spawns the actor `factory` builds on shard `shard` of `mesh`, from any
 /// thread. The factory runs on that shard (now, or when the spawn request
@@ -45,17 +45,18 @@ pub fn spawn_on_with<A: Actor>(
     policy: RestartPolicy,
     factory: impl Fn() -> A + Send + 'static,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
-    spawn_set_up(mesh, shard, Setup { policy, link: None, arena_budget: None }, factory)
+    spawn_set_up(mesh, shard, Setup { policy, ..Setup::default() }, factory)
 }
 
 /// How a spawned actor is set up besides its factory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Setup {
     pub(crate) policy: RestartPolicy,
     /// Its supervisor, if it has one.
     pub(crate) link: Option<Link>,
     /// Its arena's byte budget, if not the runtime's default.
     pub(crate) arena_budget: Option<usize>,
+    pub(crate) schedule: Schedule,
 }
 
 /// As [`spawn_on_with`], set up as `setup` says.

@@ -26,7 +26,7 @@ use crate::restart::Restarts;
 use crate::spawn::{spawn_set_up, Setup};
 use crate::{
     registry, Actor, ActorRef, AskError, Context, MailboxOnRestart, Mesh, Reply, Restart,
-    RestartPolicy, SpawnError, StopReason,
+    RestartPolicy, Schedule, SpawnError, StopReason,
 };
 
 /// Which children a supervisor restarts when one fails.
@@ -55,6 +55,7 @@ pub struct ChildSpec {
     mailbox: MailboxOnRestart,
     name: Option<String>,
     arena_budget: Option<usize>,
+    schedule: Schedule,
     start: Arc<StartFn>,
     /// The spec of a child that is a supervisor, for validation.
     nested: Option<Arc<Supervisor>>,
@@ -81,6 +82,7 @@ impl ChildSpec {
             mailbox: MailboxOnRestart::Keep,
             name: None,
             arena_budget: None,
+            schedule: Schedule::new(),
             start: Arc::new(start),
             nested: None,
         }
@@ -129,6 +131,13 @@ impl ChildSpec {
     /// (`Builder::arena_budget`).
     pub fn arena_budget(mut self, bytes: usize) -> Self {
         self.arena_budget = Some(bytes);
+        self
+    }
+
+    /// Schedules the child as `schedule` says (its priority class and turn
+    /// budget; see [`Schedule`]), in every incarnation.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
         self
     }
 
@@ -489,6 +498,7 @@ impl SupervisorActor {
             policy: RestartPolicy::new(spec.restart).mailbox(mailbox),
             link: Some(link),
             arena_budget: spec.arena_budget,
+            schedule: spec.schedule,
         };
         let on = spec.shard.unwrap_or(shard);
         let child = &mut self.children[i];

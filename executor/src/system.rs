@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::registry::{self, RegistryError};
+use crate::spawn::Setup;
 use crate::{
-    Actor, ActorRef, Mesh, RestartPolicy, ShutdownReport, SpawnError, Stats, Supervisor,
+    Actor, ActorRef, Mesh, RestartPolicy, Schedule, ShutdownReport, SpawnError, Stats, Supervisor,
     SupervisorRef,
 };
 
@@ -29,6 +30,51 @@ impl Placement {
     /// cores.
     pub fn near<M>(actor: &ActorRef<M>) -> Self {
         Self::Near(actor.shard())
+    }
+}
+
+/// How to spawn an actor besides its factory: where, how it is restarted,
+/// how its shard schedules it, and its arena's budget
+/// ([`System::spawn_with_options`]).
+///
+/// ```
+/// use whirl_executor::{Placement, Priority, RestartPolicy, Schedule, SpawnOptions};
+///
+/// let options = SpawnOptions::new(Placement::Shard(0))
+///     .restart(RestartPolicy::default())
+///     .schedule(Schedule::new().priority(Priority::High));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SpawnOptions {
+    placement: Placement,
+    setup: Setup,
+}
+
+impl SpawnOptions {
+    /// Spawn where `placement` says, never restarted, `Normal` priority,
+    /// the runtime's arena budget: what [`System::spawn_with`] does.
+    pub fn new(placement: Placement) -> Self {
+        Self { placement, setup: Setup::default() }
+    }
+
+    /// Restart the actor in place as `policy` says when it fails.
+    pub fn restart(mut self, policy: RestartPolicy) -> Self {
+        self.setup.policy = policy;
+        self
+    }
+
+    /// Schedule it as `schedule` says (priority class, turn budget).
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.setup.schedule = schedule;
+        self
+    }
+
+    /// Bound its arena ([`Context::arena`](crate::Context::arena)) to
+    /// `bytes` instead of the runtime's default.
+    pub fn arena_budget(mut self, bytes: usize) -> Self {
+        self.setup.arena_budget = Some(bytes);
+        self
     }
 }
 
@@ -165,6 +211,25 @@ impl System {
         factory: impl Fn() -> A + Send + 'static,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
         crate::spawn_on_with(&self.mesh, self.place(placement), policy, factory)
+    }
+
+    /// Spawns the actor `factory` builds as `options` say (placement,
+    /// restart policy, schedule, arena budget).
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_with`](Self::spawn_with).
+    pub fn spawn_with_options<A: Actor>(
+        &self,
+        options: SpawnOptions,
+        factory: impl Fn() -> A + Send + 'static,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        crate::spawn::spawn_set_up(
+            &self.mesh,
+            self.place(options.placement),
+            options.setup,
+            factory,
+        )
     }
 
     /// The shard `placement` picks.

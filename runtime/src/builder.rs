@@ -100,8 +100,9 @@ impl Builder {
         self
     }
 
-    /// Messages an actor handles per turn before its shard moves on
-    /// (default 64).
+    /// The most messages an actor gets per turn, one `handle_batch` call,
+    /// unless its `Schedule` sets its own (default 64, at most 65 535
+    /// used).
     pub fn fairness_budget(mut self, budget: usize) -> Self {
         self.fairness_budget = budget;
         self

@@ -190,9 +190,12 @@ pub use whirl_executor::bumpalo;
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::time;
 pub use whirl_executor::{
-    Actor, ActorRef, AfterPanic, Ask, AskError, ChildError, ChildInfo, ChildSpec, ChildState,
-    Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart, RestartPolicy,
-    SendError, ShutdownReport, SpawnError, Stats, StopReason, Strategy, Supervisor, SupervisorMsg,
-    SupervisorRef, TimerHandle,
+    Actor, ActorRef, AfterPanic, Ask, AskError, Batch, ChildError, ChildInfo, ChildSpec,
+    ChildState, Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart,
+    RestartPolicy, SendError, ShutdownReport, SpawnError, Stats, StopReason, Strategy, Supervisor,
+    SupervisorMsg, SupervisorRef, TimerHandle,
 };
-pub use whirl_executor::{Placement, Shutdown, System};
+pub use whirl_executor::{
+    Placement, Priority, Schedule, Shutdown, SpawnOptions, System, HIGH_CHECK_EVERY, LOW_SHARE,
+    NORMAL_SHARE, PASS_BUDGET,
+};

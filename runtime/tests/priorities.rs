@@ -1,0 +1,198 @@
+//! Priority classes on one shard: `High` actors are served first and between
+//! the turns of a lower class's flood; no class starves another. Everything
+//! here is counted in messages, not timed.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use whirl::{
+    Actor, ActorRef, Context, Placement, Priority, Reply, Schedule, SpawnOptions, HIGH_CHECK_EVERY,
+    NORMAL_SHARE,
+};
+
+/// Handles a message by sending it to itself again: a flood that never
+/// ends, as deep as the messages it was given. Counts what it handles; every
+/// `stamp_every`-th message it tells `stamps` how many floods had been
+/// handled when it sent.
+struct Flooder {
+    handled: Arc<AtomicU64>,
+    stamps: Option<(ActorRef<ControlMsg>, u64)>,
+}
+
+impl Actor for Flooder {
+    type Msg = u64;
+    fn handle(&mut self, n: u64, ctx: &mut Context<Self>) {
+        let handled = self.handled.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some((control, every)) = &self.stamps {
+            if handled % every == 0 {
+                control.send(ControlMsg::Stamp(handled)).expect("room");
+            }
+        }
+        // Refused once a stop was asked for: the flood then drains.
+        let _ = ctx.myself().send(n);
+    }
+}
+
+/// Answers with the flood's count; records how far the flood got between a
+/// stamp's send and its handling.
+struct Control {
+    handled: Arc<AtomicU64>,
+    stamps: u64,
+    worst_lag: u64,
+}
+
+enum ControlMsg {
+    Count(Reply<u64>),
+    Stamp(u64),
+    Lags(Reply<(u64, u64)>),
+}
+
+impl Actor for Control {
+    type Msg = ControlMsg;
+    fn handle(&mut self, msg: ControlMsg, _ctx: &mut Context<Self>) {
+        let now = self.handled.load(Ordering::Relaxed);
+        match msg {
+            ControlMsg::Count(reply) => reply.send(now),
+            ControlMsg::Stamp(at) => {
+                self.stamps += 1;
+                self.worst_lag = self.worst_lag.max(now - at);
+            }
+            ControlMsg::Lags(reply) => reply.send((self.stamps, self.worst_lag)),
+        }
+    }
+}
+
+fn on(shard: usize, priority: Priority) -> SpawnOptions {
+    SpawnOptions::new(Placement::Shard(shard)).schedule(Schedule::new().priority(priority))
+}
+
+/// Starts `count` flooders of class `priority` on `shard`, each 1000 deep.
+async fn flood(
+    sys: &whirl::System,
+    shard: usize,
+    priority: Priority,
+    count: usize,
+    handled: &Arc<AtomicU64>,
+    stamps: Option<(ActorRef<ControlMsg>, u64)>,
+) -> Vec<ActorRef<u64>> {
+    let mut flooders = Vec::new();
+    for _ in 0..count {
+        let handled = handled.clone();
+        let flooder = sys
+            .spawn_with_options(on(shard, priority), move || Flooder {
+                handled: handled.clone(),
+                stamps,
+            })
+            .unwrap();
+        let mut msgs: VecDeque<u64> = (0..1000).collect();
+        flooder.send_many(&mut msgs).await.unwrap();
+        flooders.push(flooder);
+    }
+    flooders
+}
+
+fn control(
+    sys: &whirl::System,
+    shard: usize,
+    priority: Priority,
+    handled: &Arc<AtomicU64>,
+) -> ActorRef<ControlMsg> {
+    let handled = handled.clone();
+    sys.spawn_with_options(on(shard, priority), move || Control {
+        handled: handled.clone(),
+        stamps: 0,
+        worst_lag: 0,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_high_actor_answers_ahead_of_a_normal_flood_and_the_flood_goes_on() {
+    common::within(120, || {
+        let rt = common::runtime(2);
+        rt.block_on(|sys| async move {
+            let here = sys.current_shard().unwrap();
+            let handled = Arc::new(AtomicU64::new(0));
+            let high = control(&sys, here, Priority::High, &handled);
+            let normal = control(&sys, here, Priority::Normal, &handled);
+            let flooders = flood(&sys, here, Priority::Normal, 4, &handled, None).await;
+            let start = handled.load(Ordering::Relaxed);
+            for _ in 0..100 {
+                let before = handled.load(Ordering::Relaxed);
+                let answered_at = high.ask(ControlMsg::Count).await.unwrap();
+                assert!(
+                    answered_at - before <= HIGH_CHECK_EVERY as u64,
+                    "the High actor waited for {} flood messages",
+                    answered_at - before
+                );
+            }
+            let progress = handled.load(Ordering::Relaxed) - start;
+            assert!(progress >= 100 * NORMAL_SHARE as u64, "the flood went on: {progress}");
+            // The same ask to a Normal actor waits behind the flood's 4000.
+            let before = handled.load(Ordering::Relaxed);
+            let answered_at = normal.ask(ControlMsg::Count).await.unwrap();
+            assert!(answered_at - before >= 3000, "waited for {}", answered_at - before);
+            flooders.iter().for_each(ActorRef::stop);
+            sys.shutdown().await;
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn high_messages_sent_during_a_normal_flood_wait_at_most_the_check_interval() {
+    common::within(120, || {
+        let rt = common::runtime(2);
+        rt.block_on(|sys| async move {
+            let here = sys.current_shard().unwrap();
+            let handled = Arc::new(AtomicU64::new(0));
+            let high = control(&sys, here, Priority::High, &handled);
+            let flooders = flood(&sys, here, Priority::Normal, 3, &handled, Some((high, 97))).await;
+            let (stamps, worst) = common::eventually("stamps came", || async {
+                let (stamps, worst) = high.ask(ControlMsg::Lags).await.unwrap();
+                (stamps >= 200).then_some((stamps, worst))
+            })
+            .await;
+            // Sent from inside the flood, it waits for the next check, which
+            // comes every HIGH_CHECK_EVERY messages (one message a turn).
+            assert!(worst <= HIGH_CHECK_EVERY as u64, "{stamps} stamps, worst lag {worst}");
+            flooders.iter().for_each(ActorRef::stop);
+            sys.shutdown().await;
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn a_flood_in_a_higher_class_starves_no_lower_class() {
+    common::within(120, || {
+        let rt = common::runtime(2);
+        rt.block_on(|sys| async move {
+            let here = sys.current_shard().unwrap();
+            let high_handled = Arc::new(AtomicU64::new(0));
+            let mut flooders = flood(&sys, here, Priority::High, 2, &high_handled, None).await;
+            for lower in [Priority::Normal, Priority::Low] {
+                let handled = Arc::new(AtomicU64::new(0));
+                let start = high_handled.load(Ordering::Relaxed);
+                // A Normal (then Low) flood starts under the High one; a
+                // Control of the same class sees it progress.
+                flooders.extend(flood(&sys, here, lower, 1, &handled, None).await);
+                let watch = control(&sys, here, lower, &handled);
+                let seen = common::eventually("the lower class progressed", || async {
+                    let seen = watch.ask(ControlMsg::Count).await.unwrap();
+                    (seen >= 50_000).then_some(seen)
+                })
+                .await;
+                assert!(seen >= 50_000);
+                let high = high_handled.load(Ordering::Relaxed) - start;
+                assert!(high > seen, "the High flood ran all along ({high} vs {seen})");
+            }
+            flooders.iter().for_each(ActorRef::stop);
+            sys.shutdown().await;
+        })
+        .unwrap();
+    });
+}
