@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -20,8 +21,8 @@ use whirl_mailbox::Payload;
 use crate::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
 use crate::entry;
 use crate::injected::Injected;
-use crate::mesh::{drop_caught, Mesh};
-use crate::shard::{with_current, Shard};
+use crate::mesh::{drop_caught, phase, Mesh, ShardShared};
+use crate::shard::{current_of, with_current, Shard};
 use crate::stats::DeadLetterCause;
 use crate::timer_thread::{self, TimerKey};
 use crate::{ActorRef, AskError, SendError};
@@ -61,10 +62,17 @@ impl ReplySlab {
 
     /// Frees the entry; returns what it held, for the caller to drop once
     /// the table is no longer borrowed (an answer's `Drop` is user code).
+    /// The new generation is mirrored in `shared`, so its `Reply`, wherever
+    /// it is, sees that the asker is gone ([`Reply::is_cancelled`]).
     #[must_use]
-    fn close(&mut self, index: u32) -> ReplyState {
+    fn close(&mut self, index: u32, shared: &ShardShared) -> ReplyState {
         let entry = &mut self.entries[index as usize];
         entry.generation = entry.generation.wrapping_add(1);
+        // Generation first, then the deadline: a reader that loads them the
+        // other way round (`deadline_of`) and sees the next ask's deadline
+        // also sees the generation move on.
+        shared.reply_generations.set(index, entry.generation);
+        shared.reply_deadlines.set(index, 0);
         self.free.push(index);
         std::mem::replace(&mut entry.state, ReplyState::Vacant)
     }
@@ -103,13 +111,34 @@ impl Shard {
 type ForeignState = (Option<Result<Payload, AskError>>, Option<Waker>);
 
 /// Where an answer for a thread outside the runtime waits.
-#[derive(Default)]
 struct ForeignReply {
+    /// The runtime of the actor asked.
+    mesh: u32,
     state: Mutex<ForeignState>,
+    /// The ask is over (answered, timed out or dropped). Release/Acquire:
+    /// a `Reply` that sees it set sees the ask over.
+    given_up: AtomicBool,
+    /// The ask's deadline in [`ticks`] (0: none).
+    deadline: AtomicU64,
 }
 
 impl ForeignReply {
+    fn new(mesh: u32) -> Self {
+        Self {
+            mesh,
+            state: Mutex::default(),
+            given_up: AtomicBool::new(false),
+            deadline: AtomicU64::new(0),
+        }
+    }
+
     fn complete(&self, result: Result<Payload, AskError>) {
+        if self.given_up.load(Ordering::Acquire) {
+            if result.is_ok() {
+                late_answer(self.mesh, result);
+            }
+            return;
+        }
         let waker = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if state.0.is_some() {
@@ -122,6 +151,39 @@ impl ForeignReply {
             waker.wake();
         }
     }
+}
+
+/// Counts an answer for an asker that gave up as a dead letter, on the
+/// current shard (or the runtime's first, from a thread outside it).
+fn late_answer(mesh: u32, answer: Result<Payload, AskError>) {
+    with_current(|current| match current {
+        Some(current) if current.mesh.id == mesh => {
+            current.dead_letter(DeadLetterCause::LateAnswer, answer);
+        }
+        _ => {
+            if let Some(shard) = Mesh::find(mesh).as_ref().and_then(|m| m.shards.first()) {
+                shard.count_dead_letters(DeadLetterCause::LateAnswer, 1);
+            }
+            drop_caught(answer);
+        }
+    });
+}
+
+/// Deadlines as they are shared between threads: nanoseconds since a
+/// process-wide epoch, plus one (0 stands for none).
+fn ticks(at: Instant) -> u64 {
+    let nanos = at.saturating_duration_since(epoch()).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX - 1) + 1
+}
+
+/// The instant of `ticks` (not 0).
+fn instant(ticks: u64) -> Instant {
+    epoch() + Duration::from_nanos(ticks - 1)
+}
+
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 enum Target {
@@ -140,11 +202,82 @@ pub struct Reply<T> {
 
 impl<T: Send + 'static> Reply<T> {
     /// Answers the ask. If the asker gave up already, the answer is counted
-    /// as a dead letter.
+    /// as a dead letter ([`DeadLetterCause::LateAnswer`]).
     pub fn send(mut self, value: T) {
         let target = std::mem::replace(&mut self.target, Target::Sent);
         deliver(target, Some(value));
     }
+}
+
+impl<T> Reply<T> {
+    /// Whether the asker gave up: its [`Ask`] was dropped, its
+    /// [`timeout`](Ask::timeout) has passed, or the runtime is shutting
+    /// down. Long work for it can then be skipped or cut short: an answer
+    /// would only be a dead letter.
+    ///
+    /// From any shard or thread: one or two atomic loads (off the runtime,
+    /// also a look-up of the runtime by id), and a clock read if the ask
+    /// has a deadline. A `false` may be stale by the time it is used.
+    pub fn is_cancelled(&self) -> bool {
+        match &self.target {
+            Target::Sent => true,
+            Target::Foreign(cell) => {
+                cell.given_up.load(Ordering::Acquire)
+                    || is_past(cell.deadline.load(Ordering::Acquire))
+                    || Mesh::find(cell.mesh).is_none_or(|mesh| mesh.phase() != phase::RUNNING)
+            }
+            &Target::Shard { mesh, shard, index, generation } => {
+                with_shared(mesh, shard, |mesh, shared| {
+                    let deadline = shared.reply_deadlines.get(index);
+                    shared.reply_generations.get(index) != generation
+                        || is_past(deadline)
+                        || mesh.phase() != phase::RUNNING
+                        || shared.has_exited()
+                })
+                .unwrap_or(true)
+            }
+        }
+    }
+
+    /// The deadline of the ask, if it was made with
+    /// [`timeout`](Ask::timeout) and is still waiting: work past it is
+    /// wasted.
+    pub fn deadline(&self) -> Option<Instant> {
+        let ticks = match &self.target {
+            Target::Sent => 0,
+            Target::Foreign(cell) => cell.deadline.load(Ordering::Acquire),
+            &Target::Shard { mesh, shard, index, generation } => {
+                with_shared(mesh, shard, |_, shared| {
+                    // Deadline first, then the generation (see `close`).
+                    let deadline = shared.reply_deadlines.get(index);
+                    let ours = shared.reply_generations.get(index) == generation;
+                    if ours {
+                        deadline
+                    } else {
+                        0
+                    }
+                })
+                .unwrap_or(0)
+            }
+        };
+        (ticks != 0).then(|| instant(ticks))
+    }
+}
+
+/// Whether the deadline `ticks` (0: none) has passed.
+fn is_past(ticks: u64) -> bool {
+    ticks != 0 && Instant::now() >= instant(ticks)
+}
+
+/// Runs `f` with shard `shard` of runtime `mesh`, if both exist.
+fn with_shared<R>(mesh: u32, shard: u16, f: impl FnOnce(&Mesh, &ShardShared) -> R) -> Option<R> {
+    // SAFETY: the shard is used only within this call, which runs no user
+    // code.
+    if let Some(current) = unsafe { current_of(mesh) } {
+        return current.mesh.shards.get(shard as usize).map(|s| f(&current.mesh, s));
+    }
+    let found = Mesh::find(mesh)?;
+    found.shards.get(shard as usize).map(|s| f(&found, s))
 }
 
 /// Completes the ask `target` names with `answer` (`None`: no answer will
@@ -234,7 +367,8 @@ pub struct Ask<M, R> {
     /// The question, until it has been sent.
     question: Option<M>,
     waiting: Waiting,
-    timeout: Option<Duration>,
+    /// When it times out, if it does.
+    deadline_at: Option<Instant>,
     deadline: Option<Deadline>,
     /// Polls spent waiting for room for the question.
     retries: u32,
@@ -303,7 +437,7 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
                 )
             }
             _ => {
-                let cell = Arc::new(ForeignReply::default());
+                let cell = Arc::new(ForeignReply::new(to.mesh_id()));
                 (Target::Foreign(cell.clone()), Waiting::Foreign(cell))
             }
         });
@@ -312,7 +446,7 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
             to,
             question: None,
             waiting,
-            timeout: None,
+            deadline_at: None,
             deadline: None,
             retries: 0,
             retry: None,
@@ -333,9 +467,23 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     }
 
     /// Fails the ask with [`AskError::Timeout`] if no answer came within
-    /// `limit` of the first poll.
+    /// `limit` from now. The actor sees the deadline
+    /// ([`Reply::deadline`]), and sees the ask cancelled once it has passed
+    /// ([`Reply::is_cancelled`]).
     pub fn timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
+        let at = Instant::now() + limit;
+        self.deadline_at = Some(at);
+        self.deadline = None;
+        match &self.waiting {
+            Waiting::Shard { mesh, shard, index, .. } => {
+                let index = *index;
+                with_shared(*mesh, *shard, |_, shared| {
+                    shared.reply_deadlines.set(index, ticks(at))
+                });
+            }
+            Waiting::Foreign(cell) => cell.deadline.store(ticks(at), Ordering::Release),
+            Waiting::Finished => {}
+        }
         self
     }
 
@@ -344,8 +492,9 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(limit) = self.timeout else { return false };
+        let Some(at) = self.deadline_at else { return false };
         let on_shard = self.on_shard();
+        let limit = at.saturating_duration_since(Instant::now());
         self.deadline.get_or_insert_with(|| Deadline::after(limit, on_shard)).poll(cx)
     }
 
@@ -484,14 +633,18 @@ impl<M, R> Ask<M, R> {
     /// letter); the ask is over. A question never sent is a dead letter.
     fn finish(&mut self) {
         let mut unanswered = None;
-        if let Waiting::Shard { shard, mesh, index, .. } = self.waiting {
-            with_current(|current| {
+        match &self.waiting {
+            &Waiting::Shard { shard, mesh, index, .. } => with_current(|current| {
                 if let Some(current) = current {
                     if current.mesh.id == mesh && current.id == shard {
-                        unanswered = Some(current.replies.borrow_mut().close(index));
+                        let shared = current.shared();
+                        unanswered = Some(current.replies.borrow_mut().close(index, shared));
                     }
                 }
-            });
+            }),
+            // Release: see `ForeignReply::given_up`.
+            Waiting::Foreign(cell) => cell.given_up.store(true, Ordering::Release),
+            Waiting::Finished => {}
         }
         self.waiting = Waiting::Finished;
         // Dropped outside the borrow: an answer's `Drop` is user code.

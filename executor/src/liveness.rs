@@ -9,7 +9,7 @@
 //! holds `BASE << k` slots and is built, zeroed, the first time a slot in it
 //! is freed (generation 0, the first of every slot, needs no entry).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use crate::mesh::MAX_SLOTS;
@@ -23,9 +23,40 @@ const SEGMENTS: usize = 22;
 const _: () = assert!(BASE as u64 * ((1u64 << SEGMENTS) - 1) >= MAX_SLOTS as u64);
 
 /// The generation of every slot of one shard, as its shard last freed it.
+pub(crate) type Generations = Table<AtomicU32>;
+
+/// A value per slot (or per reply entry) of one shard, written by that
+/// shard, read from anywhere; 0 until written.
 #[derive(Debug, Default)]
-pub(crate) struct Generations {
-    segments: [OnceLock<Box<[AtomicU32]>>; SEGMENTS],
+pub(crate) struct Table<A> {
+    segments: [OnceLock<Box<[A]>>; SEGMENTS],
+}
+
+/// An atomic a [`Table`] holds.
+pub(crate) trait Atomic: Default {
+    type Value: Copy + Default;
+    fn load(&self, order: Ordering) -> Self::Value;
+    fn store(&self, value: Self::Value, order: Ordering);
+}
+
+impl Atomic for AtomicU32 {
+    type Value = u32;
+    fn load(&self, order: Ordering) -> u32 {
+        AtomicU32::load(self, order)
+    }
+    fn store(&self, value: u32, order: Ordering) {
+        AtomicU32::store(self, value, order);
+    }
+}
+
+impl Atomic for AtomicU64 {
+    type Value = u64;
+    fn load(&self, order: Ordering) -> u64 {
+        AtomicU64::load(self, order)
+    }
+    fn store(&self, value: u64, order: Ordering) {
+        AtomicU64::store(self, value, order);
+    }
 }
 
 /// The segment of `slot` and its index there.
@@ -36,30 +67,31 @@ fn locate(slot: u32) -> (usize, usize) {
     (segment, (slot - first) as usize)
 }
 
-impl Generations {
-    /// The generation `slot` is at now. Acquire: pairs with the Release in
-    /// [`set`](Self::set), so a reader that sees a slot freed also sees
-    /// what its actor did before it was freed (its `stopped` hook ran).
-    pub(crate) fn get(&self, slot: u32) -> u32 {
+impl<A: Atomic> Table<A> {
+    /// The value of `slot` now (for generations: the generation it is at).
+    /// Acquire: pairs with the Release in [`set`](Self::set), so a reader
+    /// that sees a slot freed also sees what its actor did before it was
+    /// freed (its `stopped` hook ran).
+    pub(crate) fn get(&self, slot: u32) -> A::Value {
         let (segment, index) = locate(slot);
         match self.segments.get(segment).and_then(OnceLock::get) {
-            Some(generations) => generations[index].load(Ordering::Acquire),
-            None => 0,
+            Some(values) => values[index].load(Ordering::Acquire),
+            None => A::Value::default(),
         }
     }
 
-    /// Records that `slot` moved on to `generation`. Only the owning shard
-    /// calls this.
-    pub(crate) fn set(&self, slot: u32, generation: u32) {
+    /// Sets the value of `slot` (for generations: it moved on to
+    /// `value`). Only the owning shard calls this.
+    pub(crate) fn set(&self, slot: u32, value: A::Value) {
         let (segment, index) = locate(slot);
-        let generations = self.segments[segment].get_or_init(|| {
+        let values = self.segments[segment].get_or_init(|| {
             // The last segment stops at `MAX_SLOTS`.
             let first = BASE * ((1 << segment) - 1);
             let len = (BASE << segment).min(MAX_SLOTS - first);
-            (0..len).map(|_| AtomicU32::new(0)).collect()
+            (0..len).map(|_| A::default()).collect()
         });
         // Release: see `get`.
-        generations[index].store(generation, Ordering::Release);
+        values[index].store(value, Ordering::Release);
     }
 }
 

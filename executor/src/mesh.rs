@@ -89,6 +89,12 @@ pub(crate) struct ShardShared {
     pub(crate) restarts: AtomicU64,
     /// The generation of each slot, for `ActorRef::is_alive` elsewhere.
     pub(crate) generations: Generations,
+    /// The generation of each entry of this shard's reply table, so a
+    /// `Reply` anywhere sees that its asker gave up (see `ask`).
+    pub(crate) reply_generations: Generations,
+    /// The deadline of the ask in each entry of the reply table, as
+    /// `ask::Instant` ticks (0: none).
+    pub(crate) reply_deadlines: crate::liveness::Table<AtomicU64>,
     /// `full.get(slot) == generation + 1` while the actor at `slot` is held
     /// back with a full mailbox (see `outbox`): `Context::send`s on other
     /// shards keep their messages for it in their outboxes meanwhile.
@@ -137,6 +143,8 @@ impl ShardShared {
             wakes: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
             generations: Generations::default(),
+            reply_generations: Generations::default(),
+            reply_deadlines: Default::default(),
             full: Generations::default(),
             full_waiters: AtomicU64::new(0),
             room_news: AtomicBool::new(false),
