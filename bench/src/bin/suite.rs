@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use whirl_bench::alloc::TrackingAllocator;
 use whirl_bench::report::{mps, nanos, ratio, Latency, Throughput};
 use whirl_bench::ring::{glommio_channel, Cores};
-use whirl_bench::suite::{backpressure, peers, whirl_runtime, Scale};
+use whirl_bench::suite::{backpressure, peers, scheduling, whirl_runtime, Scale};
 
 #[global_allocator]
 static ALLOCATOR: TrackingAllocator = TrackingAllocator;
@@ -177,6 +177,22 @@ fn main() {
         glommio_cross.record(run).expect("in range");
     }
     let tokio_cross = peers::tokio_multi_throughput(scale);
+    // On a thread of its own: the ring pins the threads it runs on.
+    let bare_ring = std::thread::spawn(move || {
+        let mut runs = whirl_bench::report::histogram(100_000_000_000);
+        for _ in 0..scale.runs {
+            let run = whirl_bench::ring::throughput::<whirl_bench::ring::Whirl>(
+                cores,
+                1024,
+                256,
+                scale.messages,
+            );
+            runs.record(run).expect("in range");
+        }
+        runs
+    })
+    .join()
+    .expect("bare ring runs");
 
     println!();
     println!("## throughput (messages/s per run; vs = p50 / whirl's p50 in the same scenario)");
@@ -211,10 +227,16 @@ fn main() {
     );
     let batched =
         throughput_row("cross-shard one way, batched per pass", "whirl", &whirl_batched, cross.p50);
-    throughput_row(
+    let send_many = throughput_row(
         "cross-shard one way, send_many from a task (256 a batch)",
         "whirl",
         &whirl_send_many,
+        cross.p50,
+    );
+    let bare = throughput_row(
+        "cross-shard one way, the bare SPSC ring between two threads (256 a batch)",
+        "whirl_mailbox ring",
+        &bare_ring,
         cross.p50,
     );
     throughput_row("cross-shard one way", "glommio shared_channel", &glommio_cross, cross.p50);
@@ -253,6 +275,62 @@ fn main() {
         "whirl",
         &slow_piped_across,
         alone_across.p50,
+    );
+
+    use scheduling::{AskedOn, Handling};
+    let handlings = [Handling::PerMessage, Handling::Batches(256), Handling::Batches(1024)];
+    let pipelines = scheduling::pipeline(scale, &handlings);
+    let (ask_idle, _) = scheduling::priority_ask(scale, AskedOn::Idle);
+    let (ask_high, flood_high) = scheduling::priority_ask(scale, AskedOn::FloodedHigh);
+    let (ask_normal, flood_normal) = scheduling::priority_ask(scale, AskedOn::FloodedNormal);
+    println!();
+    println!("## batches and priorities");
+    println!(
+        "pipeline: a task sends numbers with send_many → worker (Context::send) → logger, \
+         one line per number written to /dev/null (messages/s at the logger; vs = p50 / \
+         per message)"
+    );
+    println!();
+    println!("| scenario | peer | runs | p50 | min | max | vs |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let per_message = throughput_row(
+        "pipeline, one handle (and one write) per message",
+        "whirl",
+        &pipelines[0],
+        p50(&pipelines[0]),
+    );
+    let batch_256 = throughput_row(
+        "pipeline, handle_batch, turns of 256 (one write a turn)",
+        "whirl",
+        &pipelines[1],
+        per_message.p50,
+    );
+    throughput_row(
+        "pipeline, handle_batch, turns of 1024 (one write a turn)",
+        "whirl",
+        &pipelines[2],
+        per_message.p50,
+    );
+    println!();
+    println!(
+        "ask round trip from the other shard (vs = p50 / the idle shard's); the flood: 4 \
+         Normal actors each sending itself 1000 messages deep"
+    );
+    println!();
+    println!("| scenario | peer | samples | p50 | p99 | p99.9 | max | vs |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let idle = latency_row("High actor, idle shard", "whirl", &ask_idle, p50(&ask_idle));
+    let flooded = latency_row(
+        &format!("High actor, flooded shard (flood {} meanwhile)", mps(flood_high)),
+        "whirl",
+        &ask_high,
+        idle.p50,
+    );
+    latency_row(
+        &format!("Normal actor, flooded shard (flood {} meanwhile)", mps(flood_normal)),
+        "whirl",
+        &ask_normal,
+        idle.p50,
     );
 
     let (spawns, bytes_per_actor) = whirl_runtime::spawn_rate_and_memory(scale);
@@ -323,6 +401,27 @@ fn main() {
             restart_supervised.p50 <= 2_000,
         ),
         at_least_share("Context::send costs <= 5 % when nothing is full", outbox, plain, 0.95),
+        at_least_share(
+            "send_many (256) >= 2x per-message sends across shards",
+            send_many,
+            cross,
+            2.0,
+        ),
+        at_least_share("send_many (256) >= 0.7x the bare ring", send_many, bare, 0.7),
+        at_least_share(
+            "handle_batch (256) pipeline >= 2x per message",
+            batch_256,
+            per_message,
+            2.0,
+        ),
+        (
+            format!(
+                "a High ask on a flooded shard p99 <= 2x the idle shard's ({} vs {})",
+                nanos(flooded.p99),
+                nanos(idle.p99)
+            ),
+            flooded.p99 <= 2 * idle.p99,
+        ),
         (
             format!(
                 "a pipeline held back by its slow last stage runs at >= 80 % of that stage's \

@@ -3,6 +3,7 @@
 
 pub mod backpressure;
 pub mod peers;
+pub mod scheduling;
 pub mod whirl_runtime;
 
 /// How much each scenario measures.
