@@ -153,6 +153,93 @@
 //! # Ok::<(), whirl::Error>(())
 //! ```
 //!
+//! # Batches, priorities and cancellable work
+//!
+//! An actor that does something once per batch rather than once per
+//! message (one write for many log lines, one sum over a block) overrides
+//! [`Actor::handle_batch`]: each turn it gets the first message and a
+//! [`Batch`] of those next in line for it, read in place, at most its turn
+//! budget. Senders move many messages at once with
+//! [`ActorRef::try_send_many`] and [`ActorRef::send_many`].
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use whirl::{Actor, Batch, Context, Placement, Reply, Runtime, Schedule, SpawnOptions};
+//!
+//! struct Total(u64);
+//! enum Msg { Sample(u64), Get(Reply<u64>) }
+//!
+//! impl Actor for Total {
+//!     type Msg = Msg;
+//!     fn handle(&mut self, msg: Msg, _ctx: &mut Context<Self>) {
+//!         match msg {
+//!             Msg::Sample(n) => self.0 += n,
+//!             Msg::Get(reply) => reply.send(self.0),
+//!         }
+//!     }
+//!     fn handle_batch(&mut self, first: Msg, rest: &mut Batch<'_, Msg>, ctx: &mut Context<Self>) {
+//!         // Up to 256 messages a turn, taken in order.
+//!         for msg in std::iter::once(first).chain(rest) {
+//!             self.handle(msg, ctx);
+//!         }
+//!     }
+//! }
+//!
+//! let rt = Runtime::builder().shards(2).build()?;
+//! let total = rt.block_on(|sys| async move {
+//!     let options = SpawnOptions::new(Placement::Shard(1))
+//!         .schedule(Schedule::new().turn_budget(256));
+//!     let total = sys.spawn_with_options(options, || Total(0)).unwrap();
+//!     let mut samples: VecDeque<Msg> = (1..=1000).map(Msg::Sample).collect();
+//!     total.send_many(&mut samples).await.unwrap(); // one publication per ring-full
+//!     total.ask(Msg::Get).await.unwrap()
+//! })?;
+//! assert_eq!(total, 500_500);
+//! # Ok::<(), whirl::Error>(())
+//! ```
+//!
+//! Each actor has a [`Priority`] on its shard ([`Schedule::priority`]):
+//! `High` actors are served first in each pass and every
+//! [`HIGH_CHECK_EVERY`] messages of a lower class, so a control actor keeps
+//! answering while its shard is flooded; `Normal` and `Low` keep a share of
+//! every pass, so no class starves.
+//!
+//! A handler sees that its asker gave up (the [`Ask`] was dropped, its
+//! timeout passed, the runtime is shutting down) with
+//! [`Reply::is_cancelled`], and the ask's deadline with [`Reply::deadline`]:
+//!
+//! ```
+//! use std::time::Duration;
+//! use whirl::{Actor, AskError, Context, Reply, Runtime};
+//!
+//! /// Long work in steps; gives up when its asker has.
+//! struct Worker;
+//!
+//! impl Actor for Worker {
+//!     type Msg = (u64, Reply<u64>);
+//!     fn handle(&mut self, (steps, reply): (u64, Reply<u64>), _ctx: &mut Context<Self>) {
+//!         let mut done = 0;
+//!         while done < steps {
+//!             if reply.is_cancelled() {
+//!                 return; // nobody waits for the answer any more
+//!             }
+//!             std::thread::sleep(Duration::from_millis(1)); // a step of work
+//!             done += 1;
+//!         }
+//!         reply.send(done);
+//!     }
+//! }
+//!
+//! let rt = Runtime::builder().shards(2).build()?;
+//! rt.block_on(|sys| async move {
+//!     let worker = sys.spawn_on(1, || Worker).unwrap();
+//!     let late = worker.ask(|reply| (10_000, reply)).timeout(Duration::from_millis(20));
+//!     assert_eq!(late.await, Err(AskError::Timeout)); // and the worker stops soon after
+//!     assert_eq!(worker.ask(|reply| (2, reply)).await, Ok(2));
+//! })?;
+//! # Ok::<(), whirl::Error>(())
+//! ```
+//!
 //! # Seeing what whirl does
 //!
 //! whirl reports actor failures with their reason (panics in `handle`,
