@@ -47,9 +47,12 @@ pub trait Actor: Sized + 'static {
     /// turn, in order.
     ///
     /// The failure rules are those of `handle`: if it panics (or calls
-    /// [`Context::fail`]) midway, the messages taken before were handled,
-    /// the one in hand (the last taken) is a dead letter, and the rest stay
-    /// queued and meet the restart policy like any queued message.
+    /// [`Context::fail`]) midway, the messages taken before belong to the
+    /// handler (take them one at a time, as the examples do, and they were
+    /// handled), the one in hand (the last taken) is a dead letter, and the
+    /// rest stay queued and meet the restart policy like any queued
+    /// message. Messages collected out of `rest` and dropped unhandled by a
+    /// panic are not counted as dead letters.
     ///
     /// ```
     /// use whirl_executor::{Actor, Batch, Context};

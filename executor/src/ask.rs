@@ -241,7 +241,9 @@ impl<T> Reply<T> {
 
     /// The deadline of the ask, if it was made with
     /// [`timeout`](Ask::timeout) and is still waiting: work past it is
-    /// wasted.
+    /// wasted. The question is sent when the ask is made and the deadline
+    /// set by `timeout` just after, so a question handled at once on
+    /// another shard may not see it yet (`None`).
     pub fn deadline(&self) -> Option<Instant> {
         let ticks = match &self.target {
             Target::Sent => 0,

@@ -254,8 +254,11 @@ pub(crate) unsafe fn deliver<A: Actor>(
     // other reference to it exists while its handler runs (handlers do not
     // nest, and the shard marks it running so it is not freed under us).
     unsafe { (*actor.cast::<A>()).handle_batch(msg, &mut rest, &mut ctx) };
-    shard.turn_extra.set(rest.taken());
+    let taken = rest.taken();
     shard.handler_returned(slot, generation, ctx.take_end());
+    // After: ending the incarnation may run held messages (`run_held`),
+    // whose deliveries set it too.
+    shard.turn_extra.set(taken);
 }
 
 /// Queues a message sent from outside the runtime.

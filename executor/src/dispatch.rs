@@ -11,10 +11,12 @@
 //!    polled) until a restart ends: its sender finds it full.
 //! 2. The injection queue (threads outside the runtime): its messages join
 //!    the run queue, within their mailboxes' bounds.
-//! 3. The run queue: entries run strictly in order, in a tight loop, until it
-//!    is empty or [`PASS_BUDGET`] entries have run. Every
-//!    [`PUBLISH_EVERY`] entries the outgoing rings are published, so a
-//!    reply to another shard does not wait for the end of a long pass.
+//! 3. The run queues, one per priority class, `High` first (see
+//!    [`Schedule`](crate::Schedule)): each runs strictly in order, in a
+//!    tight loop, within [`PASS_BUDGET`] messages. Every
+//!    [`HIGH_CHECK_EVERY`] messages the outgoing rings are published, so a
+//!    reply to another shard does not wait for the end of a long pass, and
+//!    what came for `High` actors runs.
 //! 4. Outboxes of actors held back by a full receiver move what fits, in
 //!    order, and release the actors whose outbox emptied (see `outbox`).
 //! 5. Outgoing rings are published, one release store each.

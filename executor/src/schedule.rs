@@ -41,7 +41,14 @@ impl Priority {
 /// has `High` actors, the shard looks every [`HIGH_CHECK_EVERY`] messages
 /// at what came for them (its rings, its injection queue and the `High`
 /// queue): a `High` actor waits for at most that many messages of a flood,
-/// and the end of the turn in progress.
+/// and the end of the turn in progress, as long as the pass's allowance
+/// for `High` work (`PASS_BUDGET` less the shares kept) is not used up.
+/// What those checks run (ring and injector arrivals included) counts
+/// against that allowance and comes on top of the lower classes' messages,
+/// so a pass runs at most about `2 × PASS_BUDGET` messages plus one drain
+/// of each ring per check. Under heavy traffic from other shards the
+/// allowance can run out within a pass; `High` actors then wait for the
+/// next pass.
 ///
 /// Messages from other shards run in their ring's order whatever their
 /// class, when the ring is drained (at the start of each pass, and at those
