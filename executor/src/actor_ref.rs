@@ -82,11 +82,7 @@ impl<M> ActorRef<M> {
                 !shared.has_exited() && shared.generations.get(self.slot) == self.generation
             })
         };
-        // SAFETY: the shard is only used within this call.
-        if let Some(shard) = unsafe { current_of(self.mesh) } {
-            return alive(&shard.mesh);
-        }
-        Mesh::find(self.mesh).is_some_and(|mesh| alive(&mesh))
+        Mesh::with(self.mesh, alive).unwrap_or(false)
     }
 
     pub(crate) fn mesh_id(&self) -> u32 {

@@ -22,7 +22,7 @@ use crate::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
 use crate::entry;
 use crate::injected::Injected;
 use crate::mesh::{drop_caught, phase, Mesh, ShardShared};
-use crate::shard::{current_of, with_current, Shard};
+use crate::shard::{with_current, Shard};
 use crate::stats::DeadLetterCause;
 use crate::timer_thread::{self, TimerKey};
 use crate::{ActorRef, AskError, SendError};
@@ -224,7 +224,7 @@ impl<T> Reply<T> {
             Target::Foreign(cell) => {
                 cell.given_up.load(Ordering::Acquire)
                     || is_past(cell.deadline.load(Ordering::Acquire))
-                    || Mesh::find(cell.mesh).is_none_or(|mesh| mesh.phase() != phase::RUNNING)
+                    || Mesh::with(cell.mesh, |mesh| mesh.phase() != phase::RUNNING).unwrap_or(true)
             }
             &Target::Shard { mesh, shard, index, generation } => {
                 with_shared(mesh, shard, |mesh, shared| {
@@ -273,13 +273,7 @@ fn is_past(ticks: u64) -> bool {
 
 /// Runs `f` with shard `shard` of runtime `mesh`, if both exist.
 fn with_shared<R>(mesh: u32, shard: u16, f: impl FnOnce(&Mesh, &ShardShared) -> R) -> Option<R> {
-    // SAFETY: the shard is used only within this call, which runs no user
-    // code.
-    if let Some(current) = unsafe { current_of(mesh) } {
-        return current.mesh.shards.get(shard as usize).map(|s| f(&current.mesh, s));
-    }
-    let found = Mesh::find(mesh)?;
-    found.shards.get(shard as usize).map(|s| f(&found, s))
+    Mesh::with(mesh, |found| found.shards.get(shard as usize).map(|s| f(found, s))).flatten()
 }
 
 /// Completes the ask `target` names with `answer` (`None`: no answer will

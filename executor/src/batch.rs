@@ -11,13 +11,11 @@
 
 use std::marker::PhantomData;
 
+use crate::dispatch::RELEASE_EVERY;
 use crate::entry::{self, RunFn};
 use crate::schedule::Priority;
 use crate::shard::Shard;
-
-/// Ring entries a batch runs between two hand-backs of their words to the
-/// sender (as the pass does, `dispatch::RELEASE_EVERY`).
-const RELEASE_EVERY: usize = 16;
+use crate::slots::Admit;
 
 /// The messages that follow the first of an actor's turn, oldest first: an
 /// iterator that moves each message out of its mailbox as it is taken.
@@ -89,11 +87,19 @@ impl<'a, M> Batch<'a, M> {
         }
     }
 
+    /// Whether the next message may be taken, by the rule every message
+    /// meets (`Slots::admit`): else it is left where it is, and the pass
+    /// runs it as any other (into the inbox, or a dead letter).
+    fn admit(&self, counted: bool) -> bool {
+        let admit = self.shard.slots.with(|s| s.admit(self.slot, self.generation, counted));
+        matches!(admit, Admit::Run(..))
+    }
+
     fn next_from_queue(&mut self, priority: Priority) -> Option<M> {
         let queue = self.shard.queue(priority);
         let at = queue.with(|q| q.front())?;
         // SAFETY: the front entry of the queue is complete.
-        if !unsafe { self.is_mine(at) } || !self.shard.take_counted(self.slot, self.generation) {
+        if !unsafe { self.is_mine(at) } || !self.admit(true) {
             return None;
         }
         // SAFETY: a message for this actor (its target names it, hence its
@@ -120,7 +126,7 @@ impl<'a, M> Batch<'a, M> {
             ring.front()
         })?;
         // SAFETY: the front entry of the ring is complete (published).
-        if !unsafe { self.is_mine(at) } || !shard.may_take_from_ring(self.slot, self.generation) {
+        if !unsafe { self.is_mine(at) } || !self.admit(false) {
             return None;
         }
         // SAFETY: as in `next_from_queue`; the pass advances past it

@@ -15,7 +15,7 @@ use whirl_mailbox::Payload;
 use crate::batch::{Batch, Source};
 use crate::entry::{self, How, RunFn};
 use crate::shard::Shard;
-use crate::slots::Lifecycle;
+use crate::slots::{Admit, Lifecycle};
 use crate::{Actor, Context, StopReason};
 
 /// What any shard needs to deliver messages to actors of one type.
@@ -207,39 +207,25 @@ pub(crate) unsafe fn deliver<A: Actor>(
     how: How,
 ) {
     let counted = how != How::FromRing;
-    let actor = shard.slots.with(|slots| {
-        let s = slots.live(slot, generation)?;
-        if !counted && s.stopping {
-            // From a ring or the injector, after a stop was asked for: such
-            // sends are refused on this shard, so they are dead letters.
-            return None;
-        }
-        if s.held_back {
-            // Waits in its inbox until its outbox drains (see `outbox`).
-            return Some(None);
-        }
-        if counted {
-            s.queued -= 1;
-        }
-        Some(Some((s.actor, s.turn_budget)))
-    });
-    let (actor, turn_budget) = match actor {
-        Some(Some(actor)) => actor,
-        Some(None) => {
-            shard.keep_for_later(slot, generation, fns_of::<A>().run, msg, !counted);
-            return;
-        }
-        None => {
-            let run = fns_of::<A>().run;
-            if shard.is_reserved(slot, generation) {
-                // A message that overtook its actor's spawn waits for it.
-                shard.keep_pending(slot, run, entry::target_word(slot, generation), msg);
-            } else if let Err(msg) = shard.hold_for_restart(run, slot, generation, msg, counted) {
-                shard.dead_letter(shard.mesh.stop_cause(), msg);
+    let (actor, turn_budget) =
+        match shard.slots.with(|slots| slots.admit(slot, generation, counted)) {
+            Admit::Run(actor, turn_budget) => (actor, turn_budget),
+            Admit::Hold => {
+                shard.keep_for_later(slot, generation, fns_of::<A>().run, msg, !counted);
+                return;
             }
-            return;
-        }
-    };
+            Admit::Refuse => {
+                let run = fns_of::<A>().run;
+                if shard.is_reserved(slot, generation) {
+                    // A message that overtook its actor's spawn waits for it.
+                    shard.keep_pending(slot, run, entry::target_word(slot, generation), msg);
+                } else if let Err(msg) = shard.hold_for_restart(run, slot, generation, msg, counted)
+                {
+                    shard.dead_letter(shard.mesh.stop_cause(), msg);
+                }
+                return;
+            }
+        };
     shard.running.set(Some((slot, generation)));
     shard.turn_over.set(false);
     let source = match how {

@@ -60,8 +60,9 @@ pub const NORMAL_SHARE: usize = 1024;
 /// busy the others are.
 pub const LOW_SHARE: usize = 256;
 
-/// Ring entries run between two hand-backs of their words to the sender.
-const RELEASE_EVERY: usize = 16;
+/// Ring entries run between two hand-backs of their words to the sender
+/// (by the pass and by batches).
+pub(crate) const RELEASE_EVERY: usize = 16;
 
 /// How long a shard whose actors have all stopped waits for programs that
 /// awaited the shutdown to see it, before it cancels them anyway.

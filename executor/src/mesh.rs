@@ -393,6 +393,17 @@ impl Mesh {
         meshes.as_ref()?.get(&id).and_then(Weak::upgrade)
     }
 
+    /// Runs `f` with the mesh `id`, if it is alive: the running shard's own
+    /// (a compare) on one of its shards, else a look-up under a read lock.
+    pub(crate) fn with<R>(id: u32, f: impl FnOnce(&Mesh) -> R) -> Option<R> {
+        // SAFETY: the shard is used only within this call, which runs `f`
+        // on its mesh; `f` calls no user code (its callers read tables).
+        if let Some(shard) = unsafe { crate::shard::current_of(id) } {
+            return Some(f(&shard.mesh));
+        }
+        Self::find(id).map(|mesh| f(&mesh))
+    }
+
     /// The configuration the shards run with.
     pub fn config(&self) -> &ShardConfig {
         &self.config

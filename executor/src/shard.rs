@@ -395,31 +395,6 @@ impl Shard {
 
     // ----- local delivery ------------------------------------------------
 
-    /// A batch of the running actor at `slot` takes its next message from
-    /// the run queue: true (and the message uncounted) unless the actor was
-    /// held back meanwhile (that message then waits in its inbox, as
-    /// `cell::deliver` does).
-    #[inline]
-    pub(crate) fn take_counted(&self, slot: u32, generation: u32) -> bool {
-        self.slots.with(|slots| match slots.live(slot, generation) {
-            Some(s) if !s.held_back => {
-                s.queued -= 1;
-                true
-            }
-            _ => false,
-        })
-    }
-
-    /// A batch of the running actor at `slot` takes its next message from
-    /// a ring: unless a stop was asked for (the message is a dead letter)
-    /// or the actor was held back (it waits in its inbox), as `cell::deliver`
-    /// decides.
-    #[inline]
-    pub(crate) fn may_take_from_ring(&self, slot: u32, generation: u32) -> bool {
-        self.slots
-            .with(|slots| slots.live(slot, generation).is_some_and(|s| !s.stopping && !s.held_back))
-    }
-
     /// Queues `msg` for the actor at `slot` of this shard, within its
     /// mailbox bound. Messages for a slot reserved by a spawn still on its
     /// way wait for the actor.
@@ -534,11 +509,18 @@ impl Shard {
         Ok(())
     }
 
-    /// Queues an entry for an actor of class `priority` (see
-    /// [`try_push_local`](Self::try_push_local)).
+    /// Queues an entry in the run queue of class `priority` (off the common
+    /// path of [`try_push_local`](Self::try_push_local), which is for
+    /// `Normal` actors).
     #[cold]
     #[inline(never)]
-    fn push_entry_of_class<M>(&self, priority: Priority, run: RunFn, target: u64, msg: M) {
+    pub(crate) fn push_entry_of_class<M>(
+        &self,
+        priority: Priority,
+        run: RunFn,
+        target: u64,
+        msg: M,
+    ) {
         self.queue(priority)
             .with(|q| q.push(entry::entry_words::<M>(), |w| entry::write(w, run, target, msg)));
     }
@@ -675,13 +657,12 @@ impl Shard {
         self.queues.iter().map(|q| q.with(|q| q.len())).sum()
     }
 
-    /// Queues an entry behind what is queued in this shard's run queue: a
-    /// command, or a message its caller has counted against its actor's
-    /// mailbox. Wakes the dispatch loop if it is parked.
+    /// Queues an entry for the actor at slot `target` behind what is queued
+    /// in its class's run queue: a command for it (stop, restart, notice),
+    /// or a message its caller has counted against its mailbox. Wakes the
+    /// dispatch loop if it is parked.
     pub(crate) fn push_command<T>(&self, run: RunFn, target: u64, payload: T) {
-        self.queue(self.priority_of(target as u32)).with(|q| {
-            q.push(entry::entry_words::<T>(), |words| entry::write(words, run, target, payload))
-        });
+        self.push_entry_of_class(self.priority_of(target as u32), run, target, payload);
         self.wake_dispatcher();
     }
 

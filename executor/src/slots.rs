@@ -166,7 +166,40 @@ pub(crate) struct Slots {
     pub(crate) jobs: HashMap<u32, Vec<(u64, JoinHandle<()>)>>,
 }
 
+/// Whether a message may be handed to the actor at a slot now
+/// ([`Slots::admit`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Admit {
+    /// Yes: its cell, and its turn budget.
+    Run(*mut (), u16),
+    /// It is held back by a full receiver: the message waits in its inbox
+    /// (see `outbox`).
+    Hold,
+    /// Not live, or stopping and the message was not counted (sent from a
+    /// ring or the injector after the stop was asked for, so refused).
+    Refuse,
+}
+
 impl Slots {
+    /// Decides what becomes of a message for the actor at `slot`; one that
+    /// is run and `counted` (it came through the run queue, or was held)
+    /// leaves the actor's mailbox count. The one rule for `cell::deliver`
+    /// and every message a [`Batch`](crate::Batch) takes.
+    #[inline(always)]
+    pub(crate) fn admit(&mut self, slot: u32, generation: u32, counted: bool) -> Admit {
+        let Some(s) = self.live(slot, generation) else { return Admit::Refuse };
+        if !counted && s.stopping {
+            return Admit::Refuse;
+        }
+        if s.held_back {
+            return Admit::Hold;
+        }
+        if counted {
+            s.queued -= 1;
+        }
+        Admit::Run(s.actor, s.turn_budget)
+    }
+
     /// The slot `slot` if it holds a live actor of `generation`.
     #[inline(always)]
     pub(crate) fn live(&mut self, slot: u32, generation: u32) -> Option<&mut Slot> {

@@ -109,90 +109,90 @@ fn control(
     .unwrap()
 }
 
-#[test]
-fn a_high_actor_answers_ahead_of_a_normal_flood_and_the_flood_goes_on() {
+/// Runs `test` on one shard of a 2-shard runtime (it gets the system and
+/// that shard); then stops the flooders it returns and shuts down.
+fn on_a_shard<F, Fut>(test: F)
+where
+    F: FnOnce(whirl::System, usize) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Vec<ActorRef<u64>>> + 'static,
+{
     common::within(120, || {
         let rt = common::runtime(2);
         rt.block_on(|sys| async move {
             let here = sys.current_shard().unwrap();
-            let handled = Arc::new(AtomicU64::new(0));
-            let high = control(&sys, here, Priority::High, &handled);
-            let normal = control(&sys, here, Priority::Normal, &handled);
-            let flooders = flood(&sys, here, Priority::Normal, 4, &handled, None).await;
-            let start = handled.load(Ordering::Relaxed);
-            for _ in 0..100 {
-                let before = handled.load(Ordering::Relaxed);
-                let answered_at = high.ask(ControlMsg::Count).await.unwrap();
-                assert!(
-                    answered_at - before <= HIGH_CHECK_EVERY as u64,
-                    "the High actor waited for {} flood messages",
-                    answered_at - before
-                );
-            }
-            let progress = handled.load(Ordering::Relaxed) - start;
-            assert!(progress >= 100 * NORMAL_SHARE as u64, "the flood went on: {progress}");
-            // The same ask to a Normal actor waits behind the flood's 4000.
-            let before = handled.load(Ordering::Relaxed);
-            let answered_at = normal.ask(ControlMsg::Count).await.unwrap();
-            assert!(answered_at - before >= 3000, "waited for {}", answered_at - before);
+            let flooders = test(sys.clone(), here).await;
             flooders.iter().for_each(ActorRef::stop);
             sys.shutdown().await;
         })
         .unwrap();
+    });
+}
+
+#[test]
+fn a_high_actor_answers_ahead_of_a_normal_flood_and_the_flood_goes_on() {
+    on_a_shard(|sys, here| async move {
+        let handled = Arc::new(AtomicU64::new(0));
+        let high = control(&sys, here, Priority::High, &handled);
+        let normal = control(&sys, here, Priority::Normal, &handled);
+        let flooders = flood(&sys, here, Priority::Normal, 4, &handled, None).await;
+        let start = handled.load(Ordering::Relaxed);
+        for _ in 0..100 {
+            let before = handled.load(Ordering::Relaxed);
+            let answered_at = high.ask(ControlMsg::Count).await.unwrap();
+            assert!(
+                answered_at - before <= HIGH_CHECK_EVERY as u64,
+                "the High actor waited for {} flood messages",
+                answered_at - before
+            );
+        }
+        let progress = handled.load(Ordering::Relaxed) - start;
+        assert!(progress >= 100 * NORMAL_SHARE as u64, "the flood went on: {progress}");
+        // The same ask to a Normal actor waits behind the flood's 4000.
+        let before = handled.load(Ordering::Relaxed);
+        let answered_at = normal.ask(ControlMsg::Count).await.unwrap();
+        assert!(answered_at - before >= 3000, "waited for {}", answered_at - before);
+        flooders
     });
 }
 
 #[test]
 fn high_messages_sent_during_a_normal_flood_wait_at_most_the_check_interval() {
-    common::within(120, || {
-        let rt = common::runtime(2);
-        rt.block_on(|sys| async move {
-            let here = sys.current_shard().unwrap();
-            let handled = Arc::new(AtomicU64::new(0));
-            let high = control(&sys, here, Priority::High, &handled);
-            let flooders = flood(&sys, here, Priority::Normal, 3, &handled, Some((high, 97))).await;
-            let (stamps, worst) = common::eventually("stamps came", || async {
-                let (stamps, worst) = high.ask(ControlMsg::Lags).await.unwrap();
-                (stamps >= 200).then_some((stamps, worst))
-            })
-            .await;
-            // Sent from inside the flood, it waits for the next check, which
-            // comes every HIGH_CHECK_EVERY messages (one message a turn).
-            assert!(worst <= HIGH_CHECK_EVERY as u64, "{stamps} stamps, worst lag {worst}");
-            flooders.iter().for_each(ActorRef::stop);
-            sys.shutdown().await;
+    on_a_shard(|sys, here| async move {
+        let handled = Arc::new(AtomicU64::new(0));
+        let high = control(&sys, here, Priority::High, &handled);
+        let flooders = flood(&sys, here, Priority::Normal, 3, &handled, Some((high, 97))).await;
+        let (stamps, worst) = common::eventually("stamps came", || async {
+            let (stamps, worst) = high.ask(ControlMsg::Lags).await.unwrap();
+            (stamps >= 200).then_some((stamps, worst))
         })
-        .unwrap();
+        .await;
+        // Sent from inside the flood, it waits for the next check, which
+        // comes every HIGH_CHECK_EVERY messages (one message a turn).
+        assert!(worst <= HIGH_CHECK_EVERY as u64, "{stamps} stamps, worst lag {worst}");
+        flooders
     });
 }
 
 #[test]
 fn a_flood_in_a_higher_class_starves_no_lower_class() {
-    common::within(120, || {
-        let rt = common::runtime(2);
-        rt.block_on(|sys| async move {
-            let here = sys.current_shard().unwrap();
-            let high_handled = Arc::new(AtomicU64::new(0));
-            let mut flooders = flood(&sys, here, Priority::High, 2, &high_handled, None).await;
-            for lower in [Priority::Normal, Priority::Low] {
-                let handled = Arc::new(AtomicU64::new(0));
-                let start = high_handled.load(Ordering::Relaxed);
-                // A Normal (then Low) flood starts under the High one; a
-                // Control of the same class sees it progress.
-                flooders.extend(flood(&sys, here, lower, 1, &handled, None).await);
-                let watch = control(&sys, here, lower, &handled);
-                let seen = common::eventually("the lower class progressed", || async {
-                    let seen = watch.ask(ControlMsg::Count).await.unwrap();
-                    (seen >= 50_000).then_some(seen)
-                })
-                .await;
-                assert!(seen >= 50_000);
-                let high = high_handled.load(Ordering::Relaxed) - start;
-                assert!(high > seen, "the High flood ran all along ({high} vs {seen})");
-            }
-            flooders.iter().for_each(ActorRef::stop);
-            sys.shutdown().await;
-        })
-        .unwrap();
+    on_a_shard(|sys, here| async move {
+        let high_handled = Arc::new(AtomicU64::new(0));
+        let mut flooders = flood(&sys, here, Priority::High, 2, &high_handled, None).await;
+        for lower in [Priority::Normal, Priority::Low] {
+            let handled = Arc::new(AtomicU64::new(0));
+            let start = high_handled.load(Ordering::Relaxed);
+            // A Normal (then Low) flood starts under the High one; a
+            // Control of the same class sees it progress.
+            flooders.extend(flood(&sys, here, lower, 1, &handled, None).await);
+            let watch = control(&sys, here, lower, &handled);
+            let seen = common::eventually("the lower class progressed", || async {
+                let seen = watch.ask(ControlMsg::Count).await.unwrap();
+                (seen >= 50_000).then_some(seen)
+            })
+            .await;
+            let high = high_handled.load(Ordering::Relaxed) - start;
+            assert!(high > seen, "the High flood ran all along ({high} vs {seen})");
+        }
+        flooders
     });
 }
