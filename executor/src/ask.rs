@@ -133,14 +133,18 @@ impl ForeignReply {
     }
 
     fn complete(&self, result: Result<Payload, AskError>) {
-        if self.given_up.load(Ordering::Acquire) {
-            if result.is_ok() {
-                late_answer(self.mesh, result);
-            }
-            return;
-        }
         let waker = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            // Under the lock, as `Ask::finish` sets it: an answer is either
+            // left for the ask to take (or for `finish` to count), or
+            // counted here.
+            if self.given_up.load(Ordering::Relaxed) {
+                drop(state);
+                if result.is_ok() {
+                    late_answer(self.mesh, result);
+                }
+                return;
+            }
             if state.0.is_some() {
                 return;
             }
@@ -628,23 +632,30 @@ impl<M, R> Ask<M, R> {
     /// Gives the reply entry back (a late answer then counts as a dead
     /// letter); the ask is over. A question never sent is a dead letter.
     fn finish(&mut self) {
-        let mut unanswered = None;
-        match &self.waiting {
+        let mesh = self.to.mesh_id();
+        let unanswered = match &self.waiting {
             &Waiting::Shard { shard, mesh, index, .. } => with_current(|current| {
-                if let Some(current) = current {
-                    if current.mesh.id == mesh && current.id == shard {
-                        let shared = current.shared();
-                        unanswered = Some(current.replies.borrow_mut().close(index, shared));
-                    }
+                let current = current.filter(|c| c.mesh.id == mesh && c.id == shard)?;
+                match current.replies.borrow_mut().close(index, current.shared()) {
+                    ReplyState::Done(answer) => Some(answer),
+                    _ => None,
                 }
             }),
-            // Release: see `ForeignReply::given_up`.
-            Waiting::Foreign(cell) => cell.given_up.store(true, Ordering::Release),
-            Waiting::Finished => {}
-        }
+            Waiting::Foreign(cell) => {
+                let mut state = cell.state.lock().unwrap_or_else(|e| e.into_inner());
+                // Release: see `ForeignReply::given_up`; set under the lock
+                // (see `ForeignReply::complete`).
+                cell.given_up.store(true, Ordering::Release);
+                state.0.take()
+            }
+            Waiting::Finished => None,
+        };
         self.waiting = Waiting::Finished;
-        // Dropped outside the borrow: an answer's `Drop` is user code.
-        drop(unanswered);
+        // An answer that came but was never taken: the asker gave up on
+        // it. Counted outside the borrow: an answer's `Drop` is user code.
+        if let Some(answer @ Ok(_)) = unanswered {
+            late_answer(mesh, answer);
+        }
         if let Some(question) = self.question.take() {
             if let Some(mesh) = Mesh::find(self.to.mesh_id()) {
                 if let Some(shard) = mesh.shards.get(self.to.shard()) {

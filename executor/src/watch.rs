@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use crate::entry::{self, How};
+use crate::schedule::Priority;
 use crate::shard::Shard;
 use crate::slots::State;
 use crate::{Actor, StopReason};
@@ -109,7 +110,15 @@ impl Shard {
     /// The actor these watchers watch stopped for good.
     pub(crate) fn fire_watchers(&self, watchers: Vec<Watcher>, reason: StopReason) {
         for watcher in watchers {
-            self.command_to(watcher.shard, run_fired, watcher.id, reason.clone());
+            if watcher.shard == self.id {
+                // Its target is a watch id, not a slot, so no actor's class
+                // applies: `High`, so the notice is queued for the watcher
+                // (in its own class) at once.
+                self.push_entry_of_class(Priority::High, run_fired, watcher.id, reason.clone());
+                self.wake_dispatcher();
+            } else {
+                self.send_command(watcher.shard, run_fired, watcher.id, reason.clone());
+            }
         }
     }
 

@@ -167,3 +167,37 @@ fn asks_are_cancelled_once_the_runtime_shuts_down() {
         }
     });
 }
+
+/// An answer that came but that its asker dropped without taking is a late
+/// answer too: counted, not lost.
+#[test]
+fn an_answer_never_taken_is_a_dead_letter() {
+    common::within(120, || {
+        let rt = common::runtime(2);
+        let to = rt
+            .block_on(|sys| async move {
+                let here = sys.current_shard().unwrap();
+                for shard in [here, 1 - here] {
+                    let (to, _) = keeper(&sys, shard);
+                    let before = sys.stats().dead_letters_of(DeadLetterCause::LateAnswer);
+                    let untaken = to.ask(KeeperMsg::Keep);
+                    to.send(KeeperMsg::AnswerAll).unwrap();
+                    // Answered after the answer, on the same path: it is in.
+                    look(to).await;
+                    drop(untaken);
+                    let after = sys.stats().dead_letters_of(DeadLetterCause::LateAnswer);
+                    assert_eq!(after, before + 1, "shard {shard}");
+                }
+                keeper(&sys, 1).0
+            })
+            .unwrap();
+        let late = || rt.system().stats().dead_letters_of(DeadLetterCause::LateAnswer);
+        let before = late();
+        let untaken = to.ask(KeeperMsg::Keep);
+        to.send(KeeperMsg::AnswerAll).unwrap();
+        to.ask_blocking(KeeperMsg::Look, Duration::from_secs(30)).unwrap();
+        drop(untaken);
+        assert_eq!(late(), before + 1, "from a plain thread");
+        rt.shutdown();
+    });
+}

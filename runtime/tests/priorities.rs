@@ -196,3 +196,88 @@ fn a_flood_in_a_higher_class_starves_no_lower_class() {
         flooders
     });
 }
+
+/// Watches an actor; records how far the flood got between the watched
+/// actor's `stopped` and the watch's notice.
+struct Watcher {
+    handled: Arc<AtomicU64>,
+    stopped_at: Arc<AtomicU64>,
+    lag: Option<u64>,
+}
+
+enum WatcherMsg {
+    Watch(ActorRef<u64>),
+    Down,
+    Lag(Reply<Option<u64>>),
+}
+
+impl Actor for Watcher {
+    type Msg = WatcherMsg;
+    fn handle(&mut self, msg: WatcherMsg, ctx: &mut Context<Self>) {
+        match msg {
+            WatcherMsg::Watch(target) => ctx.watch(&target, |_| WatcherMsg::Down),
+            WatcherMsg::Down => {
+                let now = self.handled.load(Ordering::Relaxed);
+                self.lag = Some(now - self.stopped_at.load(Ordering::Relaxed));
+            }
+            WatcherMsg::Lag(reply) => reply.send(self.lag),
+        }
+    }
+}
+
+/// Notes the flood's count when it stops.
+struct Watched {
+    handled: Arc<AtomicU64>,
+    stopped_at: Arc<AtomicU64>,
+}
+
+impl Actor for Watched {
+    type Msg = u64;
+    fn handle(&mut self, _: u64, _ctx: &mut Context<Self>) {}
+    fn stopped(&mut self, _: &whirl::StopReason, _ctx: &mut Context<Self>) {
+        self.stopped_at.store(self.handled.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+/// A watch's notice to a `High` watcher on the watched actor's shard is as
+/// prompt as any `High` message, whatever actor has the slot whose index
+/// happens to be the watch's id (here a `Low` one, spawned first).
+#[test]
+fn a_high_watcher_hears_of_a_stop_during_a_normal_flood_within_the_check_interval() {
+    on_a_shard(|sys, here| async move {
+        let handled = Arc::new(AtomicU64::new(0));
+        let stopped_at = Arc::new(AtomicU64::new(0));
+        let _low = control(&sys, here, Priority::Low, &handled);
+        let (counter, at) = (handled.clone(), stopped_at.clone());
+        let watcher = sys
+            .spawn_with_options(on(here, Priority::High), move || Watcher {
+                handled: counter.clone(),
+                stopped_at: at.clone(),
+                lag: None,
+            })
+            .unwrap();
+        let (counter, at) = (handled.clone(), stopped_at.clone());
+        let watched = sys
+            .spawn_on(here, move || Watched { handled: counter.clone(), stopped_at: at.clone() })
+            .unwrap();
+        watcher.send(WatcherMsg::Watch(watched)).unwrap();
+        // 1000 flood messages ahead of the stop; the pass runs on past it.
+        let mut flooders = Vec::new();
+        for _ in 0..2 {
+            let counter = handled.clone();
+            let flooder = sys
+                .spawn_on(here, move || Flooder { handled: counter.clone(), stamps: None })
+                .unwrap();
+            let mut msgs: VecDeque<u64> = (0..500).collect();
+            flooder.send_many(&mut msgs).await.unwrap();
+            flooders.push(flooder);
+        }
+        watched.stop();
+        let lag = common::eventually("the notice came", || async {
+            watcher.ask(WatcherMsg::Lag).await.unwrap()
+        })
+        .await;
+        assert!(lag <= HIGH_CHECK_EVERY as u64, "the notice waited for {lag} flood messages");
+        flooders
+    });
+}
