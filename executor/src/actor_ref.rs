@@ -85,6 +85,27 @@ impl<M> ActorRef<M> {
         Mesh::with(self.mesh, alive).unwrap_or(false)
     }
 
+    /// The actor's counters (messages handled, mailbox depth and
+    /// high-water mark, restarts, arena, handling times: see
+    /// [`ActorStats`](crate::ActorStats)), read on its shard while it keeps
+    /// running. Works from any shard or thread.
+    ///
+    /// # Errors
+    ///
+    /// [`AskError::Closed`](crate::AskError::Closed) if the actor has
+    /// stopped for good (or is not built yet), or its runtime is gone.
+    pub fn stats(
+        &self,
+    ) -> impl std::future::Future<Output = Result<crate::ActorStats, crate::AskError>> + Send + 'static
+    {
+        let mesh = Mesh::find(self.mesh);
+        let (shard, slot, generation) = (self.shard as usize, self.slot, self.generation);
+        async move {
+            let Some(mesh) = mesh else { return Err(crate::AskError::Closed) };
+            mesh.actor_stats(shard, slot, generation).await.ok_or(crate::AskError::Closed)
+        }
+    }
+
     pub(crate) fn mesh_id(&self) -> u32 {
         self.mesh
     }

@@ -77,6 +77,13 @@ impl Arenas {
         }
     }
 
+    /// Bytes the arena of `slot` holds (its chunks; 0 before first use),
+    /// and its budget (the slot's own, else `default`).
+    pub(crate) fn usage(&self, slot: u32, default: Option<usize>) -> (usize, Option<usize>) {
+        let bytes = self.by_slot.get(&slot).map_or(0, |arena| arena.allocated_bytes());
+        (bytes, self.budgets.get(&slot).copied().or(default))
+    }
+
     /// The budget of the arena of `slot`, if it has an arena with one.
     fn budget(&self, slot: u32) -> Option<usize> {
         self.by_slot.get(&slot)?.allocation_limit()

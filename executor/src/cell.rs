@@ -58,6 +58,7 @@ impl<A: Actor, F: Fn() -> A + 'static> LifecycleOf<A, F> {
         panicked: panicked::<A>,
         rebuild: rebuild::<A, F>,
         free: free::<A, F>,
+        type_name: std::any::type_name::<A>,
     };
 }
 
@@ -236,11 +237,21 @@ pub(crate) unsafe fn deliver<A: Actor>(
     let rest = shard.turn_cap.get().min(turn_budget as usize) - 1;
     let mut rest = Batch::new(shard, (slot, generation), fns_of::<A>().run, source, rest);
     let mut ctx = Context::<A>::new(shard, slot, generation);
+    #[cfg(feature = "message-spans")]
+    let span =
+        tracing::trace_span!("handle", shard = shard.id, slot, actor = std::any::type_name::<A>())
+            .entered();
+    let timed = shard.metrics.time_this_turn().then(std::time::Instant::now);
     // SAFETY: the cell is live (the slot is) and starts with the `A`; no
     // other reference to it exists while its handler runs (handlers do not
     // nest, and the shard marks it running so it is not freed under us).
     unsafe { (*actor.cast::<A>()).handle_batch(msg, &mut rest, &mut ctx) };
     let taken = rest.taken();
+    if let Some(start) = timed {
+        shard.metrics.record_turn(slot, start, 1 + taken);
+    }
+    #[cfg(feature = "message-spans")]
+    drop(span);
     shard.handler_returned(slot, generation, ctx.take_end());
     // After: ending the incarnation may run held messages (`run_held`),
     // whose deliveries set it too.

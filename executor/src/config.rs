@@ -41,6 +41,15 @@ pub struct ShardConfig {
     ///
     /// [`Context::arena`]: crate::Context::arena
     pub arena_budget: Option<usize>,
+    /// Keep per-actor metrics: messages handled and the mailbox's
+    /// high-water mark, counted on the shard without atomics (see
+    /// `ActorStats`). Per-shard and runtime-wide counters are kept either
+    /// way.
+    pub metrics: bool,
+    /// With `metrics`, time one turn in this many on each shard for the
+    /// actors' handling-time histograms (0: time none). A timed turn reads
+    /// the clock twice.
+    pub handling_time_sample_every: u32,
 }
 
 /// Most memory the rings between shards may take together. The mesh

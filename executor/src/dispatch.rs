@@ -117,6 +117,7 @@ impl Drop for Cleanup {
         shard.discard_everything();
         shard.wake_all_room_waiters();
         shard.report_dead_letters();
+        tracing::debug!(shard = shard.id, "shard exited");
     }
 }
 
@@ -168,17 +169,21 @@ impl Shard {
                     yield_now().await;
                     break;
                 }
+                let since = Instant::now();
                 futures_lite::future::or(
                     self.park(seen),
                     glommio::timer::sleep(DONE_GRACE.saturating_sub(done_at.elapsed())),
                 )
                 .await;
+                self.metrics.waited(since);
                 continue;
             }
             if phase == phase::DRAINING && self.is_quiescent() {
                 self.mesh.note_quiet(self.id as usize);
             }
+            let since = Instant::now();
             self.idle_wait(seen).await;
+            self.metrics.waited(since);
         }
     }
 
@@ -243,7 +248,9 @@ impl Shard {
             }
             let Some(ring) = self.inbound.borrow_mut()[from].take() else { continue };
             let ring = RingInUse::new(self, from, ring);
-            ran += ring.run_entries();
+            let entries = ring.run_entries();
+            self.metrics.received_from(from, entries);
+            ran += entries;
         }
         ran
     }
@@ -648,6 +655,9 @@ impl Future for Park<'_> {
         if self.parked {
             // Woken by a ring, the injector, a local sender or the mesh.
             self.parked = false;
+            let metrics = &shard.metrics;
+            metrics.wakeups.set(metrics.wakeups.get() + 1);
+            tracing::trace!(shard = shard.id, "shard woke");
             doorbell.cancel_park();
             shard.idle.set(false);
             return Poll::Ready(());
@@ -667,6 +677,8 @@ impl Future for Park<'_> {
             return Poll::Ready(());
         }
         self.parked = true;
+        shard.metrics.parks.set(shard.metrics.parks.get() + 1);
+        tracing::trace!(shard = shard.id, "shard parks");
         Poll::Pending
     }
 }

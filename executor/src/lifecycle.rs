@@ -80,12 +80,18 @@ impl Shard {
         }
 
         self.shared().actors.fetch_add(1, Ordering::Relaxed);
+        let actor_type = std::any::type_name::<A>();
+        tracing::debug!(shard = self.id, slot, actor = actor_type, "actor spawned");
         let ended = match built {
             Ok(actor) => {
                 let lifecycle = cell::lifecycle_of::<A, F>();
                 // SAFETY: the cell was just built for an `A` by `F`, and
                 // lives in `slot` on this shard.
-                unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) }
+                let ended = unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) };
+                if ended.is_none() {
+                    tracing::trace!(shard = self.id, slot, actor = actor_type, "actor started");
+                }
+                ended
             }
             Err(panic) => {
                 tracing::error!(shard = self.id, slot, "actor factory panicked");
@@ -236,6 +242,13 @@ impl Shard {
         }) else {
             return;
         };
+        tracing::debug!(
+            shard = self.id,
+            slot,
+            actor = (lifecycle.type_name)(),
+            %reason,
+            "actor stopped"
+        );
         if was_live && !actor.is_null() {
             // SAFETY: the cell of the slot, of the lifecycle's type, still
             // owned by the slot (freed below).
@@ -287,6 +300,7 @@ impl Shard {
             self.stop_children(children);
         }
         self.release_arena(slot);
+        self.metrics.forget(slot);
         self.forget_watches(slot);
         if let Some(watchers) = watchers {
             self.fire_watchers(watchers, reason.clone());

@@ -580,6 +580,9 @@ impl Mesh {
         let at = u64::try_from(at).unwrap_or(u64::MAX - 1);
         self.shutdown_deadline.fetch_min(at, Ordering::Relaxed);
         let began = self.advance(phase::RUNNING, phase::DRAINING);
+        if began {
+            tracing::info!(runtime = self.id, ?timeout, "shutdown begins: actors drain");
+        }
         // A shard parked with the old deadline must look at the new one.
         self.wake_all();
         began
@@ -734,6 +737,8 @@ mod tests {
             shutdown_timeout: Duration::from_secs(10),
             dead_letter_hook: None,
             arena_budget: None,
+            metrics: true,
+            handling_time_sample_every: 1024,
         };
         let mesh = Mesh::new(config).unwrap();
         let shared = &mesh.shards[0];

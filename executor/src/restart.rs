@@ -54,7 +54,7 @@ pub(crate) struct Restarts {
     /// When the restarts inside the intensity window happened (unused under
     /// a supervisor, which keeps its own).
     recent: VecDeque<Instant>,
-    incarnation: u32,
+    pub(crate) incarnation: u32,
     /// The timer that ends the backoff, while one runs.
     backoff: Option<JoinHandle<()>>,
     /// The supervisor that decides this actor's restarts, if it has one.
@@ -351,6 +351,13 @@ impl Shard {
         });
         self.restarting.set(self.restarting.get() - 1);
         self.shared().restarts.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            shard = self.id,
+            slot,
+            actor = (lifecycle.type_name)(),
+            incarnation = self.incarnation(slot) + 1,
+            "actor restarted"
+        );
         let was_rebuilding = self.rebuilding.replace(true);
         // SAFETY: as above; the cell now holds the new actor, live.
         let ended = unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) };

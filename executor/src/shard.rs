@@ -125,6 +125,8 @@ pub(crate) struct Shard {
     pub(crate) arenas: LocalCell<crate::arena::Arenas>,
     /// The watches this shard's actors have set on others.
     pub(crate) watches: LocalCell<crate::watch::Watches>,
+    /// What the shard counts about itself and its actors (see `metrics`).
+    pub(crate) metrics: crate::metrics::ShardMetrics,
 }
 
 /// The first buffer of the `High` and `Low` run queues, in words (most
@@ -237,12 +239,18 @@ pub(crate) enum Refusal {
 impl Shard {
     pub(crate) fn new(mesh: Arc<Mesh>, id: usize, ends: ShardEnds) -> Rc<Self> {
         let shards = mesh.shard_count();
+        let metrics = crate::metrics::ShardMetrics::new(
+            shards,
+            mesh.config.metrics,
+            mesh.config.handling_time_sample_every,
+        );
+        let slots = Slots { metrics: mesh.config.metrics, ..Slots::default() };
         Rc::new(Self {
             id: id as u16,
             mesh_id: mesh.id,
             mailbox_capacity: u32::try_from(mesh.config.mailbox_capacity).unwrap_or(u32::MAX),
             mesh,
-            slots: LocalCell::new(Slots::default()),
+            slots: LocalCell::new(slots),
             queues: [
                 LocalCell::new(RunQueue::with_words(SMALL_QUEUE_WORDS)),
                 LocalCell::new(RunQueue::new()),
@@ -280,6 +288,7 @@ impl Shard {
             restarting: Cell::new(0),
             arenas: LocalCell::new(crate::arena::Arenas::default()),
             watches: LocalCell::new(crate::watch::Watches::default()),
+            metrics,
         })
     }
 

@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use glommio::task::JoinHandle;
 
 use crate::liveness::Generations;
+use crate::metrics::ActorCounters;
 use crate::restart::Restarts;
 use crate::schedule::Priority;
 use crate::StopReason;
@@ -56,6 +57,8 @@ pub(crate) struct Lifecycle {
     pub(crate) rebuild: unsafe fn(actor: *mut ()) -> bool,
     /// Frees the cell.
     pub(crate) free: unsafe fn(actor: *mut ()),
+    /// The actor's type, for metrics.
+    pub(crate) type_name: fn() -> &'static str,
 }
 
 /// What a slot holds.
@@ -117,6 +120,7 @@ static NO_LIFECYCLE: Lifecycle = Lifecycle {
     panicked: |_, _, _, _, _| None,
     rebuild: |_| false,
     free: |_| {},
+    type_name: || "",
 };
 
 impl Slot {
@@ -140,6 +144,11 @@ impl Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Slots {
     pub(crate) slots: Vec<Slot>,
+    /// `counters[i]`: the metrics of the actor at slot `i` (as long as
+    /// `slots`; see `metrics`).
+    pub(crate) counters: Vec<ActorCounters>,
+    /// Whether [`admit`](Self::admit) keeps `counters` (`ShardConfig::metrics`).
+    pub(crate) metrics: bool,
     /// Free slot indices for local spawns.
     pub(crate) free: Vec<u32>,
     /// Slots in use by actors of class `High`.
@@ -194,10 +203,18 @@ impl Slots {
         if s.held_back {
             return Admit::Hold;
         }
+        let waiting = s.queued;
         if counted {
             s.queued -= 1;
         }
-        Admit::Run(s.actor, s.turn_budget)
+        let run = Admit::Run(s.actor, s.turn_budget);
+        if self.metrics {
+            if let Some(counters) = self.counters.get_mut(slot as usize) {
+                counters.handled += 1;
+                counters.high_water = counters.high_water.max(waiting);
+            }
+        }
+        run
     }
 
     /// The slot `slot` if it holds a live actor of `generation`.
@@ -230,6 +247,7 @@ impl Slots {
     pub(crate) fn ensure(&mut self, slot: u32) -> &mut Slot {
         if self.slots.len() <= slot as usize {
             self.slots.resize_with(slot as usize + 1, Slot::vacant);
+            self.counters.resize(slot as usize + 1, ActorCounters::default());
         }
         &mut self.slots[slot as usize]
     }
@@ -252,6 +270,7 @@ impl Slots {
         entry.turn_budget = 1;
         entry.actor = std::ptr::null_mut();
         entry.lifecycle = &NO_LIFECYCLE;
+        self.counters[slot as usize] = ActorCounters::default();
         let Some(next) = entry.generation.checked_add(1) else { return false };
         entry.generation = next;
         generations.set(slot, next);

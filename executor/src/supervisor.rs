@@ -533,7 +533,8 @@ impl SupervisorActor {
                 let Some(wait) = self.intensity.admit_now() else {
                     tracing::error!(
                         child = %id,
-                        "restart intensity exceeded: the supervisor takes its children down and fails"
+                        "restart intensity exceeded: the supervisor takes its children down and \
+                         fails (escalation)"
                     );
                     ctx.fail_with(StopReason::TooManyRestarts);
                     return;

@@ -281,9 +281,40 @@ impl System {
     }
 
     /// A snapshot of the runtime's counters (actors, queued messages, dead
-    /// letters, wake-ups of parked shards).
+    /// letters, wake-ups of parked shards): atomic loads, on any thread.
     pub fn stats(&self) -> Stats {
         self.mesh.stats()
+    }
+
+    /// Every shard's and every actor's counters, read on each shard's own
+    /// thread while the shards keep running (see [`Snapshot`]). Works from
+    /// any shard or thread.
+    ///
+    /// [`Snapshot`]: crate::Snapshot
+    pub fn snapshot(&self) -> impl Future<Output = crate::Snapshot> + Send + 'static {
+        self.mesh.snapshot()
+    }
+
+    /// The counters of the actor registered as `name`, as
+    /// [`ActorRef::stats`].
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::NotFound`] if no actor has this name (names free
+    /// themselves when their actor stops for good), or its actor stopped
+    /// before its shard read it.
+    pub fn stats_of(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<crate::ActorStats, RegistryError>> + Send + 'static {
+        let found = registry::address_of(&self.mesh, name);
+        let mesh = self.mesh.clone();
+        let name = name.to_owned();
+        async move {
+            let not_found = || RegistryError::NotFound(name.clone());
+            let (shard, slot, generation) = found.ok_or_else(not_found)?;
+            mesh.actor_stats(shard as usize, slot, generation).await.ok_or_else(not_found)
+        }
     }
 
     /// Starts shutdown (see `whirl::Runtime`) with the deadline from

@@ -19,6 +19,8 @@ fn config(shards: usize) -> ShardConfig {
         shutdown_timeout: Duration::from_secs(10),
         dead_letter_hook: None,
         arena_budget: None,
+        metrics: true,
+        handling_time_sample_every: 1024,
     }
 }
 

@@ -107,6 +107,7 @@ pub fn channel(
         cached_head: 0,
         woken: 0,
         wakes: 0,
+        entries: 0,
     };
     let consumer = EntryConsumer {
         ring,
@@ -249,6 +250,8 @@ pub struct EntryProducer {
     /// The doorbell epoch this producer last woke.
     woken: usize,
     wakes: u64,
+    /// Entries written so far (a statistic; producer-local).
+    entries: u64,
 }
 
 impl EntryProducer {
@@ -282,6 +285,7 @@ impl EntryProducer {
         // producer writes free words; the caller writes them next.
         let entry = self.ring.at(self.tail).cast::<MaybeUninit<u64>>();
         self.tail = self.tail.wrapping_add(words);
+        self.entries += 1;
         Ok(entry)
     }
 
@@ -334,6 +338,7 @@ impl EntryProducer {
             }
         }
         self.tail = self.tail.wrapping_add(words);
+        self.entries += 1;
         Ok(())
     }
 
@@ -430,6 +435,11 @@ impl EntryProducer {
     /// How many publications woke the parked consumer.
     pub fn wakes(&self) -> u64 {
         self.wakes
+    }
+
+    /// How many entries were written (staged or published) so far.
+    pub fn entries_written(&self) -> u64 {
+        self.entries
     }
 
     /// The ring's capacity in words.
@@ -559,6 +569,12 @@ impl EntryConsumer {
     /// Whether the producer is gone (entries it published may still wait).
     pub fn is_closed(&self) -> bool {
         self.ring.is_gone(PRODUCER_GONE)
+    }
+
+    /// Words published and not yet advanced past: how full the ring is, as
+    /// of now (reloads the producer's index).
+    pub fn occupied_words(&mut self) -> usize {
+        self.reload_tail()
     }
 
     /// The doorbell this consumer parks on.

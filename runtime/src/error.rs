@@ -11,6 +11,8 @@ pub enum Error {
     Config(ConfigError),
     /// glommio could not start a shard's executor.
     Executor(String),
+    /// The metrics endpoint's address could not be bound.
+    Endpoint(String),
     /// The runtime is shutting down or gone.
     ShutDown,
     /// `block_on` was called on one of the runtime's own shards.
@@ -37,6 +39,7 @@ impl fmt::Display for Error {
         match self {
             Self::Config(error) => error.fmt(f),
             Self::Executor(why) => write!(f, "could not start a glommio executor: {why}"),
+            Self::Endpoint(why) => f.write_str(why),
             Self::ShutDown => f.write_str("the runtime is shut down"),
             Self::BlockOnShard => f.write_str(
                 "block_on called from a shard of the same runtime: it would wait for itself; \

@@ -259,14 +259,18 @@
 
 mod builder;
 mod embed;
+pub mod endpoint;
 mod error;
+pub mod prometheus;
 mod runtime;
 
 pub use builder::{
-    Builder, DEFAULT_FAIRNESS_BUDGET, DEFAULT_INJECTOR_CAPACITY, DEFAULT_MAILBOX_CAPACITY,
-    DEFAULT_RING_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPIN_BEFORE_PARK,
+    Builder, DEFAULT_FAIRNESS_BUDGET, DEFAULT_HANDLING_TIME_SAMPLE_EVERY,
+    DEFAULT_INJECTOR_CAPACITY, DEFAULT_MAILBOX_CAPACITY, DEFAULT_RING_CAPACITY,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPIN_BEFORE_PARK,
 };
 pub use embed::{Embedded, ShardRunner};
+pub use endpoint::serve_metrics;
 pub use error::{ConfigError, Error};
 /// glommio, the io_uring executor each shard runs, re-exported for I/O in
 /// piped jobs and tasks (`whirl::glommio::net::TcpListener`, files), in the
@@ -281,6 +285,9 @@ pub use whirl_executor::{
     ChildState, Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart,
     RestartPolicy, SendError, ShutdownReport, SpawnError, Stats, StopReason, Strategy, Supervisor,
     SupervisorMsg, SupervisorRef, TimerHandle,
+};
+pub use whirl_executor::{
+    ActorState, ActorStats, HandlingTime, PeerStats, ShardStats, Snapshot, MAX_TIMED_ACTORS,
 };
 pub use whirl_executor::{
     Placement, Priority, Schedule, Shutdown, SpawnOptions, System, HIGH_CHECK_EVERY, LOW_SHARE,

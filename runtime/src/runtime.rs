@@ -1,6 +1,8 @@
 //! The runtime: one glommio executor thread per shard.
 
 use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::{FromRawFd, IntoRawFd};
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -58,6 +60,7 @@ const EXECUTOR_ADVICE: &str = "glommio needs io_uring (Linux >= 5.8) and at leas
 pub struct Runtime {
     system: System,
     threads: Vec<ExecutorJoinHandle<bool>>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl Runtime {
@@ -69,7 +72,18 @@ impl Runtime {
     /// Starts one executor thread per shard and waits until each has checked
     /// in; if any cannot start, the others are shut down and the error says
     /// what to do.
-    pub(crate) fn start(mesh: Arc<Mesh>, cpus: Option<Vec<usize>>) -> Result<Self, Error> {
+    pub(crate) fn start(
+        mesh: Arc<Mesh>,
+        cpus: Option<Vec<usize>>,
+        endpoint: Option<TcpListener>,
+    ) -> Result<Self, Error> {
+        let metrics_addr = match &endpoint {
+            Some(listener) => {
+                Some(listener.local_addr().map_err(|e| Error::Endpoint(e.to_string()))?)
+            }
+            None => None,
+        };
+        let mut endpoint = endpoint;
         let shards = mesh.shard_count();
         let mut threads = Vec::with_capacity(shards);
         let (check_in, checked_in) = mpsc::channel::<usize>();
@@ -84,6 +98,7 @@ impl Runtime {
             };
             let shard_mesh = mesh.clone();
             let check_in = check_in.clone();
+            let endpoint = if shard == 0 { endpoint.take() } else { None };
             let started = LocalExecutorBuilder::new(placement)
                 .name(&format!("whirl-{shard}"))
                 .spin_before_park(spin)
@@ -91,7 +106,20 @@ impl Runtime {
                     // Called once the executor exists: check in. A thread
                     // whose executor fails drops this closure unrun.
                     let _ = check_in.send(shard);
-                    run_shard(shard_mesh, shard)
+                    let system = System::new(shard_mesh.clone());
+                    let run = run_shard(shard_mesh, shard);
+                    async move {
+                        if let Some(listener) = endpoint {
+                            // SAFETY: the descriptor of a bound, listening
+                            // socket, whose ownership moves to glommio's
+                            // listener (nothing else closes it).
+                            let listener = unsafe {
+                                glommio::net::TcpListener::from_raw_fd(listener.into_raw_fd())
+                            };
+                            glommio::spawn_local(crate::serve_metrics(system, listener)).detach();
+                        }
+                        run.await
+                    }
                 });
             match started {
                 Ok(handle) => threads.push(Some(handle)),
@@ -111,7 +139,7 @@ impl Runtime {
         }
         if running.iter().all(|&r| r) {
             let threads = threads.into_iter().flatten().collect();
-            return Ok(Self { system: System::new(mesh), threads });
+            return Ok(Self { system: System::new(mesh), threads, metrics_addr });
         }
         // Some shard will never run: give it up, stop the others.
         for (shard, thread) in threads.iter_mut().enumerate() {
@@ -125,9 +153,24 @@ impl Runtime {
             mesh.abandon_shard(shard);
         }
         let threads = threads.into_iter().flatten().collect();
-        drop(Self { system: System::new(mesh), threads });
+        drop(Self { system: System::new(mesh), threads, metrics_addr });
         let why = failure.unwrap_or_else(|| "an executor thread ended before it started".into());
         Err(Error::Executor(format!("{why}; {EXECUTOR_ADVICE}")))
+    }
+
+    /// The address the metrics endpoint listens on, if
+    /// [`Builder::metrics_endpoint`](crate::Builder::metrics_endpoint) set
+    /// one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// Every shard's and actor's counters (see [`Snapshot`]), waited for on
+    /// this thread.
+    ///
+    /// [`Snapshot`]: crate::Snapshot
+    pub fn snapshot(&self) -> crate::Snapshot {
+        futures_lite::future::block_on(self.system.snapshot())
     }
 
     /// A handle to spawn actors, look up names and shut down, usable from
@@ -204,7 +247,9 @@ impl Runtime {
                 tracing::error!(%error, "a whirl shard thread failed");
             }
         }
-        mesh.shutdown_report()
+        let report = mesh.shutdown_report();
+        tracing::info!(?report, "runtime shut down");
+        report
     }
 }
 

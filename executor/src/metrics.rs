@@ -1,0 +1,170 @@
+//! What a shard counts about itself and its actors: on its own thread, with
+//! no atomic and no allocation on the paths that messages take. A snapshot
+//! (see `snapshot`) reads it on that thread when asked.
+//!
+//! * Per actor, by slot, beside the slot table (the slot stays 32 bytes):
+//!   messages handed to it and its mailbox's high-water mark, updated by
+//!   [`Slots::admit`](crate::slots::Slots::admit) for every message it
+//!   admits (one add and one max, only with `ShardConfig::metrics`).
+//! * Handling times, sampled: one turn in `handling_time_sample_every` on
+//!   the shard is timed (two clock reads) and recorded in the shard's
+//!   histogram and in its actor's, which is made at the actor's first timed
+//!   turn (about 2 KiB) for at most [`MAX_TIMED_ACTORS`] actors of a shard
+//!   at a time; the shard's histogram has every timed turn.
+//! * Per shard: time spent waiting for work (`idle_wait`, spinning
+//!   included), parks and wake-ups, and entries run from each peer's ring
+//!   (counted once per ring per pass).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+/// Counters of the actor at one slot, reset when the slot is freed (kept
+/// across restarts: the actor's refs stay valid).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ActorCounters {
+    /// Messages handed to its handler (one whose handler failed included).
+    pub(crate) handled: u64,
+    /// The most messages seen waiting in its mailbox, as of the start of
+    /// each message's handling (and of each snapshot).
+    pub(crate) high_water: u32,
+}
+
+/// Handling times of one actor's timed turns, per message, in
+/// nanoseconds.
+#[derive(Debug, Clone)]
+pub(crate) struct Timings {
+    pub(crate) histogram: Histogram<u32>,
+    /// Exact sum of the recorded times (the histogram rounds).
+    pub(crate) sum_ns: u64,
+}
+
+/// Most actors of one shard with a handling-time histogram of their own
+/// at a time (about 2 MiB); the timed turns of others count in the shard's
+/// histogram only.
+pub const MAX_TIMED_ACTORS: usize = 1024;
+
+/// Largest handling time a histogram tells apart (longer ones are recorded
+/// as this): one minute.
+const MAX_TRACKED_NS: u64 = 60_000_000_000;
+
+impl Timings {
+    fn new() -> Self {
+        // One significant figure (values within 1/16 of each other may
+        // share a bucket): 1 ns to a minute in about 2 KiB of counts, so
+        // many actors can have one.
+        let histogram =
+            Histogram::new_with_bounds(1, MAX_TRACKED_NS, 1).expect("valid histogram bounds");
+        Self { histogram, sum_ns: 0 }
+    }
+
+    fn record(&mut self, per_message_ns: u64, messages: u64) {
+        let value = per_message_ns.clamp(1, MAX_TRACKED_NS);
+        // Saturates instead of failing: a count past u32::MAX stays there.
+        let _ = self.histogram.record_n(value, u32::try_from(messages).unwrap_or(u32::MAX));
+        self.sum_ns = self.sum_ns.saturating_add(per_message_ns.saturating_mul(messages));
+    }
+}
+
+/// A shard's own counters.
+#[derive(Debug)]
+pub(crate) struct ShardMetrics {
+    pub(crate) started: Instant,
+    /// Time spent waiting for work, spinning or parked.
+    pub(crate) idle: Cell<Duration>,
+    /// Times the dispatch loop went to sleep.
+    pub(crate) parks: Cell<u64>,
+    /// Times it was woken from sleep.
+    pub(crate) wakeups: Cell<u64>,
+    /// `received[i]`: entries run from the ring from shard `i`.
+    pub(crate) received: Box<[Cell<u64>]>,
+    /// Time one turn in this many (0: none).
+    sample_every: u32,
+    /// Turns until the next timed one.
+    countdown: Cell<u32>,
+    /// Handling times by slot, for actors that had a timed turn.
+    timings: RefCell<HashMap<u32, Box<Timings>>>,
+    /// Handling times of every timed turn on the shard.
+    shard_timings: RefCell<Timings>,
+}
+
+impl ShardMetrics {
+    pub(crate) fn new(shards: usize, metrics: bool, sample_every: u32) -> Self {
+        let sample_every = if metrics { sample_every } else { 0 };
+        Self {
+            started: Instant::now(),
+            idle: Cell::new(Duration::ZERO),
+            parks: Cell::new(0),
+            wakeups: Cell::new(0),
+            received: (0..shards).map(|_| Cell::new(0)).collect(),
+            sample_every,
+            countdown: Cell::new(if sample_every == 0 { u32::MAX } else { sample_every }),
+            timings: RefCell::new(HashMap::new()),
+            shard_timings: RefCell::new(Timings::new()),
+        }
+    }
+
+    /// Whether the turn about to run is timed: one in `sample_every`.
+    #[inline(always)]
+    pub(crate) fn time_this_turn(&self) -> bool {
+        let left = self.countdown.get() - 1;
+        if left > 0 {
+            self.countdown.set(left);
+            return false;
+        }
+        self.countdown.set(if self.sample_every == 0 { u32::MAX } else { self.sample_every });
+        self.sample_every != 0
+    }
+
+    /// Records a timed turn of the actor at `slot` that handled `messages`
+    /// messages from `start` until now.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_turn(&self, slot: u32, start: Instant, messages: usize) {
+        let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let messages = messages.max(1) as u64;
+        let per_message = elapsed / messages;
+        self.shard_timings.borrow_mut().record(per_message, messages);
+        let mut timings = self.timings.borrow_mut();
+        let room = timings.len() < MAX_TIMED_ACTORS;
+        match timings.get_mut(&slot) {
+            Some(actor) => actor.record(per_message, messages),
+            None if room => {
+                let mut actor = Box::new(Timings::new());
+                actor.record(per_message, messages);
+                timings.insert(slot, actor);
+            }
+            None => {}
+        }
+    }
+
+    /// The handling times of every timed turn on the shard.
+    pub(crate) fn shard_timings(&self) -> Timings {
+        self.shard_timings.borrow().clone()
+    }
+
+    /// The handling times of the actor at `slot`, if it had a timed turn.
+    pub(crate) fn timings_of(&self, slot: u32) -> Option<Timings> {
+        self.timings.borrow().get(&slot).map(|t| Timings::clone(t))
+    }
+
+    /// The actor at `slot` is gone: its times go with it.
+    pub(crate) fn forget(&self, slot: u32) {
+        self.timings.borrow_mut().remove(&slot);
+    }
+
+    /// Counts entries run from the ring from shard `from`.
+    #[inline(always)]
+    pub(crate) fn received_from(&self, from: usize, entries: usize) {
+        if let Some(count) = self.received.get(from) {
+            count.set(count.get() + entries as u64);
+        }
+    }
+
+    /// Adds a wait for work that began at `since`.
+    pub(crate) fn waited(&self, since: Instant) {
+        self.idle.set(self.idle.get() + since.elapsed());
+    }
+}

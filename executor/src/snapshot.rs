@@ -1,0 +1,478 @@
+//! Live query: what every shard and actor is doing, read on each shard's
+//! own thread while the shards keep running.
+//!
+//! A query sends a closure to each shard it asks (through the shard's
+//! injection queue, like any work from outside); the shard runs it between
+//! two messages of a pass, reads its own counters (see `metrics`) into a
+//! [`ShardStats`] or [`ActorStats`], and hands it back. The shards never
+//! publish anything on their hot paths: a query costs them only the time it
+//! takes to copy their counters. Queries work from any shard or thread and
+//! are `async`; off the runtime, block on them with any executor
+//! (`futures_lite::future::block_on`, say).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::mesh::Mesh;
+use crate::metrics::Timings;
+use crate::schedule::Priority;
+use crate::shard::{with_current, Shard};
+use crate::slots::State;
+use crate::stats::{DeadLetterCause, Stats};
+
+/// Every shard's counters, and the runtime's, read at one moment on each
+/// shard ([`System::snapshot`](crate::System::snapshot)).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Totals over the shards: actors, dead letters by cause, restarts.
+    pub runtime: Stats,
+    /// The shards that answered, in order.
+    pub shards: Vec<ShardStats>,
+    /// Shards that did not answer: they had exited, or their injection
+    /// queue was full.
+    pub unanswered: Vec<usize>,
+}
+
+/// One shard's counters.
+#[derive(Debug, Clone)]
+pub struct ShardStats {
+    /// Its index.
+    pub shard: usize,
+    /// Time since its dispatch loop started.
+    pub uptime: Duration,
+    /// Time it waited for work (spinning or parked); the rest of `uptime`
+    /// it was busy ([`busy`](Self::busy)).
+    pub idle: Duration,
+    /// Times its dispatch loop went to sleep.
+    pub parks: u64,
+    /// Times it was woken from sleep.
+    pub wakeups: u64,
+    /// Entries (messages and commands) in its run queues, by class
+    /// (`[High, Normal, Low]`).
+    pub ready: [usize; 3],
+    /// Traffic with each other shard.
+    pub peers: Vec<PeerStats>,
+    /// Its actors (live, restarting or stopping), by slot.
+    pub actors: Vec<ActorStats>,
+    /// Handling time of every timed turn on the shard (see
+    /// `ShardConfig::handling_time_sample_every`).
+    pub handling_time: HandlingTime,
+    /// Dead letters it counted, by cause (indexed like
+    /// [`DeadLetterCause::ALL`]).
+    pub dead_letters: [u64; DeadLetterCause::ALL.len()],
+    /// Restarts of its actors.
+    pub restarts: u64,
+    /// Slots in its slot table.
+    pub slots: usize,
+}
+
+impl ShardStats {
+    /// Time it spent working: `uptime - idle`.
+    pub fn busy(&self) -> Duration {
+        self.uptime.saturating_sub(self.idle)
+    }
+}
+
+/// What one shard exchanged with another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerStats {
+    /// The other shard.
+    pub peer: usize,
+    /// Entries (messages and commands) written into the ring to it.
+    pub sent: u64,
+    /// Entries run from the ring from it.
+    pub received: u64,
+    /// Words waiting in the ring from it (8 bytes each; a message takes 2
+    /// and its own size).
+    pub inbound_words: usize,
+    /// That ring's capacity in words.
+    pub ring_words: usize,
+    /// Times a publication into the ring to it woke it from sleep.
+    pub wakes: u64,
+}
+
+/// Where an actor is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorState {
+    /// Handling messages.
+    Running,
+    /// Failed, and being built again (see `RestartPolicy`).
+    Restarting,
+    /// Stopping for good (its `stopped` runs).
+    Stopping,
+}
+
+impl ActorState {
+    /// A short name, as used in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Restarting => "restarting",
+            Self::Stopping => "stopping",
+        }
+    }
+}
+
+/// One actor's counters ([`ActorRef::stats`](crate::ActorRef::stats)).
+///
+/// `handled` and the mailbox's high-water mark are kept only with
+/// `ShardConfig::metrics` (the `whirl` builder's `metrics`, on by default);
+/// without, they read 0.
+#[derive(Debug, Clone)]
+pub struct ActorStats {
+    /// Its shard.
+    pub shard: usize,
+    /// Its slot on that shard.
+    pub slot: u32,
+    /// The names it is registered under.
+    pub names: Vec<String>,
+    /// Its type (`std::any::type_name`).
+    pub actor_type: &'static str,
+    /// Where it is in its life.
+    pub state: ActorState,
+    /// Its class.
+    pub priority: Priority,
+    /// Messages handed to its handler, over all its incarnations (one whose
+    /// handler failed included).
+    pub handled: u64,
+    /// Messages waiting for it in its shard's run queue (those still in a
+    /// ring from another shard count in that ring's
+    /// [`PeerStats::inbound_words`]).
+    pub mailbox_depth: u32,
+    /// The deepest its mailbox was, as seen when each message was handed to
+    /// it and at each query.
+    pub mailbox_high_water: u32,
+    /// Times it was restarted.
+    pub restarts: u32,
+    /// Which incarnation runs now: `restarts + 1`.
+    pub incarnation: u32,
+    /// Bytes its arena holds (its chunks; 0 if it never used it).
+    pub arena_bytes: usize,
+    /// Its arena's budget, if it has one.
+    pub arena_budget: Option<usize>,
+    /// Handling time per message of its timed turns; `None` before its
+    /// first (or when its shard had [`MAX_TIMED_ACTORS`] timed actors).
+    ///
+    /// [`MAX_TIMED_ACTORS`]: crate::MAX_TIMED_ACTORS
+    pub handling_time: Option<HandlingTime>,
+}
+
+/// A distribution of handling times (hdrhistogram, one significant figure:
+/// values within 1/16 of each other may share a bucket).
+#[derive(Debug, Clone)]
+pub struct HandlingTime {
+    histogram: Histogram<u32>,
+    sum_ns: u64,
+}
+
+impl HandlingTime {
+    fn from_timings(timings: Timings) -> Self {
+        Self { histogram: timings.histogram, sum_ns: timings.sum_ns }
+    }
+
+    /// Messages recorded.
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Exact sum of the recorded times.
+    pub fn sum(&self) -> Duration {
+        Duration::from_nanos(self.sum_ns)
+    }
+
+    /// The time below which fraction `quantile` (0.0 to 1.0) of the
+    /// messages were handled.
+    pub fn quantile(&self, quantile: f64) -> Duration {
+        Duration::from_nanos(self.histogram.value_at_quantile(quantile))
+    }
+
+    /// The longest recorded time.
+    pub fn max(&self) -> Duration {
+        Duration::from_nanos(self.histogram.max())
+    }
+
+    /// Messages handled in at most `limit`.
+    pub fn count_at_most(&self, limit: Duration) -> u64 {
+        let limit = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
+        self.histogram.count_between(0, limit)
+    }
+
+    /// Adds `other`'s recorded times to these.
+    pub fn add(&mut self, other: &HandlingTime) {
+        // Same bounds and precision on both sides: adding cannot fail.
+        let _ = self.histogram.add(&other.histogram);
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+    }
+
+    /// The histogram itself, in nanoseconds.
+    pub fn histogram(&self) -> &Histogram<u32> {
+        &self.histogram
+    }
+}
+
+impl Shard {
+    /// Reads this shard's counters and its actors'.
+    fn shard_stats(&self) -> ShardStats {
+        let shared = self.shared();
+        let metrics = &self.metrics;
+        let names = self.names_by_slot();
+        let mut actors = Vec::new();
+        self.slots.with(|slots| {
+            for slot in 0..slots.slots.len() as u32 {
+                if let Some(stats) = self.actor_stats_of(slots, slot, &names) {
+                    actors.push(stats);
+                }
+            }
+        });
+        let peers = self.peer_stats();
+        let dead_letters = std::array::from_fn(|i| {
+            shared.dead_letters[i].load(std::sync::atomic::Ordering::Relaxed)
+        });
+        ShardStats {
+            shard: self.id as usize,
+            uptime: metrics.started.elapsed(),
+            idle: metrics.idle.get(),
+            parks: metrics.parks.get(),
+            wakeups: metrics.wakeups.get(),
+            ready: std::array::from_fn(|p| self.queues[p].with(|q| q.len())),
+            peers,
+            actors,
+            handling_time: HandlingTime::from_timings(metrics.shard_timings()),
+            dead_letters,
+            restarts: shared.restarts.load(std::sync::atomic::Ordering::Relaxed),
+            slots: self.slots.with(|slots| slots.slots.len()),
+        }
+    }
+
+    fn peer_stats(&self) -> Vec<PeerStats> {
+        let mut inbound = self.inbound.borrow_mut();
+        self.outbound.with(|outbound| {
+            (0..outbound.len())
+                .filter(|&peer| peer != self.id as usize)
+                .map(|peer| {
+                    let out = outbound[peer].as_ref();
+                    let into = inbound.get_mut(peer).and_then(Option::as_mut);
+                    PeerStats {
+                        peer,
+                        sent: out.map_or(0, |p| p.entries_written()),
+                        received: self.metrics.received[peer].get(),
+                        inbound_words: into.map_or(0, |ring| ring.occupied_words()),
+                        ring_words: out.map_or(0, |p| p.capacity()),
+                        wakes: out.map_or(0, |p| p.wakes()),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// The stats of the actor at `slot`, if one is there.
+    fn actor_stats_of(
+        &self,
+        slots: &mut crate::slots::Slots,
+        slot: u32,
+        names: &[(u32, u32, String)],
+    ) -> Option<ActorStats> {
+        let s = slots.slots.get(slot as usize)?;
+        let state = match s.state {
+            State::Live => ActorState::Running,
+            State::Restarting => ActorState::Restarting,
+            State::Stopping => ActorState::Stopping,
+            State::Vacant | State::Reserved => return None,
+        };
+        let generation = s.generation;
+        let (queued, priority, actor_type) = (s.queued, s.priority, (s.lifecycle.type_name)());
+        let counters = &mut slots.counters[slot as usize];
+        if slots.metrics {
+            counters.high_water = counters.high_water.max(queued);
+        }
+        let restarts = slots.restarts.get(&slot).map_or(0, |r| r.incarnation);
+        let (arena_bytes, arena_budget) =
+            self.arenas.with(|arenas| arenas.usage(slot, self.mesh.config.arena_budget));
+        Some(ActorStats {
+            shard: self.id as usize,
+            slot,
+            names: names
+                .iter()
+                .filter(|(s, g, _)| *s == slot && *g == generation)
+                .map(|(_, _, name)| name.clone())
+                .collect(),
+            actor_type,
+            state,
+            priority,
+            handled: counters.handled,
+            mailbox_depth: queued,
+            mailbox_high_water: counters.high_water,
+            restarts,
+            incarnation: restarts + 1,
+            arena_bytes,
+            arena_budget,
+            handling_time: self.metrics.timings_of(slot).map(HandlingTime::from_timings),
+        })
+    }
+
+    /// The names registered for this shard's actors: `(slot, generation,
+    /// name)`.
+    fn names_by_slot(&self) -> Vec<(u32, u32, String)> {
+        if self.shared().registered.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
+        let registry = self.mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
+        registry
+            .iter()
+            .filter(|(_, r)| r.shard == self.id)
+            .map(|(name, r)| (r.slot, r.generation, name.clone()))
+            .collect()
+    }
+}
+
+impl Mesh {
+    /// Reads every shard's counters on its own thread (see [`Snapshot`]).
+    /// Works from any shard or thread; completes once every shard answered
+    /// or is known not to.
+    pub fn snapshot(self: &Arc<Self>) -> impl Future<Output = Snapshot> + Send + 'static {
+        let mesh = self.clone();
+        let asked =
+            Answers::ask(&mesh, 0..self.shard_count(), |shard, _| Some(shard.shard_stats()));
+        async move {
+            let answers = asked.await;
+            let mut snapshot =
+                Snapshot { runtime: mesh.stats(), shards: Vec::new(), unanswered: Vec::new() };
+            for (shard, answer) in answers.into_iter().enumerate() {
+                match answer {
+                    Some(stats) => snapshot.shards.push(stats),
+                    None => snapshot.unanswered.push(shard),
+                }
+            }
+            snapshot
+        }
+    }
+
+    /// The counters of the actor at `slot` of `shard` under `generation`,
+    /// read on its shard; `None` if no such actor lives (or the shard did
+    /// not answer).
+    pub(crate) fn actor_stats(
+        self: &Arc<Self>,
+        shard: usize,
+        slot: u32,
+        generation: u32,
+    ) -> impl Future<Output = Option<ActorStats>> + Send + 'static {
+        let asked = Answers::ask(self, shard..shard + 1, move |shard, _| {
+            let names = shard.names_by_slot();
+            shard.slots.with(|slots| {
+                let live =
+                    slots.slots.get(slot as usize).is_some_and(|s| s.generation == generation);
+                if !live {
+                    return None;
+                }
+                shard.actor_stats_of(slots, slot, &names)
+            })
+        });
+        async move { asked.await.pop().flatten() }
+    }
+}
+
+// ----- answers from shards -----------------------------------------------------
+
+/// Answers to one query, one per shard asked.
+struct Answers<T> {
+    state: Mutex<AnswersState<T>>,
+}
+
+struct AnswersState<T> {
+    got: Vec<Option<T>>,
+    /// Shards that have not answered yet.
+    left: usize,
+    waker: Option<Waker>,
+}
+
+impl<T: Send + 'static> Answers<T> {
+    /// Runs `read` on each shard of `shards`; the future resolves to what
+    /// each returned, `None` for a shard that did not run it (exited, or
+    /// its injection queue was full).
+    fn ask(
+        mesh: &Arc<Mesh>,
+        shards: std::ops::Range<usize>,
+        read: impl Fn(&Shard, usize) -> Option<T> + Clone + Send + 'static,
+    ) -> Gathering<T> {
+        let count = shards.len();
+        let answers = Arc::new(Answers {
+            state: Mutex::new(AnswersState {
+                got: (0..count).map(|_| None).collect(),
+                left: count,
+                waker: None,
+            }),
+        });
+        for (index, shard) in shards.enumerate() {
+            let answer = Answer { answers: answers.clone(), index };
+            let read = read.clone();
+            let mesh_id = mesh.id;
+            let run: Box<dyn FnOnce() + Send> = Box::new(move || {
+                let value = with_current(|current| match current {
+                    Some(current) if current.mesh_id == mesh_id => read(current, shard),
+                    _ => None,
+                });
+                answer.give(value);
+            });
+            // Refused (exited, or full): the closure is dropped here, and
+            // its `Answer` answers `None`.
+            let _ = mesh.run_on(shard, run);
+        }
+        Gathering { answers }
+    }
+}
+
+/// The answer one shard owes; answers `None` if dropped unanswered (the
+/// shard exited with the query still queued).
+struct Answer<T> {
+    answers: Arc<Answers<T>>,
+    index: usize,
+}
+
+impl<T> Answer<T> {
+    fn give(self, value: Option<T>) {
+        let mut state = self.answers.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.got[self.index] = value;
+        // `Drop` below counts the answer and wakes the asker.
+    }
+}
+
+impl<T> Drop for Answer<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.answers.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.left -= 1;
+            if state.left > 0 {
+                return;
+            }
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// Resolves to the answers once every shard asked has answered.
+struct Gathering<T> {
+    answers: Arc<Answers<T>>,
+}
+
+impl<T> Future for Gathering<T> {
+    type Output = Vec<Option<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.answers.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.left == 0 {
+            return Poll::Ready(std::mem::take(&mut state.got));
+        }
+        if !state.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            state.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}

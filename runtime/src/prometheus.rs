@@ -1,0 +1,384 @@
+//! A [`Snapshot`] in the Prometheus text exposition format (its OpenMetrics
+//! form), written by `prometheus-client`, the Prometheus project's own Rust
+//! client: its encoder does the names, escaping, `_total` suffixes and
+//! histogram buckets, so whirl only says what each number is.
+//!
+//! Every name starts with `whirl_`; labels are `shard`, `peer`, `cause`,
+//! `priority` and `actor`. Per-actor series are labelled with the actor's
+//! registered name, or, for actors without one, with their type's name
+//! (the last segment of its path), summed over the actors of that type on
+//! the shard: a scrape stays small however many actors a shard has.
+//! Handling times are Prometheus histograms in seconds.
+
+use std::collections::BTreeMap;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use whirl_executor::{ActorStats, DeadLetterCause, HandlingTime, Priority, Snapshot};
+
+/// The `Content-Type` of [`render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Upper bounds of the handling-time histogram buckets, in seconds.
+const BUCKETS: [f64; 16] = [
+    250e-9, 500e-9, 1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 10e-3,
+    100e-3, 1.0, 10.0,
+];
+
+/// `snapshot` as Prometheus text (OpenMetrics 1.0, ending in `# EOF`).
+pub fn render(snapshot: &Snapshot) -> String {
+    let mut registry = Registry::with_prefix("whirl");
+    registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
+    let mut text = String::with_capacity(16 * 1024);
+    prometheus_client::encoding::text::encode(&mut text, &registry)
+        .expect("writing to a String does not fail");
+    text
+}
+
+#[derive(Debug)]
+struct SnapshotCollector(Snapshot);
+
+type Labels = Vec<(&'static str, String)>;
+
+/// One family: its name, help, type, and its samples' labels and values.
+fn family<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    metric_type: MetricType,
+    samples: impl IntoIterator<Item = (Labels, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, metric_type)?;
+    for (labels, value) in samples {
+        value.encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+fn counter(v: u64) -> ConstCounter<u64> {
+    ConstCounter::new(v)
+}
+
+fn gauge(v: u64) -> ConstGauge<i64> {
+    ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+fn shard_label(shard: usize) -> Labels {
+    vec![("shard", shard.to_string())]
+}
+
+/// An actor's label: its first registered name, else its type's last path
+/// segment (generic arguments kept).
+fn actor_label(actor: &ActorStats) -> String {
+    if let Some(name) = actor.names.iter().min() {
+        return name.clone();
+    }
+    let ty = actor.actor_type;
+    let base = ty.split('<').next().unwrap_or(ty);
+    let start = base.rfind("::").map_or(0, |i| i + 2);
+    ty[start..].to_owned()
+}
+
+/// Actors of one label on one shard, summed.
+#[derive(Default)]
+struct ActorGroup {
+    handled: u64,
+    depth: u64,
+    high_water: u64,
+    restarts: u64,
+    arena_bytes: u64,
+    handling_time: Option<HandlingTime>,
+}
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let snapshot = &self.0;
+        let e = &mut encoder;
+        let shards = &snapshot.shards;
+        family(
+            e,
+            "shards",
+            "Shards of the runtime.",
+            MetricType::Gauge,
+            [(vec![], gauge((shards.len() + snapshot.unanswered.len()) as u64))],
+        )?;
+        family(
+            e,
+            "shards_unanswered",
+            "Shards that did not answer this scrape (exited, or busy).",
+            MetricType::Gauge,
+            [(vec![], gauge(snapshot.unanswered.len() as u64))],
+        )?;
+        family(
+            e,
+            "actors",
+            "Live actors.",
+            MetricType::Gauge,
+            [(vec![], gauge(snapshot.runtime.actors as u64))],
+        )?;
+        family(
+            e,
+            "restarts",
+            "Restarts of failed actors.",
+            MetricType::Counter,
+            [(vec![], counter(snapshot.runtime.restarts))],
+        )?;
+        family(
+            e,
+            "dead_letters",
+            "Messages not handled, by cause.",
+            MetricType::Counter,
+            DeadLetterCause::ALL.iter().map(|&cause| {
+                let labels = vec![("cause", cause.name().to_owned())];
+                (labels, counter(snapshot.runtime.dead_letters_of(cause)))
+            }),
+        )?;
+
+        // ----- per shard --------------------------------------------------
+        let per_shard = |f: fn(&whirl_executor::ShardStats) -> u64| {
+            shards.iter().map(move |s| (shard_label(s.shard), f(s))).collect::<Vec<_>>()
+        };
+        let seconds = |d: std::time::Duration| d.as_secs_f64();
+        let busy: Vec<_> = shards
+            .iter()
+            .map(|s| (shard_label(s.shard), ConstCounter::new(seconds(s.busy()))))
+            .collect();
+        family(
+            e,
+            "shard_busy_seconds",
+            "Time the shard spent working.",
+            MetricType::Counter,
+            busy,
+        )?;
+        let idle: Vec<_> = shards
+            .iter()
+            .map(|s| (shard_label(s.shard), ConstCounter::new(seconds(s.idle))))
+            .collect();
+        family(
+            e,
+            "shard_idle_seconds",
+            "Time the shard waited for work (spinning or parked).",
+            MetricType::Counter,
+            idle,
+        )?;
+        let counters = [
+            ("shard_parks", "Times the shard's dispatch loop went to sleep.", {
+                per_shard(|s| s.parks)
+            }),
+            ("shard_wakeups", "Times the shard was woken from sleep.", per_shard(|s| s.wakeups)),
+            ("shard_restarts", "Restarts of the shard's actors.", per_shard(|s| s.restarts)),
+        ];
+        for (name, help, samples) in counters {
+            family(
+                e,
+                name,
+                help,
+                MetricType::Counter,
+                samples.into_iter().map(|(l, v)| (l, counter(v))),
+            )?;
+        }
+        family(
+            e,
+            "shard_slots",
+            "Slots in the shard's actor table.",
+            MetricType::Gauge,
+            per_shard(|s| s.slots as u64).into_iter().map(|(l, v)| (l, gauge(v))),
+        )?;
+        family(
+            e,
+            "shard_actors",
+            "Actors on the shard (live, restarting or stopping).",
+            MetricType::Gauge,
+            per_shard(|s| s.actors.len() as u64).into_iter().map(|(l, v)| (l, gauge(v))),
+        )?;
+        family(
+            e,
+            "shard_ready",
+            "Entries waiting in the shard's run queues, by priority class.",
+            MetricType::Gauge,
+            shards.iter().flat_map(|s| {
+                [Priority::High, Priority::Normal, Priority::Low].into_iter().map(|p| {
+                    let mut labels = shard_label(s.shard);
+                    labels.push(("priority", format!("{p:?}").to_lowercase()));
+                    (labels, gauge(s.ready[p as usize] as u64))
+                })
+            }),
+        )?;
+        family(
+            e,
+            "shard_dead_letters",
+            "Messages the shard did not handle, by cause.",
+            MetricType::Counter,
+            shards.iter().flat_map(|s| {
+                DeadLetterCause::ALL.iter().map(|&cause| {
+                    let mut labels = shard_label(s.shard);
+                    labels.push(("cause", cause.name().to_owned()));
+                    (labels, counter(s.dead_letters[cause as usize]))
+                })
+            }),
+        )?;
+        let peer = |s: &whirl_executor::ShardStats, p: &whirl_executor::PeerStats| {
+            let mut labels = shard_label(s.shard);
+            labels.push(("peer", p.peer.to_string()));
+            labels
+        };
+        let peer_family = |e: &mut DescriptorEncoder<'_>,
+                           name: &str,
+                           help: &str,
+                           metric_type: MetricType,
+                           f: fn(&whirl_executor::PeerStats) -> u64| {
+            let samples = shards
+                .iter()
+                .flat_map(|s| s.peers.iter().map(move |p| (peer(s, p), f(p))))
+                .collect::<Vec<_>>();
+            match metric_type {
+                MetricType::Counter => family(
+                    e,
+                    name,
+                    help,
+                    metric_type,
+                    samples.into_iter().map(|(l, v)| (l, counter(v))),
+                ),
+                _ => family(
+                    e,
+                    name,
+                    help,
+                    metric_type,
+                    samples.into_iter().map(|(l, v)| (l, gauge(v))),
+                ),
+            }
+        };
+        peer_family(
+            e,
+            "shard_sent",
+            "Entries (messages and commands) the shard wrote into the ring to a peer.",
+            MetricType::Counter,
+            |p| p.sent,
+        )?;
+        peer_family(
+            e,
+            "shard_received",
+            "Entries the shard ran from the ring from a peer.",
+            MetricType::Counter,
+            |p| p.received,
+        )?;
+        peer_family(
+            e,
+            "shard_wakes",
+            "Times the shard's publications woke a sleeping peer.",
+            MetricType::Counter,
+            |p| p.wakes,
+        )?;
+        peer_family(
+            e,
+            "shard_ring_occupied_words",
+            "Words waiting in the ring from a peer (8 bytes each).",
+            MetricType::Gauge,
+            |p| p.inbound_words as u64,
+        )?;
+        peer_family(
+            e,
+            "shard_ring_capacity_words",
+            "Capacity of the ring from a peer, in words.",
+            MetricType::Gauge,
+            |p| p.ring_words as u64,
+        )?;
+        let handling: Vec<_> =
+            shards.iter().map(|s| (shard_label(s.shard), &s.handling_time)).collect();
+        histograms(
+            e,
+            "shard_handling_seconds",
+            "Handling time per message of the shard's timed turns.",
+            handling,
+        )?;
+
+        // ----- per actor ----------------------------------------------------
+        let mut groups: BTreeMap<(usize, String), ActorGroup> = BTreeMap::new();
+        for shard in shards {
+            for actor in &shard.actors {
+                let group = groups.entry((shard.shard, actor_label(actor))).or_default();
+                group.handled += actor.handled;
+                group.depth += u64::from(actor.mailbox_depth);
+                group.high_water = group.high_water.max(u64::from(actor.mailbox_high_water));
+                group.restarts += u64::from(actor.restarts);
+                group.arena_bytes += actor.arena_bytes as u64;
+                if let Some(time) = &actor.handling_time {
+                    match &mut group.handling_time {
+                        Some(sum) => sum.add(time),
+                        None => group.handling_time = Some(time.clone()),
+                    }
+                }
+            }
+        }
+        let labels = |(shard, actor): &(usize, String)| {
+            vec![("shard", shard.to_string()), ("actor", actor.clone())]
+        };
+        let actor_counter =
+            |e: &mut DescriptorEncoder<'_>, name: &str, help: &str, f: fn(&ActorGroup) -> u64| {
+                let samples = groups.iter().map(|(k, g)| (labels(k), counter(f(g))));
+                family(e, name, help, MetricType::Counter, samples)
+            };
+        actor_counter(
+            e,
+            "actor_handled",
+            "Messages handed to the actor's handler (all incarnations).",
+            |g| g.handled,
+        )?;
+        actor_counter(e, "actor_restarts", "Restarts of the actor.", |g| g.restarts)?;
+        let actor_gauge =
+            |e: &mut DescriptorEncoder<'_>, name: &str, help: &str, f: fn(&ActorGroup) -> u64| {
+                let samples = groups.iter().map(|(k, g)| (labels(k), gauge(f(g))));
+                family(e, name, help, MetricType::Gauge, samples)
+            };
+        actor_gauge(e, "actor_mailbox_depth", "Messages waiting in the actor's mailbox.", |g| {
+            g.depth
+        })?;
+        actor_gauge(
+            e,
+            "actor_mailbox_high_water",
+            "The deepest the actor's mailbox has been.",
+            |g| g.high_water,
+        )?;
+        actor_gauge(e, "actor_arena_bytes", "Bytes the actor's arena holds.", |g| g.arena_bytes)?;
+        let handling: Vec<_> = groups
+            .iter()
+            .filter_map(|(k, g)| g.handling_time.as_ref().map(|h| (labels(k), h)))
+            .collect();
+        histograms(
+            e,
+            "actor_handling_seconds",
+            "Handling time per message of the actor's timed turns.",
+            handling,
+        )
+    }
+}
+
+/// A histogram family from handling-time distributions.
+fn histograms(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: Vec<(Labels, &HandlingTime)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (labels, time) in samples {
+        let mut buckets: Vec<(f64, u64)> = BUCKETS.iter().map(|&b| (b, 0)).collect();
+        buckets.push((f64::MAX, 0));
+        for value in time.histogram().iter_recorded() {
+            let secs = value.value_iterated_to() as f64 * 1e-9;
+            let bucket = BUCKETS.iter().position(|&b| secs <= b).unwrap_or(BUCKETS.len());
+            buckets[bucket].1 += u64::from(value.count_at_value());
+        }
+        metric.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
+            time.sum().as_secs_f64(),
+            time.count(),
+            &buckets,
+            None,
+        )?;
+    }
+    Ok(())
+}
