@@ -208,9 +208,9 @@ pub(crate) unsafe fn deliver<A: Actor>(
     how: How,
 ) {
     let counted = how != How::FromRing;
-    let (actor, turn_budget) =
+    let (actor, turn_budget, timed) =
         match shard.slots.with(|slots| slots.admit(slot, generation, counted)) {
-            Admit::Run(actor, turn_budget) => (actor, turn_budget),
+            Admit::Run(actor, turn_budget, timed) => (actor, turn_budget, timed),
             Admit::Hold => {
                 shard.keep_for_later(slot, generation, fns_of::<A>().run, msg, !counted);
                 return;
@@ -241,14 +241,16 @@ pub(crate) unsafe fn deliver<A: Actor>(
     let span =
         tracing::trace_span!("handle", shard = shard.id, slot, actor = std::any::type_name::<A>())
             .entered();
-    let timed = shard.metrics.time_this_turn().then(std::time::Instant::now);
+    if timed {
+        shard.metrics.start_turn();
+    }
     // SAFETY: the cell is live (the slot is) and starts with the `A`; no
     // other reference to it exists while its handler runs (handlers do not
     // nest, and the shard marks it running so it is not freed under us).
     unsafe { (*actor.cast::<A>()).handle_batch(msg, &mut rest, &mut ctx) };
     let taken = rest.taken();
-    if let Some(start) = timed {
-        shard.metrics.record_turn(slot, start, 1 + taken);
+    if timed {
+        shard.metrics.record_turn(slot, 1 + taken);
     }
     #[cfg(feature = "message-spans")]
     drop(span);

@@ -46,9 +46,10 @@ pub struct ShardConfig {
     /// `ActorStats`). Per-shard and runtime-wide counters are kept either
     /// way.
     pub metrics: bool,
-    /// With `metrics`, time one turn in this many on each shard for the
-    /// actors' handling-time histograms (0: time none). A timed turn reads
-    /// the clock twice.
+    /// With `metrics`, time about one message in this many (rounded up to
+    /// a power of two) of each actor: the turn it starts is timed for the
+    /// handling-time histograms (0: time none). A timed turn reads the
+    /// clock twice.
     pub handling_time_sample_every: u32,
 }
 

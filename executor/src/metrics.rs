@@ -6,9 +6,12 @@
 //!   messages handed to it and its mailbox's high-water mark, updated by
 //!   [`Slots::admit`](crate::slots::Slots::admit) for every message it
 //!   admits (one add and one max, only with `ShardConfig::metrics`).
-//! * Handling times, sampled: one turn in `handling_time_sample_every` on
-//!   the shard is timed (two clock reads) and recorded in the shard's
-//!   histogram and in its actor's, which is made at the actor's first timed
+//! * Handling times, sampled: a turn is timed (two clock reads) when its
+//!   first message makes its actor's `handled` a multiple of
+//!   `handling_time_sample_every` (rounded up to a power of two), so about
+//!   one message in that many of each actor starts a timed turn; the time
+//!   is recorded per message of the turn in the shard's histogram and in
+//!   the actor's, which is made at the actor's first timed
 //!   turn (about 2 KiB) for at most [`MAX_TIMED_ACTORS`] actors of a shard
 //!   at a time; the shard's histogram has every timed turn.
 //! * Per shard: time spent waiting for work (`idle_wait`, spinning
@@ -68,6 +71,15 @@ impl Timings {
     }
 }
 
+/// The mask of `Slots::timed_mask` for timing about one message in
+/// `sample_every` (rounded up to a power of two) of each actor; 0: none.
+pub(crate) fn timed_mask(sample_every: u32) -> u64 {
+    match sample_every {
+        0 => u64::MAX,
+        n => u64::from(n).next_power_of_two() - 1,
+    }
+}
+
 /// A shard's own counters.
 #[derive(Debug)]
 pub(crate) struct ShardMetrics {
@@ -80,49 +92,44 @@ pub(crate) struct ShardMetrics {
     pub(crate) wakeups: Cell<u64>,
     /// `received[i]`: entries run from the ring from shard `i`.
     pub(crate) received: Box<[Cell<u64>]>,
-    /// Time one turn in this many (0: none).
-    sample_every: u32,
-    /// Turns until the next timed one.
-    countdown: Cell<u32>,
     /// Handling times by slot, for actors that had a timed turn.
     timings: RefCell<HashMap<u32, Box<Timings>>>,
     /// Handling times of every timed turn on the shard.
     shard_timings: RefCell<Timings>,
+    /// When the timed turn that runs now started.
+    turn_started: Cell<Option<Instant>>,
 }
 
 impl ShardMetrics {
-    pub(crate) fn new(shards: usize, metrics: bool, sample_every: u32) -> Self {
-        let sample_every = if metrics { sample_every } else { 0 };
+    pub(crate) fn new(shards: usize) -> Self {
         Self {
             started: Instant::now(),
             idle: Cell::new(Duration::ZERO),
             parks: Cell::new(0),
             wakeups: Cell::new(0),
             received: (0..shards).map(|_| Cell::new(0)).collect(),
-            sample_every,
-            countdown: Cell::new(if sample_every == 0 { u32::MAX } else { sample_every }),
             timings: RefCell::new(HashMap::new()),
             shard_timings: RefCell::new(Timings::new()),
+            turn_started: Cell::new(None),
         }
     }
 
-    /// Whether the turn about to run is timed: one in `sample_every`.
-    #[inline(always)]
-    pub(crate) fn time_this_turn(&self) -> bool {
-        let left = self.countdown.get() - 1;
-        if left > 0 {
-            self.countdown.set(left);
-            return false;
-        }
-        self.countdown.set(if self.sample_every == 0 { u32::MAX } else { self.sample_every });
-        self.sample_every != 0
-    }
-
-    /// Records a timed turn of the actor at `slot` that handled `messages`
-    /// messages from `start` until now.
+    /// A timed turn starts now (kept here, so the message path carries one
+    /// flag across the handler instead of a time).
     #[cold]
     #[inline(never)]
-    pub(crate) fn record_turn(&self, slot: u32, start: Instant, messages: usize) {
+    pub(crate) fn start_turn(&self) {
+        self.turn_started.set(Some(Instant::now()));
+    }
+
+    /// Records the timed turn of the actor at `slot` that started last
+    /// ([`start_turn`](Self::start_turn)) and handled `messages` messages.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_turn(&self, slot: u32, messages: usize) {
+        // A turn nested in this one (a held message run by its end) took
+        // the start: nothing to record.
+        let Some(start) = self.turn_started.take() else { return };
         let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let messages = messages.max(1) as u64;
         let per_message = elapsed / messages;

@@ -239,12 +239,12 @@ pub(crate) enum Refusal {
 impl Shard {
     pub(crate) fn new(mesh: Arc<Mesh>, id: usize, ends: ShardEnds) -> Rc<Self> {
         let shards = mesh.shard_count();
-        let metrics = crate::metrics::ShardMetrics::new(
-            shards,
-            mesh.config.metrics,
-            mesh.config.handling_time_sample_every,
-        );
-        let slots = Slots { metrics: mesh.config.metrics, ..Slots::default() };
+        let metrics = crate::metrics::ShardMetrics::new(shards);
+        let slots = Slots {
+            metrics: mesh.config.metrics,
+            timed_mask: crate::metrics::timed_mask(mesh.config.handling_time_sample_every),
+            ..Slots::default()
+        };
         Rc::new(Self {
             id: id as u16,
             mesh_id: mesh.id,

@@ -149,6 +149,9 @@ pub(crate) struct Slots {
     pub(crate) counters: Vec<ActorCounters>,
     /// Whether [`admit`](Self::admit) keeps `counters` (`ShardConfig::metrics`).
     pub(crate) metrics: bool,
+    /// A turn is timed when its first message makes its actor's `handled`
+    /// a multiple of `timed_mask + 1` (`u64::MAX`: never; see `metrics`).
+    pub(crate) timed_mask: u64,
     /// Free slot indices for local spawns.
     pub(crate) free: Vec<u32>,
     /// Slots in use by actors of class `High`.
@@ -179,8 +182,9 @@ pub(crate) struct Slots {
 /// ([`Slots::admit`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Admit {
-    /// Yes: its cell, and its turn budget.
-    Run(*mut (), u16),
+    /// Yes: its cell, its turn budget, and whether a turn that starts with
+    /// this message is timed (see `metrics`).
+    Run(*mut (), u16, bool),
     /// It is held back by a full receiver: the message waits in its inbox
     /// (see `outbox`).
     Hold,
@@ -207,14 +211,16 @@ impl Slots {
         if counted {
             s.queued -= 1;
         }
-        let run = Admit::Run(s.actor, s.turn_budget);
+        let (actor, turn_budget) = (s.actor, s.turn_budget);
+        let mut timed = false;
         if self.metrics {
             if let Some(counters) = self.counters.get_mut(slot as usize) {
                 counters.handled += 1;
                 counters.high_water = counters.high_water.max(waiting);
+                timed = counters.handled & self.timed_mask == 0;
             }
         }
-        run
+        Admit::Run(actor, turn_budget, timed)
     }
 
     /// The slot `slot` if it holds a live actor of `generation`.

@@ -169,9 +169,11 @@ impl Builder {
         self
     }
 
-    /// Time one turn (a `handle` or `handle_batch` call) in `every` on each
-    /// shard for the handling-time histograms (default 1024; 0 times none).
-    /// A timed turn reads the clock twice (about 25 ns each here).
+    /// Time about one message in `every` (rounded up to a power of two) of
+    /// each actor for the handling-time histograms: the turn (`handle` or
+    /// `handle_batch` call) that message starts is timed, and its time per
+    /// message recorded (default 1024; 0 times none). A timed turn reads
+    /// the clock twice.
     pub fn handling_time_sample_every(mut self, every: u32) -> Self {
         self.handling_time_sample_every = every;
         self

@@ -54,6 +54,10 @@ fn family<M: EncodeMetric>(
 ) -> Result<(), std::fmt::Error> {
     let mut metric = encoder.encode_descriptor(name, help, None, metric_type)?;
     for (labels, value) in samples {
+        if labels.is_empty() {
+            // A family's one sample with no label: no `{}` after its name.
+            return value.encode(metric);
+        }
         value.encode(metric.encode_family(&labels)?)?;
     }
     Ok(())

@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use whirl_bench::alloc::TrackingAllocator;
 use whirl_bench::report::{mps, nanos, ratio, Latency, Throughput};
 use whirl_bench::ring::{glommio_channel, Cores};
-use whirl_bench::suite::{backpressure, peers, scheduling, whirl_runtime, Scale};
+use whirl_bench::suite::{backpressure, observability, peers, scheduling, whirl_runtime, Scale};
 
 #[global_allocator]
 static ALLOCATOR: TrackingAllocator = TrackingAllocator;
@@ -351,6 +351,31 @@ fn main() {
         scale.idle_actors
     );
 
+    // Last: it installs a `tracing` subscriber for the rest of the process.
+    let [metrics_off, metrics_on] = observability::metrics_cost(scale);
+    let subscribed = observability::with_subscriber(scale);
+    println!();
+    println!(
+        "## observability (same-shard send + handle; vs = p50 / metrics off; the subscriber \
+         runs came after the others, which it cannot be removed from)"
+    );
+    println!("| scenario | peer | runs | p50 | min | max | vs |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let scenario = "same-shard send + handle";
+    let off = throughput_row(
+        &format!("{scenario}, metrics off"),
+        "whirl",
+        &metrics_off,
+        p50(&metrics_off),
+    );
+    let on = throughput_row(&format!("{scenario}, metrics on"), "whirl", &metrics_on, off.p50);
+    let subscribed = throughput_row(
+        &format!("{scenario}, metrics on, tracing subscriber (INFO) installed"),
+        "whirl",
+        &subscribed,
+        off.p50,
+    );
+
     let per_message_ns = 1e9 / local.p50.max(1) as f64;
     println!();
     println!("## targets");
@@ -431,6 +456,13 @@ fn main() {
             ),
             piped.p50 as f64 >= 0.8 * alone.p50 as f64
                 && piped_across.p50 as f64 >= 0.8 * alone_across.p50 as f64,
+        ),
+        at_least_share("metrics cost <= 5 % on same-shard send + handle", on, off, 0.95),
+        at_least_share(
+            "metrics and a tracing subscriber cost <= 5 % on same-shard send + handle",
+            subscribed,
+            off,
+            0.95,
         ),
         (format!("spawn >= 1 M actors/s per shard ({})", mps(spawn.p50)), spawn.p50 >= 1_000_000),
         (format!("<= 256 bytes per idle actor ({bytes_per_actor:.0})"), bytes_per_actor <= 256.0),

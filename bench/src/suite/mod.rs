@@ -2,6 +2,7 @@
 //! mpsc, each scenario measured the same way for every peer.
 
 pub mod backpressure;
+pub mod observability;
 pub mod peers;
 pub mod scheduling;
 pub mod whirl_runtime;

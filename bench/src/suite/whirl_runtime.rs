@@ -44,7 +44,7 @@ impl Actor for Sink {
 }
 
 /// Sends `count` messages from the current task, waiting when full.
-async fn stream(to: ActorRef<SinkMsg>, count: u64) {
+pub(crate) async fn stream(to: ActorRef<SinkMsg>, count: u64) {
     for _ in 0..count {
         let mut msg = SinkMsg::One;
         loop {
