@@ -70,3 +70,12 @@ fn example_08_calling_from_a_program() {
         "worker-0 handled 500\nworker-1 handled 500\nslept on a shard\nafter shutdown: closed\n"
     );
 }
+
+#[test]
+fn example_09_watching() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_09_watching")),
+        "greeted 999\ngreeter handled 1000 messages, mailbox now 0\n2 shards, 1 actors\n\
+         whirl_actor_handled_total{shard=\"0\",actor=\"greeter\"} 1000\n"
+    );
+}

@@ -248,9 +248,7 @@ impl Shard {
             }
             let Some(ring) = self.inbound.borrow_mut()[from].take() else { continue };
             let ring = RingInUse::new(self, from, ring);
-            let entries = ring.run_entries();
-            self.metrics.received_from(from, entries);
-            ran += entries;
+            ran += ring.run_entries();
         }
         ran
     }
@@ -604,6 +602,8 @@ impl<'a> RingInUse<'a> {
                 }
             });
             ran += taken;
+            // Counted as they run: a panic later in the pass loses none.
+            shard.metrics.received_from(self.from, taken);
             budget = budget.saturating_sub(words * taken);
             if budget == 0 {
                 break;

@@ -7,9 +7,10 @@
 //!   [`Slots::admit`](crate::slots::Slots::admit) for every message it
 //!   admits (one add and one max, only with `ShardConfig::metrics`).
 //! * Handling times, sampled: a turn is timed (two clock reads) when its
-//!   first message makes its actor's `handled` a multiple of
-//!   `handling_time_sample_every` (rounded up to a power of two), so about
-//!   one message in that many of each actor starts a timed turn; the time
+//!   first message brings its actor's `handled` to `next_timed`, which then
+//!   moves `handling_time_sample_every` on (batches included), so about one
+//!   message in that many of each actor starts a timed turn (its first
+//!   message always does); the time
 //!   is recorded per message of the turn in the shard's histogram and in
 //!   the actor's, which is made at the actor's first timed
 //!   turn (about 2 KiB) for at most [`MAX_TIMED_ACTORS`] actors of a shard
@@ -33,6 +34,8 @@ pub(crate) struct ActorCounters {
     /// The most messages seen waiting in its mailbox, as of the start of
     /// each message's handling (and of each snapshot).
     pub(crate) high_water: u32,
+    /// The `handled` count at which the next turn is timed.
+    pub(crate) next_timed: u64,
 }
 
 /// Handling times of one actor's timed turns, per message, in
@@ -71,12 +74,12 @@ impl Timings {
     }
 }
 
-/// The mask of `Slots::timed_mask` for timing about one message in
-/// `sample_every` (rounded up to a power of two) of each actor; 0: none.
-pub(crate) fn timed_mask(sample_every: u32) -> u64 {
+/// `Slots::timed_every` for timing one message in `sample_every` of each
+/// actor (0: none).
+pub(crate) fn timed_every(sample_every: u32) -> u64 {
     match sample_every {
         0 => u64::MAX,
-        n => u64::from(n).next_power_of_two() - 1,
+        n => u64::from(n),
     }
 }
 

@@ -242,7 +242,7 @@ impl Shard {
         let metrics = crate::metrics::ShardMetrics::new(shards);
         let slots = Slots {
             metrics: mesh.config.metrics,
-            timed_mask: crate::metrics::timed_mask(mesh.config.handling_time_sample_every),
+            timed_every: crate::metrics::timed_every(mesh.config.handling_time_sample_every),
             ..Slots::default()
         };
         Rc::new(Self {

@@ -149,9 +149,10 @@ pub(crate) struct Slots {
     pub(crate) counters: Vec<ActorCounters>,
     /// Whether [`admit`](Self::admit) keeps `counters` (`ShardConfig::metrics`).
     pub(crate) metrics: bool,
-    /// A turn is timed when its first message makes its actor's `handled`
-    /// a multiple of `timed_mask + 1` (`u64::MAX`: never; see `metrics`).
-    pub(crate) timed_mask: u64,
+    /// A turn is timed when its first message brings its actor's `handled`
+    /// to its `next_timed`, which then moves this far on (`u64::MAX`:
+    /// after the first, never; see `metrics`).
+    pub(crate) timed_every: u64,
     /// Free slot indices for local spawns.
     pub(crate) free: Vec<u32>,
     /// Slots in use by actors of class `High`.
@@ -217,7 +218,12 @@ impl Slots {
             if let Some(counters) = self.counters.get_mut(slot as usize) {
                 counters.handled += 1;
                 counters.high_water = counters.high_water.max(waiting);
-                timed = counters.handled & self.timed_mask == 0;
+                // Reached after a batch's messages moved `handled` past it:
+                // every actor is timed at its rate, whatever its turns.
+                timed = counters.handled >= counters.next_timed;
+                if timed {
+                    counters.next_timed = counters.handled.saturating_add(self.timed_every);
+                }
             }
         }
         Admit::Run(actor, turn_budget, timed)

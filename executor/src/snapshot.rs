@@ -261,8 +261,8 @@ impl Shard {
                         peer,
                         sent: out.map_or(0, |p| p.entries_written()),
                         received: self.metrics.received[peer].get(),
+                        ring_words: into.as_ref().map_or(0, |ring| ring.capacity()),
                         inbound_words: into.map_or(0, |ring| ring.occupied_words()),
-                        ring_words: out.map_or(0, |p| p.capacity()),
                         wakes: out.map_or(0, |p| p.wakes()),
                     }
                 })

@@ -32,6 +32,19 @@ pub const MAX_CONNECTIONS: usize = 64;
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// Time one write of the response may take.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time the shards have to answer a scrape: a shard stuck in a handler (or
+/// whose injection queue waits behind a full mailbox) makes the scrape 503
+/// instead of hanging.
+pub const SNAPSHOT_DEADLINE: Duration = Duration::from_secs(2);
+
+/// A snapshot, or `None` if the shards did not all answer in time.
+async fn snapshot_in_time(system: &System) -> Option<whirl_executor::Snapshot> {
+    let late = async {
+        glommio::timer::sleep(SNAPSHOT_DEADLINE).await;
+        None
+    };
+    futures_lite::future::or(async { Some(system.snapshot().await) }, late).await
+}
 
 /// Serves `/metrics` and `/health` for `system` on `listener` until the
 /// task running it is dropped. `Runtime::builder().metrics_endpoint(addr)`
@@ -137,10 +150,14 @@ async fn respond(system: &System, request: &Request) -> Vec<u8> {
         return plain(405, "Method Not Allowed", "only GET and HEAD\n");
     }
     let (status, reason, content_type, body) = match request.path.as_str() {
-        "/metrics" => {
-            let snapshot = system.snapshot().await;
-            (200, "OK", crate::prometheus::CONTENT_TYPE, crate::prometheus::render(&snapshot))
-        }
+        "/metrics" => match snapshot_in_time(system).await {
+            Some(snapshot) => {
+                (200, "OK", crate::prometheus::CONTENT_TYPE, crate::prometheus::render(&snapshot))
+            }
+            None => {
+                return plain(503, "Service Unavailable", "the shards did not answer in time\n")
+            }
+        },
         "/health" => {
             let (healthy, body) = health(system).await;
             let (status, reason) = if healthy { (200, "OK") } else { (503, "Service Unavailable") };
@@ -158,7 +175,11 @@ async fn respond(system: &System, request: &Request) -> Vec<u8> {
 /// Whether the runtime is running with every shard answering, and a JSON
 /// object that says so.
 async fn health(system: &System) -> (bool, String) {
-    let snapshot = system.snapshot().await;
+    let snapshot = snapshot_in_time(system).await.unwrap_or(whirl_executor::Snapshot {
+        runtime: system.stats(),
+        shards: Vec::new(),
+        unanswered: (0..system.shards()).collect(),
+    });
     let shutting_down = system.mesh().is_shutting_down();
     let healthy = !shutting_down && snapshot.unanswered.is_empty();
     let status = match (shutting_down, healthy) {

@@ -242,20 +242,59 @@
 //!
 //! # Seeing what whirl does
 //!
-//! whirl reports actor failures with their reason (panics in `handle`,
-//! `started` and tasks, failed factories, a restart intensity running out,
-//! supervised children that fail or cannot start), dead letters (at most one
-//! warning a second per shard) and a shutdown deadline that passed, as
-//! `tracing` errors and warnings (events for every spawn, restart and park
-//! are the observability issue's work). Nothing is printed
-//! until the program installs a subscriber; with `tracing-subscriber` it is
-//! one line at the start of `main`:
+//! **tracing.** whirl reports, as `tracing` events: actor failures with
+//! their reason (ERROR; WARN when the actor resumes), restarts with the new
+//! incarnation (INFO), spawns and stops (DEBUG), starts (TRACE), a
+//! supervisor's restart intensity running out (ERROR, escalation), dead
+//! letters (WARN, at most once a second per shard), shard park and wake
+//! (TRACE) and shutdown (INFO). Nothing is on the message path unless the
+//! `message-spans` cargo feature adds a TRACE span around each handler
+//! call. Nothing is printed until the program installs a subscriber; with
+//! `tracing-subscriber` it is one line at the start of `main`:
 //!
 //! ```ignore
 //! tracing_subscriber::fmt::init(); // or .with_writer(std::io::stderr).init()
 //! ```
 //!
-//! `examples/src/bin/08_calling_from_a_program.rs` does both.
+//! **Metrics.** Each shard counts on its own thread, with no atomic on the
+//! message path; [`ActorRef::stats`], [`System::stats_of`] and
+//! [`System::snapshot`] read the counters on the shards while they run, and
+//! [`Builder::metrics_endpoint`] serves them to Prometheus:
+//!
+//! ```
+//! use std::time::Duration;
+//! use whirl::{Actor, Context, Runtime};
+//!
+//! struct Echo;
+//! impl Actor for Echo {
+//!     type Msg = u64;
+//!     fn handle(&mut self, _n: u64, _ctx: &mut Context<Self>) {}
+//! }
+//!
+//! let rt = Runtime::builder()
+//!     .shards(2)
+//!     .spin_before_park(Duration::ZERO)
+//!     .metrics_endpoint(([127, 0, 0, 1], 0)) // GET /metrics and /health
+//!     .build()?;
+//! let echo = rt.system().spawn_on(1, || Echo).unwrap();
+//! for n in 0..100 {
+//!     echo.send_blocking(n).unwrap();
+//! }
+//! let stats = rt.block_on(move |_| async move {
+//!     // Read on shard 1; the 100 messages may still be on their way.
+//!     echo.stats().await
+//! })?;
+//! assert!(stats.unwrap().handled <= 100);
+//! let snapshot = rt.snapshot(); // every shard, from this thread
+//! assert_eq!(snapshot.shards.len(), 2);
+//! let text = whirl::prometheus::render(&snapshot); // what /metrics serves
+//! assert!(text.contains("whirl_actor_handled_total{shard=\"1\",actor=\"Echo\"}"));
+//! println!("scrape http://{}/metrics", rt.metrics_addr().unwrap());
+//! # Ok::<(), whirl::Error>(())
+//! ```
+//!
+//! `examples/src/bin/08_calling_from_a_program.rs` installs a subscriber;
+//! `examples/src/bin/09_watching.rs` serves the endpoint.
 
 mod builder;
 mod embed;

@@ -1,7 +1,9 @@
 //! A [`Snapshot`] in the Prometheus text exposition format (its OpenMetrics
 //! form), written by `prometheus-client`, the Prometheus project's own Rust
-//! client: its encoder does the names, escaping, `_total` suffixes and
-//! histogram buckets, so whirl only says what each number is.
+//! client: its encoder writes the HELP and TYPE lines, `_total` suffixes
+//! and histogram buckets, so whirl only says what each number is. It writes
+//! label values as given: whirl escapes them (`\\`, `"`, line feeds), since actor
+//! names are the program's.
 //!
 //! Every name starts with `whirl_`; labels are `shard`, `peer`, `cause`,
 //! `priority` and `actor`. Per-actor series are labelled with the actor's
@@ -24,9 +26,9 @@ use whirl_executor::{ActorStats, DeadLetterCause, HandlingTime, Priority, Snapsh
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds of the handling-time histogram buckets, in seconds.
-const BUCKETS: [f64; 16] = [
-    250e-9, 500e-9, 1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 10e-3,
-    100e-3, 1.0, 10.0,
+const BUCKETS: [f64; 18] = [
+    50e-9, 100e-9, 250e-9, 500e-9, 1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6,
+    1e-3, 10e-3, 100e-3, 1.0, 10.0,
 ];
 
 /// `snapshot` as Prometheus text (OpenMetrics 1.0, ending in `# EOF`).
@@ -79,12 +81,27 @@ fn shard_label(shard: usize) -> Labels {
 /// segment (generic arguments kept).
 fn actor_label(actor: &ActorStats) -> String {
     if let Some(name) = actor.names.iter().min() {
-        return name.clone();
+        return escape(name);
     }
     let ty = actor.actor_type;
     let base = ty.split('<').next().unwrap_or(ty);
     let start = base.rfind("::").map_or(0, |i| i + 2);
-    ty[start..].to_owned()
+    escape(&ty[start..])
+}
+
+/// A label value as the text format wants it: `\`, `"` and line feeds
+/// escaped.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Actors of one label on one shard, summed.
@@ -385,4 +402,17 @@ fn histograms(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    /// Review finding: names went out raw, so a name with a quote and a line
+    /// feed could end the label and add samples of its own.
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"}\nwhirl_fake 1\\"), "a\\\"}\\nwhirl_fake 1\\\\");
+        assert_eq!(escape("plain"), "plain");
+    }
 }

@@ -116,7 +116,13 @@ impl Runtime {
                             let listener = unsafe {
                                 glommio::net::TcpListener::from_raw_fd(listener.into_raw_fd())
                             };
-                            glommio::spawn_local(crate::serve_metrics(system, listener)).detach();
+                            // Raced with the shard: dropped (its listener
+                            // closed) when the shard's loop ends.
+                            let serve = async move {
+                                crate::serve_metrics(system, listener).await;
+                                true
+                            };
+                            return futures_lite::future::or(run, serve).await;
                         }
                         run.await
                     }
@@ -169,7 +175,17 @@ impl Runtime {
     /// this thread.
     ///
     /// [`Snapshot`]: crate::Snapshot
+    ///
+    /// # Panics
+    ///
+    /// On one of this runtime's own shards, where it would wait for
+    /// itself: `.await` [`System::snapshot`] there.
     pub fn snapshot(&self) -> crate::Snapshot {
+        assert!(
+            whirl_executor::current_shard(self.system.mesh()).is_none(),
+            "Runtime::snapshot on a shard of the same runtime would wait for itself: \
+             await System::snapshot instead"
+        );
         futures_lite::future::block_on(self.system.snapshot())
     }
 

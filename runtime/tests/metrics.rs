@@ -252,3 +252,46 @@ fn a_snapshot_from_a_shard_sees_every_shard() {
         rt.shutdown();
     });
 }
+
+/// Review finding: timing was decided by `handled` being a multiple of the
+/// rate at a turn's first message, which for turns of 64 (starting at
+/// 64k + 1) never happened: a batching actor was never timed.
+#[test]
+fn a_batching_actor_is_timed_at_its_rate() {
+    struct Batcher;
+    impl Actor for Batcher {
+        type Msg = u64;
+        fn handle(&mut self, _n: u64, _ctx: &mut Context<Self>) {}
+        fn handle_batch(
+            &mut self,
+            _first: u64,
+            rest: &mut whirl::Batch<'_, u64>,
+            _ctx: &mut Context<Self>,
+        ) {
+            for _ in rest.by_ref() {}
+        }
+    }
+    common::within(120, || {
+        let rt = common::builder(1).mailbox_capacity(8192).build().unwrap();
+        let sys = rt.system();
+        let batcher = sys.spawn_on(0, || Batcher).unwrap();
+        let stats = rt
+            .block_on(move |_| async move {
+                for round in 0..8 {
+                    for n in 0..1024 {
+                        batcher.send(round * 1024 + n).unwrap();
+                    }
+                    futures_lite::future::yield_now().await;
+                }
+                common::eventually("all handled", || async {
+                    let stats = batcher.stats().await.unwrap();
+                    (stats.handled == 8192).then_some(stats)
+                })
+                .await
+            })
+            .unwrap();
+        let timed = stats.handling_time.map_or(0, |t| t.count());
+        assert!(timed > 64, "more than the first turn timed: {timed}");
+        rt.shutdown();
+    });
+}

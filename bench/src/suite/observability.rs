@@ -1,7 +1,8 @@
 //! What observability costs on the message path: same-shard send + handle
 //! (a task streaming to an actor on its own shard) with per-actor metrics
 //! off and on, and with a `tracing` subscriber installed (per-message spans
-//! off, the default), each in runtimes built per run, runs interleaved.
+//! off, the default; in a child process, since a global subscriber stays),
+//! each in a runtime built per run, runs interleaved.
 
 use std::time::{Duration, Instant};
 
@@ -35,32 +36,48 @@ fn run(scale: Scale, metrics: bool) -> u64 {
     .expect("block_on")
 }
 
-/// Interleaved runs of each configuration of `metrics`: one histogram of
-/// messages per second each.
-fn interleaved<const N: usize>(scale: Scale, metrics: [bool; N]) -> [Histogram<u64>; N] {
-    let mut runs = metrics.map(|_| histogram(100_000_000_000));
-    for _ in 0..scale.runs {
-        for (on, runs) in metrics.iter().zip(&mut runs) {
-            runs.record(run(scale, *on)).expect("in range");
-        }
+/// Set in the environment of a child process of the suite that makes one
+/// run with a `tracing` subscriber installed and prints its rate.
+const SUBSCRIBER_RUN: &str = "WHIRL_SUITE_SUBSCRIBER_RUN";
+
+/// In a child started by [`metrics_cost`]: makes its run with a subscriber
+/// installed (the `fmt` one at level INFO, writing to nowhere), prints the
+/// rate, and exits. Call first thing in `main`; does nothing otherwise.
+pub fn subscriber_run_if_asked(scale: Scale) {
+    if std::env::var_os(SUBSCRIBER_RUN).is_none() {
+        return;
     }
-    runs
-}
-
-/// Same-shard send + handle with metrics `[off, on]`, no subscriber.
-pub fn metrics_cost(scale: Scale) -> [Histogram<u64>; 2] {
-    interleaved(scale, [false, true])
-}
-
-/// Same-shard send + handle with metrics on, with a `tracing` subscriber
-/// (the `fmt` one at level INFO, writing to nowhere) installed for the rest
-/// of the process: call it last.
-pub fn with_subscriber(scale: Scale) -> Histogram<u64> {
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .with_writer(std::io::sink)
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("no subscriber yet");
-    let [on] = interleaved(scale, [true]);
-    on
+    println!("{}", run(scale, true));
+    std::process::exit(0);
+}
+
+/// One run with a subscriber installed, in a child process (a global
+/// subscriber cannot be removed again): messages per second.
+fn run_with_subscriber(quick: bool) -> u64 {
+    let exe = std::env::current_exe().expect("the suite's own path");
+    let mut child = std::process::Command::new(exe);
+    if quick {
+        child.arg("--quick");
+    }
+    let output = child.env(SUBSCRIBER_RUN, "1").output().expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout.trim().parse().unwrap_or_else(|_| panic!("a rate, not {stdout:?}"))
+}
+
+/// Same-shard send + handle with metrics off, on, and on with a `tracing`
+/// subscriber installed (per-message spans off, the default): one
+/// histogram of messages per second each, their runs interleaved.
+pub fn metrics_cost(scale: Scale, quick: bool) -> [Histogram<u64>; 3] {
+    let mut runs = [(); 3].map(|()| histogram(100_000_000_000));
+    for _ in 0..scale.runs {
+        runs[0].record(run(scale, false)).expect("in range");
+        runs[1].record(run(scale, true)).expect("in range");
+        runs[2].record(run_with_subscriber(quick)).expect("in range");
+    }
+    runs
 }
