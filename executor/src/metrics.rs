@@ -130,8 +130,8 @@ impl ShardMetrics {
     #[cold]
     #[inline(never)]
     pub(crate) fn record_turn(&self, slot: u32, messages: usize) {
-        // A turn nested in this one (a held message run by its end) took
-        // the start: nothing to record.
+        // Set by `start_turn` just before this turn's handler ran; turns do
+        // not nest, so it is there.
         let Some(start) = self.turn_started.take() else { return };
         let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let messages = messages.max(1) as u64;

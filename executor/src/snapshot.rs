@@ -71,6 +71,16 @@ pub struct ShardStats {
     pub slots: usize,
 }
 
+impl ActorStats {
+    /// Which incarnation runs now, as [`Context::incarnation`] counts
+    /// (0 for the first): its restarts.
+    ///
+    /// [`Context::incarnation`]: crate::Context::incarnation
+    pub fn incarnation(&self) -> u32 {
+        self.restarts
+    }
+}
+
 impl ShardStats {
     /// Time it spent working: `uptime - idle`.
     pub fn busy(&self) -> Duration {
@@ -149,8 +159,6 @@ pub struct ActorStats {
     pub mailbox_high_water: u32,
     /// Times it was restarted.
     pub restarts: u32,
-    /// Which incarnation runs now: `restarts + 1`.
-    pub incarnation: u32,
     /// Bytes its arena holds (its chunks; 0 if it never used it).
     pub arena_bytes: usize,
     /// Its arena's budget, if it has one.
@@ -275,7 +283,7 @@ impl Shard {
         &self,
         slots: &mut crate::slots::Slots,
         slot: u32,
-        names: &[(u32, u32, String)],
+        names: &Names,
     ) -> Option<ActorStats> {
         let s = slots.slots.get(slot as usize)?;
         let state = match s.state {
@@ -296,11 +304,7 @@ impl Shard {
         Some(ActorStats {
             shard: self.id as usize,
             slot,
-            names: names
-                .iter()
-                .filter(|(s, g, _)| *s == slot && *g == generation)
-                .map(|(_, _, name)| name.clone())
-                .collect(),
+            names: names.get(&(slot, generation)).cloned().unwrap_or_default(),
             actor_type,
             state,
             priority,
@@ -308,27 +312,29 @@ impl Shard {
             mailbox_depth: queued,
             mailbox_high_water: counters.high_water,
             restarts,
-            incarnation: restarts + 1,
             arena_bytes,
             arena_budget,
             handling_time: self.metrics.timings_of(slot).map(HandlingTime::from_timings),
         })
     }
 
-    /// The names registered for this shard's actors: `(slot, generation,
-    /// name)`.
-    fn names_by_slot(&self) -> Vec<(u32, u32, String)> {
+    /// The names registered for this shard's actors, by slot and
+    /// generation.
+    fn names_by_slot(&self) -> Names {
+        let mut names = Names::new();
         if self.shared().registered.load(std::sync::atomic::Ordering::Relaxed) == 0 {
-            return Vec::new();
+            return names;
         }
         let registry = self.mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
-        registry
-            .iter()
-            .filter(|(_, r)| r.shard == self.id)
-            .map(|(name, r)| (r.slot, r.generation, name.clone()))
-            .collect()
+        for (name, r) in registry.iter().filter(|(_, r)| r.shard == self.id) {
+            names.entry((r.slot, r.generation)).or_default().push(name.clone());
+        }
+        names
     }
 }
+
+/// Registered names by `(slot, generation)`.
+type Names = std::collections::HashMap<(u32, u32), Vec<String>>;
 
 impl Mesh {
     /// Reads every shard's counters on its own thread (see [`Snapshot`]).
@@ -349,6 +355,18 @@ impl Mesh {
                 }
             }
             snapshot
+        }
+    }
+
+    /// The shards that do not run a closure sent to them (exited, or their
+    /// injection queue is full): a liveness check that reads nothing.
+    pub fn unanswered_shards(
+        self: &Arc<Self>,
+    ) -> impl Future<Output = Vec<usize>> + Send + 'static {
+        let asked = Answers::ask(self, 0..self.shard_count(), |_, _| Some(()));
+        async move {
+            let answers = asked.await;
+            answers.iter().enumerate().filter(|(_, a)| a.is_none()).map(|(i, _)| i).collect()
         }
     }
 

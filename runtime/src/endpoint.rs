@@ -37,13 +37,14 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// instead of hanging.
 pub const SNAPSHOT_DEADLINE: Duration = Duration::from_secs(2);
 
-/// A snapshot, or `None` if the shards did not all answer in time.
-async fn snapshot_in_time(system: &System) -> Option<whirl_executor::Snapshot> {
+/// What `query` resolves to, or `None` if the shards did not all answer
+/// within [`SNAPSHOT_DEADLINE`].
+async fn in_time<T>(query: impl std::future::Future<Output = T>) -> Option<T> {
     let late = async {
         glommio::timer::sleep(SNAPSHOT_DEADLINE).await;
         None
     };
-    futures_lite::future::or(async { Some(system.snapshot().await) }, late).await
+    futures_lite::future::or(async { Some(query.await) }, late).await
 }
 
 /// Serves `/metrics` and `/health` for `system` on `listener` until the
@@ -150,9 +151,9 @@ async fn respond(system: &System, request: &Request) -> Vec<u8> {
         return plain(405, "Method Not Allowed", "only GET and HEAD\n");
     }
     let (status, reason, content_type, body) = match request.path.as_str() {
-        "/metrics" => match snapshot_in_time(system).await {
+        "/metrics" => match in_time(system.snapshot()).await {
             Some(snapshot) => {
-                (200, "OK", crate::prometheus::CONTENT_TYPE, crate::prometheus::render(&snapshot))
+                (200, "OK", crate::prometheus::CONTENT_TYPE, crate::prometheus::render(snapshot))
             }
             None => {
                 return plain(503, "Service Unavailable", "the shards did not answer in time\n")
@@ -172,27 +173,24 @@ async fn respond(system: &System, request: &Request) -> Vec<u8> {
     out
 }
 
-/// Whether the runtime is running with every shard answering, and a JSON
-/// object that says so.
+/// Whether the runtime is running with every shard answering (a closure
+/// run on each, reading nothing), and a JSON object that says so.
 async fn health(system: &System) -> (bool, String) {
-    let snapshot = snapshot_in_time(system).await.unwrap_or(whirl_executor::Snapshot {
-        runtime: system.stats(),
-        shards: Vec::new(),
-        unanswered: (0..system.shards()).collect(),
-    });
+    let unanswered = in_time(system.mesh().unanswered_shards()).await;
+    let answering = unanswered.map_or(0, |late| system.shards() - late.len());
     let shutting_down = system.mesh().is_shutting_down();
-    let healthy = !shutting_down && snapshot.unanswered.is_empty();
+    let healthy = !shutting_down && answering == system.shards();
     let status = match (shutting_down, healthy) {
         (true, _) => "shutting_down",
         (false, true) => "ok",
         (false, false) => "degraded",
     };
-    let stats = &snapshot.runtime;
+    let stats = system.stats();
     let body = format!(
         "{{\"status\":\"{status}\",\"shards\":{},\"shards_answering\":{},\"actors\":{},\
          \"restarts\":{},\"dead_letters\":{}}}\n",
         system.shards(),
-        snapshot.shards.len(),
+        answering,
         stats.actors,
         stats.restarts,
         stats.dead_letters,

@@ -287,7 +287,7 @@
 //! assert!(stats.unwrap().handled <= 100);
 //! let snapshot = rt.snapshot(); // every shard, from this thread
 //! assert_eq!(snapshot.shards.len(), 2);
-//! let text = whirl::prometheus::render(&snapshot); // what /metrics serves
+//! let text = whirl::prometheus::render(snapshot); // what /metrics serves
 //! assert!(text.contains("whirl_actor_handled_total{shard=\"1\",actor=\"Echo\"}"));
 //! println!("scrape http://{}/metrics", rt.metrics_addr().unwrap());
 //! # Ok::<(), whirl::Error>(())

@@ -20,7 +20,9 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use whirl_executor::{ActorStats, DeadLetterCause, HandlingTime, Priority, Snapshot};
+use whirl_executor::{
+    ActorStats, DeadLetterCause, HandlingTime, PeerStats, Priority, ShardStats, Snapshot,
+};
 
 /// The `Content-Type` of [`render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -32,9 +34,10 @@ const BUCKETS: [f64; 18] = [
 ];
 
 /// `snapshot` as Prometheus text (OpenMetrics 1.0, ending in `# EOF`).
-pub fn render(snapshot: &Snapshot) -> String {
+/// Takes it whole: the encoder keeps it for the encoding.
+pub fn render(snapshot: Snapshot) -> String {
     let mut registry = Registry::with_prefix("whirl");
-    registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
+    registry.register_collector(Box::new(SnapshotCollector(snapshot)));
     let mut text = String::with_capacity(16 * 1024);
     prometheus_client::encoding::text::encode(&mut text, &registry)
         .expect("writing to a String does not fail");
@@ -65,12 +68,38 @@ fn family<M: EncodeMetric>(
     Ok(())
 }
 
-fn counter(v: u64) -> ConstCounter<u64> {
-    ConstCounter::new(v)
+/// A counter family of `u64` samples.
+fn counters(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (Labels, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let samples = samples.into_iter().map(|(l, v)| (l, ConstCounter::new(v)));
+    family(e, name, help, MetricType::Counter, samples)
 }
 
-fn gauge(v: u64) -> ConstGauge<i64> {
-    ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX))
+/// A gauge family of `u64` samples.
+fn gauges(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (Labels, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let gauge = |v: u64| ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
+    let samples = samples.into_iter().map(|(l, v)| (l, gauge(v)));
+    family(e, name, help, MetricType::Gauge, samples)
+}
+
+/// A counter family of seconds.
+fn seconds(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (Labels, std::time::Duration)>,
+) -> Result<(), std::fmt::Error> {
+    let samples = samples.into_iter().map(|(l, d)| (l, ConstCounter::new(d.as_secs_f64())));
+    family(e, name, help, MetricType::Counter, samples)
 }
 
 fn shard_label(shard: usize) -> Labels {
@@ -89,7 +118,7 @@ fn actor_label(actor: &ActorStats) -> String {
     escape(&ty[start..])
 }
 
-/// A label value as the text format wants it: `\`, `"` and line feeds
+/// A label value as the text format wants it: `\\`, `"` and line feeds
 /// escaped.
 fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -115,266 +144,130 @@ struct ActorGroup {
     handling_time: Option<HandlingTime>,
 }
 
+/// The actors of every shard, grouped by shard and label.
+fn actor_groups(snapshot: &Snapshot) -> BTreeMap<(usize, String), ActorGroup> {
+    let mut groups: BTreeMap<(usize, String), ActorGroup> = BTreeMap::new();
+    for shard in &snapshot.shards {
+        for actor in &shard.actors {
+            let group = groups.entry((shard.shard, actor_label(actor))).or_default();
+            group.handled += actor.handled;
+            group.depth += u64::from(actor.mailbox_depth);
+            group.high_water = group.high_water.max(u64::from(actor.mailbox_high_water));
+            group.restarts += u64::from(actor.restarts);
+            group.arena_bytes += actor.arena_bytes as u64;
+            if let Some(time) = &actor.handling_time {
+                match &mut group.handling_time {
+                    Some(sum) => sum.add(time),
+                    None => group.handling_time = Some(time.clone()),
+                }
+            }
+        }
+    }
+    groups
+}
+
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let snapshot = &self.0;
         let e = &mut encoder;
+        let runtime = &snapshot.runtime;
         let shards = &snapshot.shards;
-        family(
-            e,
-            "shards",
-            "Shards of the runtime.",
-            MetricType::Gauge,
-            [(vec![], gauge((shards.len() + snapshot.unanswered.len()) as u64))],
-        )?;
-        family(
-            e,
-            "shards_unanswered",
-            "Shards that did not answer this scrape (exited, or busy).",
-            MetricType::Gauge,
-            [(vec![], gauge(snapshot.unanswered.len() as u64))],
-        )?;
-        family(
-            e,
-            "actors",
-            "Live actors.",
-            MetricType::Gauge,
-            [(vec![], gauge(snapshot.runtime.actors as u64))],
-        )?;
-        family(
-            e,
-            "restarts",
-            "Restarts of failed actors.",
-            MetricType::Counter,
-            [(vec![], counter(snapshot.runtime.restarts))],
-        )?;
-        family(
-            e,
-            "dead_letters",
-            "Messages not handled, by cause.",
-            MetricType::Counter,
-            DeadLetterCause::ALL.iter().map(|&cause| {
-                let labels = vec![("cause", cause.name().to_owned())];
-                (labels, counter(snapshot.runtime.dead_letters_of(cause)))
-            }),
-        )?;
+        let all = (shards.len() + snapshot.unanswered.len()) as u64;
+        gauges(e, "shards", "Shards of the runtime.", [(vec![], all)])?;
+        let unanswered = snapshot.unanswered.len() as u64;
+        let help = "Shards that did not answer this scrape (exited, or busy).";
+        gauges(e, "shards_unanswered", help, [(vec![], unanswered)])?;
+        gauges(e, "actors", "Live actors.", [(vec![], runtime.actors as u64)])?;
+        counters(e, "restarts", "Restarts of failed actors.", [(vec![], runtime.restarts)])?;
+        let by_cause = DeadLetterCause::ALL
+            .iter()
+            .map(|&c| (vec![("cause", c.name().to_owned())], runtime.dead_letters_of(c)));
+        counters(e, "dead_letters", "Messages not handled, by cause.", by_cause)?;
 
         // ----- per shard --------------------------------------------------
-        let per_shard = |f: fn(&whirl_executor::ShardStats) -> u64| {
-            shards.iter().map(move |s| (shard_label(s.shard), f(s))).collect::<Vec<_>>()
-        };
-        let seconds = |d: std::time::Duration| d.as_secs_f64();
-        let busy: Vec<_> = shards
-            .iter()
-            .map(|s| (shard_label(s.shard), ConstCounter::new(seconds(s.busy()))))
-            .collect();
-        family(
-            e,
-            "shard_busy_seconds",
-            "Time the shard spent working.",
-            MetricType::Counter,
-            busy,
-        )?;
-        let idle: Vec<_> = shards
-            .iter()
-            .map(|s| (shard_label(s.shard), ConstCounter::new(seconds(s.idle))))
-            .collect();
-        family(
-            e,
-            "shard_idle_seconds",
-            "Time the shard waited for work (spinning or parked).",
-            MetricType::Counter,
-            idle,
-        )?;
-        let counters = [
-            ("shard_parks", "Times the shard's dispatch loop went to sleep.", {
-                per_shard(|s| s.parks)
-            }),
-            ("shard_wakeups", "Times the shard was woken from sleep.", per_shard(|s| s.wakeups)),
-            ("shard_restarts", "Restarts of the shard's actors.", per_shard(|s| s.restarts)),
-        ];
-        for (name, help, samples) in counters {
-            family(
-                e,
-                name,
-                help,
-                MetricType::Counter,
-                samples.into_iter().map(|(l, v)| (l, counter(v))),
-            )?;
-        }
-        family(
-            e,
-            "shard_slots",
-            "Slots in the shard's actor table.",
-            MetricType::Gauge,
-            per_shard(|s| s.slots as u64).into_iter().map(|(l, v)| (l, gauge(v))),
-        )?;
-        family(
-            e,
-            "shard_actors",
-            "Actors on the shard (live, restarting or stopping).",
-            MetricType::Gauge,
-            per_shard(|s| s.actors.len() as u64).into_iter().map(|(l, v)| (l, gauge(v))),
-        )?;
-        family(
-            e,
-            "shard_ready",
-            "Entries waiting in the shard's run queues, by priority class.",
-            MetricType::Gauge,
-            shards.iter().flat_map(|s| {
-                [Priority::High, Priority::Normal, Priority::Low].into_iter().map(|p| {
+        let per_shard =
+            |f: fn(&ShardStats) -> u64| shards.iter().map(move |s| (shard_label(s.shard), f(s)));
+        let busy = shards.iter().map(|s| (shard_label(s.shard), s.busy()));
+        seconds(e, "shard_busy_seconds", "Time the shard spent working.", busy)?;
+        let idle = shards.iter().map(|s| (shard_label(s.shard), s.idle));
+        let help = "Time the shard waited for work (spinning or parked).";
+        seconds(e, "shard_idle_seconds", help, idle)?;
+        let help = "Times the shard's dispatch loop went to sleep.";
+        counters(e, "shard_parks", help, per_shard(|s| s.parks))?;
+        let help = "Times the shard was woken from sleep.";
+        counters(e, "shard_wakeups", help, per_shard(|s| s.wakeups))?;
+        let help = "Restarts of the shard's actors.";
+        counters(e, "shard_restarts", help, per_shard(|s| s.restarts))?;
+        let help = "Slots in the shard's actor table.";
+        gauges(e, "shard_slots", help, per_shard(|s| s.slots as u64))?;
+        let help = "Actors on the shard (live, restarting or stopping).";
+        gauges(e, "shard_actors", help, per_shard(|s| s.actors.len() as u64))?;
+        let ready = shards.iter().flat_map(|s| {
+            [Priority::High, Priority::Normal, Priority::Low].into_iter().map(|p| {
+                let mut labels = shard_label(s.shard);
+                labels.push(("priority", format!("{p:?}").to_lowercase()));
+                (labels, s.ready[p as usize] as u64)
+            })
+        });
+        let help = "Entries waiting in the shard's run queues, by priority class.";
+        gauges(e, "shard_ready", help, ready)?;
+        let dead = shards.iter().flat_map(|s| {
+            DeadLetterCause::ALL.iter().map(|&cause| {
+                let mut labels = shard_label(s.shard);
+                labels.push(("cause", cause.name().to_owned()));
+                (labels, s.dead_letters[cause as usize])
+            })
+        });
+        counters(e, "shard_dead_letters", "Messages the shard did not handle, by cause.", dead)?;
+        let per_peer = |f: fn(&PeerStats) -> u64| {
+            shards.iter().flat_map(move |s| {
+                s.peers.iter().map(move |p| {
                     let mut labels = shard_label(s.shard);
-                    labels.push(("priority", format!("{p:?}").to_lowercase()));
-                    (labels, gauge(s.ready[p as usize] as u64))
+                    labels.push(("peer", p.peer.to_string()));
+                    (labels, f(p))
                 })
-            }),
-        )?;
-        family(
-            e,
-            "shard_dead_letters",
-            "Messages the shard did not handle, by cause.",
-            MetricType::Counter,
-            shards.iter().flat_map(|s| {
-                DeadLetterCause::ALL.iter().map(|&cause| {
-                    let mut labels = shard_label(s.shard);
-                    labels.push(("cause", cause.name().to_owned()));
-                    (labels, counter(s.dead_letters[cause as usize]))
-                })
-            }),
-        )?;
-        let peer = |s: &whirl_executor::ShardStats, p: &whirl_executor::PeerStats| {
-            let mut labels = shard_label(s.shard);
-            labels.push(("peer", p.peer.to_string()));
-            labels
+            })
         };
-        let peer_family = |e: &mut DescriptorEncoder<'_>,
-                           name: &str,
-                           help: &str,
-                           metric_type: MetricType,
-                           f: fn(&whirl_executor::PeerStats) -> u64| {
-            let samples = shards
-                .iter()
-                .flat_map(|s| s.peers.iter().map(move |p| (peer(s, p), f(p))))
-                .collect::<Vec<_>>();
-            match metric_type {
-                MetricType::Counter => family(
-                    e,
-                    name,
-                    help,
-                    metric_type,
-                    samples.into_iter().map(|(l, v)| (l, counter(v))),
-                ),
-                _ => family(
-                    e,
-                    name,
-                    help,
-                    metric_type,
-                    samples.into_iter().map(|(l, v)| (l, gauge(v))),
-                ),
-            }
-        };
-        peer_family(
-            e,
-            "shard_sent",
-            "Entries (messages and commands) the shard wrote into the ring to a peer.",
-            MetricType::Counter,
-            |p| p.sent,
-        )?;
-        peer_family(
-            e,
-            "shard_received",
-            "Entries the shard ran from the ring from a peer.",
-            MetricType::Counter,
-            |p| p.received,
-        )?;
-        peer_family(
-            e,
-            "shard_wakes",
-            "Times the shard's publications woke a sleeping peer.",
-            MetricType::Counter,
-            |p| p.wakes,
-        )?;
-        peer_family(
-            e,
-            "shard_ring_occupied_words",
-            "Words waiting in the ring from a peer (8 bytes each).",
-            MetricType::Gauge,
-            |p| p.inbound_words as u64,
-        )?;
-        peer_family(
-            e,
-            "shard_ring_capacity_words",
-            "Capacity of the ring from a peer, in words.",
-            MetricType::Gauge,
-            |p| p.ring_words as u64,
-        )?;
+        let help = "Entries (messages and commands) the shard wrote into the ring to a peer.";
+        counters(e, "shard_sent", help, per_peer(|p| p.sent))?;
+        let help = "Entries the shard ran from the ring from a peer.";
+        counters(e, "shard_received", help, per_peer(|p| p.received))?;
+        let help = "Times the shard's publications woke a sleeping peer.";
+        counters(e, "shard_wakes", help, per_peer(|p| p.wakes))?;
+        let help = "Words waiting in the ring from a peer (8 bytes each).";
+        gauges(e, "shard_ring_occupied_words", help, per_peer(|p| p.inbound_words as u64))?;
+        let help = "Capacity of the ring from a peer, in words.";
+        gauges(e, "shard_ring_capacity_words", help, per_peer(|p| p.ring_words as u64))?;
         let handling: Vec<_> =
             shards.iter().map(|s| (shard_label(s.shard), &s.handling_time)).collect();
-        histograms(
-            e,
-            "shard_handling_seconds",
-            "Handling time per message of the shard's timed turns.",
-            handling,
-        )?;
+        let help = "Handling time per message of the shard's timed turns.";
+        histograms(e, "shard_handling_seconds", help, handling)?;
 
         // ----- per actor ----------------------------------------------------
-        let mut groups: BTreeMap<(usize, String), ActorGroup> = BTreeMap::new();
-        for shard in shards {
-            for actor in &shard.actors {
-                let group = groups.entry((shard.shard, actor_label(actor))).or_default();
-                group.handled += actor.handled;
-                group.depth += u64::from(actor.mailbox_depth);
-                group.high_water = group.high_water.max(u64::from(actor.mailbox_high_water));
-                group.restarts += u64::from(actor.restarts);
-                group.arena_bytes += actor.arena_bytes as u64;
-                if let Some(time) = &actor.handling_time {
-                    match &mut group.handling_time {
-                        Some(sum) => sum.add(time),
-                        None => group.handling_time = Some(time.clone()),
-                    }
-                }
-            }
-        }
-        let labels = |(shard, actor): &(usize, String)| {
-            vec![("shard", shard.to_string()), ("actor", actor.clone())]
+        let groups = actor_groups(snapshot);
+        let per_actor = |f: fn(&ActorGroup) -> u64| {
+            groups.iter().map(move |((shard, actor), g)| {
+                (vec![("shard", shard.to_string()), ("actor", actor.clone())], f(g))
+            })
         };
-        let actor_counter =
-            |e: &mut DescriptorEncoder<'_>, name: &str, help: &str, f: fn(&ActorGroup) -> u64| {
-                let samples = groups.iter().map(|(k, g)| (labels(k), counter(f(g))));
-                family(e, name, help, MetricType::Counter, samples)
-            };
-        actor_counter(
-            e,
-            "actor_handled",
-            "Messages handed to the actor's handler (all incarnations).",
-            |g| g.handled,
-        )?;
-        actor_counter(e, "actor_restarts", "Restarts of the actor.", |g| g.restarts)?;
-        let actor_gauge =
-            |e: &mut DescriptorEncoder<'_>, name: &str, help: &str, f: fn(&ActorGroup) -> u64| {
-                let samples = groups.iter().map(|(k, g)| (labels(k), gauge(f(g))));
-                family(e, name, help, MetricType::Gauge, samples)
-            };
-        actor_gauge(e, "actor_mailbox_depth", "Messages waiting in the actor's mailbox.", |g| {
-            g.depth
-        })?;
-        actor_gauge(
-            e,
-            "actor_mailbox_high_water",
-            "The deepest the actor's mailbox has been.",
-            |g| g.high_water,
-        )?;
-        actor_gauge(e, "actor_arena_bytes", "Bytes the actor's arena holds.", |g| g.arena_bytes)?;
+        let help = "Messages handed to the actor's handler (all incarnations).";
+        counters(e, "actor_handled", help, per_actor(|g| g.handled))?;
+        counters(e, "actor_restarts", "Restarts of the actor.", per_actor(|g| g.restarts))?;
+        let help = "Messages waiting in the actor's mailbox.";
+        gauges(e, "actor_mailbox_depth", help, per_actor(|g| g.depth))?;
+        let help = "The deepest the actor's mailbox has been.";
+        gauges(e, "actor_mailbox_high_water", help, per_actor(|g| g.high_water))?;
+        let help = "Bytes the actor's arena holds.";
+        gauges(e, "actor_arena_bytes", help, per_actor(|g| g.arena_bytes))?;
         let handling: Vec<_> = groups
             .iter()
-            .filter_map(|(k, g)| g.handling_time.as_ref().map(|h| (labels(k), h)))
+            .filter_map(|((shard, actor), g)| {
+                let labels = vec![("shard", shard.to_string()), ("actor", actor.clone())];
+                g.handling_time.as_ref().map(|h| (labels, h))
+            })
             .collect();
-        histograms(
-            e,
-            "actor_handling_seconds",
-            "Handling time per message of the actor's timed turns.",
-            handling,
-        )
+        let help = "Handling time per message of the actor's timed turns.";
+        histograms(e, "actor_handling_seconds", help, handling)
     }
 }
 

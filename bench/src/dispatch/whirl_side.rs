@@ -174,11 +174,7 @@ impl Actor for Idle {
 impl Whirl {
     /// `shards` pinned shards with the default configuration.
     pub fn new(shards: usize) -> Self {
-        let rt = Runtime::builder()
-            .shards(shards)
-            .metrics(std::env::var_os("WHIRL_METRICS_OFF").is_none())
-            .build()
-            .expect("whirl runtime");
+        let rt = Runtime::builder().shards(shards).build().expect("whirl runtime");
         Self { rt, shards }
     }
 
