@@ -13,9 +13,14 @@
 //!   and glommio's `shared_channel`
 //!   (`cargo run --release -p whirl-bench --bin ring`).
 
+pub mod actors;
 pub mod affinity;
 pub mod alloc;
 pub mod dispatch;
+pub mod fan_in;
+pub mod floors;
+pub mod open_loop;
 pub mod report;
 pub mod ring;
+pub mod savina;
 pub mod suite;

@@ -1,14 +1,21 @@
-//! The latency suite: whirl's actors against glommio's channels and tokio's
-//! mpsc, each scenario measured the same way for every peer.
+//! The benchmark suite: scenarios ([`catalog`]), each run on whirl and its
+//! peers with runs interleaved ([`results`]), reported as tables, JSON,
+//! `.hgrm` files and plots ([`output`]) with the machine they ran on
+//! ([`machine`]).
 
 pub mod backpressure;
+pub mod catalog;
+pub mod machine;
 pub mod observability;
+pub mod output;
 pub mod peers;
+pub mod results;
+pub mod scenario;
 pub mod scheduling;
 pub mod whirl_runtime;
 
 /// How much each scenario measures.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Scale {
     /// Hops per same-shard sample (each sample is the mean over its hops).
     pub hops_per_sample: u64,

@@ -150,8 +150,8 @@ pub fn restart_latency(scale: Scale, panic: bool, by: RestartedBy) -> Histogram<
 }
 
 /// Where [`sink_throughput`] sends, and how.
-#[derive(Clone, Copy)]
-enum Target {
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
     /// From a task to an actor on the task's shard.
     SameShard,
     /// As `SameShard`, to an actor spawned with a restart policy.
@@ -171,7 +171,7 @@ enum Target {
 }
 
 /// Messages per second into a [`Sink`], one sample per run.
-fn sink_throughput(scale: Scale, target: Target) -> Histogram<u64> {
+pub fn sink_throughput(scale: Scale, target: Target) -> Histogram<u64> {
     sink_throughputs(scale, &[target]).pop().expect("one target")
 }
 

@@ -1,0 +1,87 @@
+//! kameo: each [`Logic`] a kameo `Actor` with a `Message` impl for its
+//! messages, spawned with an unbounded mailbox (Savina's actors have one)
+//! and sent with `tell(..).try_send()`, on a tokio runtime (current-thread
+//! for one core, multi-thread with a worker per core otherwise).
+
+use std::future::Future;
+
+use kameo::actor::{ActorRef, Spawn};
+use kameo::error::Infallible;
+use kameo::mailbox;
+use kameo::message::{Context, Message};
+use kameo::Actor;
+
+use super::{named, tokio_block_on, Ctx, Logic, Peer};
+
+/// kameo on `threads` tokio workers.
+#[derive(Debug, Clone, Copy)]
+pub struct Kameo {
+    /// tokio worker threads (1: the current-thread runtime).
+    pub threads: usize,
+}
+
+/// A [`Logic`] as a kameo actor.
+#[derive(Debug)]
+pub struct Kamed<A>(A);
+
+impl<A: Logic<Kameo>> Actor for Kamed<A> {
+    type Args = Self;
+    type Error = Infallible;
+
+    async fn on_start(state: Self, _myself: ActorRef<Self>) -> Result<Self, Infallible> {
+        Ok(state)
+    }
+}
+
+impl<A: Logic<Kameo>> Message<A::Msg> for Kamed<A> {
+    type Reply = ();
+
+    #[inline(always)]
+    async fn handle(&mut self, msg: A::Msg, ctx: &mut Context<Self, ()>) {
+        let mut myself = ctx.actor_ref().clone();
+        self.0.handle(msg, &mut Ctx::new(&mut myself));
+    }
+}
+
+impl Peer for Kameo {
+    type Addr<A: Logic<Self>> = ActorRef<Kamed<A>>;
+    type Out<A: Logic<Self>> = ActorRef<Kamed<A>>;
+    type Handle = ();
+
+    fn name(&self) -> String {
+        named("kameo", self.threads, "thread")
+    }
+
+    fn block_on<T, F>(&self, program: impl FnOnce(()) -> F + Send + 'static) -> T
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        tokio_block_on(self.threads, program(()))
+    }
+
+    async fn spawn<A: Logic<Self>>(_: &(), _core: usize, actor: A) -> ActorRef<Kamed<A>> {
+        Kamed::spawn_with_mailbox(Kamed(actor), mailbox::unbounded())
+    }
+
+    #[inline(always)]
+    fn send<A: Logic<Self>, B: Logic<Self>>(
+        _out: &mut ActorRef<Kamed<A>>,
+        to: &ActorRef<Kamed<B>>,
+        msg: B::Msg,
+    ) {
+        if to.tell(msg).try_send().is_err() {
+            panic!("kameo: the actor stopped");
+        }
+    }
+
+    fn myself<A: Logic<Self>>(out: &ActorRef<Kamed<A>>) -> ActorRef<Kamed<A>> {
+        out.clone()
+    }
+
+    async fn tell<A: Logic<Self>>(to: &ActorRef<Kamed<A>>, msg: A::Msg) {
+        if to.tell(msg).try_send().is_err() {
+            panic!("kameo: the actor stopped");
+        }
+    }
+}
