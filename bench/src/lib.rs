@@ -2,10 +2,10 @@
 //! run, every sample recorded into an HdrHistogram and reported as
 //! percentiles and ratios.
 //!
-//! Binaries:
-//! * `suite`: the latency suite — whirl's actors against glommio's
-//!   `local_channel` and `shared_channel` and tokio's mpsc
-//!   (`cargo run --release -p whirl-bench --bin suite`).
+//! Binaries (`cargo run --release -p whirl-bench` runs `suite`):
+//! * `suite`: the benchmark suite — whirl against actix, ractor, kameo,
+//!   tokio and glommio on Savina, micro scenarios with their floors, open
+//!   loop and the steady_state pipeline (`--help` for its options).
 //! * `dispatch`: the dispatch core — whirl on one and two shards against
 //!   stakker and tokio's current-thread runtime
 //!   (`cargo run --release -p whirl-bench --bin dispatch`).

@@ -508,8 +508,9 @@ impl Shard {
         let spin = self.mesh.config.spin_before_park;
         if !spin.is_zero() {
             let until = Instant::now() + spin;
+            let mut checks = SPIN_CHECKS_PER_YIELD;
             'spin: loop {
-                for _ in 0..SPIN_CHECKS_PER_YIELD {
+                for _ in 0..checks {
                     if self.should_wake(seen) {
                         return;
                     }
@@ -518,10 +519,15 @@ impl Shard {
                 if Instant::now() >= until {
                     break 'spin;
                 }
+                let polls = self.program_polls.get();
                 yield_now().await;
                 if self.should_wake(seen) {
                     return;
                 }
+                // A program ran meanwhile: it shares this core and spins or
+                // works too, so check once per turn, not a batch of checks
+                // that would delay it by a microsecond each turn.
+                checks = if self.program_polls.get() == polls { SPIN_CHECKS_PER_YIELD } else { 1 };
             }
         }
         match self.mesh.until_deadline().filter(|_| seen.phase == phase::DRAINING) {

@@ -94,6 +94,9 @@ pub(crate) struct Shard {
     pub(crate) in_dispatch: Cell<bool>,
     /// True while the dispatch loop is parked; local senders then wake it.
     pub(crate) idle: Cell<bool>,
+    /// Polls of program tasks so far: the idle loop spins more gently
+    /// while programs share the core (see `idle_wait`).
+    pub(crate) program_polls: Cell<u64>,
     pub(crate) dispatcher: RefCell<Option<Waker>>,
     /// The actor whose handler (or `stopped` hook) runs now:
     /// `(slot, generation)`. A stop asked for it waits until it returns, and
@@ -275,6 +278,7 @@ impl Shard {
             held: RefCell::new(None),
             in_dispatch: Cell::new(false),
             idle: Cell::new(false),
+            program_polls: Cell::new(0),
             dispatcher: RefCell::new(None),
             running: Cell::new(None),
             stop_after_handler: Cell::new(false),
@@ -739,7 +743,7 @@ impl Shard {
         self.next_job.set(id + 1);
         let mesh = self.mesh.id;
         let task = glommio::spawn_local(async move {
-            program.await;
+            NoticesRings { program }.await;
             with_current(|shard| match shard {
                 Some(shard) if shard.mesh.id == mesh => {
                     shard.programs.borrow_mut().retain(|(program, _)| *program != id);
@@ -757,6 +761,41 @@ impl Shard {
         for (_, program) in programs {
             program.cancel();
         }
+    }
+}
+
+/// A program task that, each time it is polled while the dispatch loop is
+/// parked, looks at the rings on the loop's behalf and wakes it (a local
+/// wake: immediate) when work came.
+///
+/// A parked loop is woken from another shard through glommio's foreign
+/// waker, which glommio notices only when its task queue runs dry or its
+/// preempt timer fires (100 ms). A program that keeps yielding (pacing
+/// sends with `yield_now`, say) keeps the queue from running dry, and
+/// messages from other shards would wait up to that long.
+struct NoticesRings<F> {
+    program: F,
+}
+
+impl<F: std::future::Future<Output = ()>> std::future::Future for NoticesRings<F> {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        // SAFETY: `program` is pinned with `self` and never moved out.
+        let program = unsafe { self.map_unchecked_mut(|this| &mut this.program) };
+        let poll = program.poll(cx);
+        with_current(|shard| {
+            if let Some(shard) = shard {
+                shard.program_polls.set(shard.program_polls.get() + 1);
+                if shard.idle.get() && shard.has_work() {
+                    shard.wake_dispatcher();
+                }
+            }
+        });
+        poll
     }
 }
 

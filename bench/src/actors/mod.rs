@@ -66,6 +66,9 @@ pub trait Peer: Sized + 'static {
     fn tell<A: Logic<Self>>(to: &Self::Addr<A>, msg: A::Msg) -> impl Future<Output = ()> + Send;
 }
 
+/// The addresses of a group of actors of one kind, shared by its members.
+pub type Group<P, A> = std::sync::Arc<[<P as Peer>::Addr<A>]>;
+
 /// What an actor does with its messages, whatever runs it.
 pub trait Logic<P: Peer>: Sized + Send + Unpin + 'static {
     /// The messages it takes.

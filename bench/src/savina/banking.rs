@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Run;
-use crate::actors::{finish_line, Ctx, Done, Logic, Peer};
+use crate::actors::{finish_line, Ctx, Done, Group, Logic, Peer};
 use crate::dispatch::Rng;
 
 /// An account.
 struct Account<P: Peer> {
     me: usize,
     balance: f64,
-    all: Option<Arc<[P::Addr<Account<P>>]>>,
+    all: Option<Group<P, Account<P>>>,
     teller: P::Addr<Teller>,
     /// A transfer out waits for its destination's answer.
     waiting: bool,
@@ -26,7 +26,7 @@ struct Account<P: Peer> {
 /// Messages of [`Account`].
 enum AccountMsg<P: Peer> {
     /// Everyone's addresses.
-    Start(Arc<[P::Addr<Account<P>>]>),
+    Start(Group<P, Account<P>>),
     /// The teller's request: move `amount` from this account to account
     /// `to`.
     Transfer {

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Run;
-use crate::actors::{finish_line, Ctx, Done, Logic, Peer};
+use crate::actors::{finish_line, Ctx, Done, Group, Logic, Peer};
 use crate::dispatch::Rng;
 
 /// One of the many.
 struct Big<P: Peer> {
     me: usize,
-    all: Option<Arc<[P::Addr<Big<P>>]>>,
+    all: Option<Group<P, Big<P>>>,
     pings_left: u64,
     rng: Rng,
     sink: P::Addr<Sink>,
@@ -21,7 +21,7 @@ struct Big<P: Peer> {
 enum BigMsg<P: Peer> {
     /// Everyone's addresses (all are told before any starts, so a ping
     /// never comes before them).
-    Peers(Arc<[P::Addr<Big<P>>]>),
+    Peers(Group<P, Big<P>>),
     /// Start pinging.
     Start,
     /// A ping from actor `0`.

@@ -23,7 +23,7 @@ pub mod thread_ring;
 /// One execution: how many operations it did, and how long it took.
 #[derive(Debug, Clone, Copy)]
 pub struct Run {
-    /// Operations done (what an operation is: [`Params::describe`]).
+    /// Operations done (each benchmark says what it counts).
     pub ops: u64,
     /// From the first spawn to the result.
     pub elapsed: Duration,

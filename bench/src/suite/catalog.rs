@@ -240,9 +240,9 @@ fn open_loop(config: &Config) -> Vec<Scenario> {
 /// Entries that share one function doing a run of each (interleaved
 /// inside): the first entry of a round runs it, the others take their
 /// sample from it.
-fn shared(names: &[&str], mut run: impl FnMut() -> Vec<Sample> + 'static) -> Vec<Entry> {
+fn shared(names: &[&str], run: impl FnMut() -> Vec<Sample> + 'static) -> Vec<Entry> {
     let pending: Rc<RefCell<VecDeque<Sample>>> = Rc::default();
-    let run = Rc::new(RefCell::new(move || run()));
+    let run = Rc::new(RefCell::new(run));
     names
         .iter()
         .enumerate()

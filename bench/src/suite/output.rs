@@ -35,10 +35,11 @@ pub fn markdown(results: &[ScenarioResult]) -> String {
         if let Some(v) = &r.versus {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} ({}) | {} |",
                 r.id,
                 figure(r, &v.whirl),
-                format!("{} ({})", figure(r, &v.best_peer), v.best_peer),
+                figure(r, &v.best_peer),
+                v.best_peer,
                 times(Some(v.ratio))
             );
         }

@@ -170,7 +170,7 @@ pub enum Target {
     OtherShardSendMany,
 }
 
-/// Messages per second into a [`Sink`], one sample per run.
+/// Messages per second into a `Sink`, one sample per run.
 pub fn sink_throughput(scale: Scale, target: Target) -> Histogram<u64> {
     sink_throughputs(scale, &[target]).pop().expect("one target")
 }

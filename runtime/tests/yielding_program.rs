@@ -1,0 +1,65 @@
+//! A program task that keeps yielding on a shard must not hold back what
+//! other shards send to that shard's actors. (glommio notices a wake from
+//! another thread only when its task queue runs dry or its 100 ms preempt
+//! timer fires; a yielding task keeps the queue busy.)
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures_lite::future::yield_now;
+use whirl::{Actor, ActorRef, Context};
+
+/// Raises its flag on any message.
+struct Flag(Arc<AtomicBool>);
+
+impl Actor for Flag {
+    type Msg = ();
+    fn handle(&mut self, (): (), _ctx: &mut Context<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Forwards each message to the flag (from a handler: published by its
+/// shard's pass, across the ring).
+struct Relay(ActorRef<()>);
+
+impl Actor for Relay {
+    type Msg = ();
+    fn handle(&mut self, (): (), ctx: &mut Context<Self>) {
+        ctx.send(&self.0, ()).expect("room");
+    }
+}
+
+#[test]
+fn a_yielding_program_does_not_hold_back_messages_from_other_shards() {
+    let rt = common::runtime(2);
+    let yields = rt
+        .block_on(|sys| async move {
+            let here = sys.current_shard().expect("on a shard");
+            let raised = Arc::new(AtomicBool::new(false));
+            let flag = sys.spawn_on(here, {
+                let raised = raised.clone();
+                move || Flag(raised.clone())
+            });
+            let flag = flag.expect("spawn");
+            let relay = sys.spawn_on(1 - here, move || Relay(flag)).expect("spawn");
+            // Let this shard's loop park: nothing to do here for a while.
+            for _ in 0..100 {
+                yield_now().await;
+            }
+            relay.send(()).expect("room");
+            let mut yields = 0u64;
+            // 20 000 yields take a few milliseconds: far less than glommio's
+            // preempt timer, which alone would let the wake-up in.
+            while !raised.load(Ordering::SeqCst) && yields < 20_000 {
+                yield_now().await;
+                yields += 1;
+            }
+            yields
+        })
+        .expect("block_on");
+    assert!(yields < 20_000, "the message from the other shard waited behind a yielding task");
+    rt.shutdown();
+}
