@@ -16,12 +16,23 @@ pub struct Actix {
     pub threads: usize,
 }
 
-/// A [`Logic`] as an actix actor.
+/// A [`Logic`] as an actix actor. It keeps its own address: actix stops an
+/// actor once no address of it is left, and Savina's actors are told each
+/// other's addresses in messages, so at times none is held anywhere while
+/// the actor still has work (chameneos hung on two arbiters without it).
+/// The runtime's end stops them all.
 #[derive(Debug)]
-pub struct Actixed<A>(A);
+pub struct Actixed<A: Logic<Actix>> {
+    logic: A,
+    myself: Option<Addr<Actixed<A>>>,
+}
 
 impl<A: Logic<Actix>> Actor for Actixed<A> {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.myself = Some(ctx.address());
+    }
 }
 
 /// The actix message carrying a [`Logic`]'s message.
@@ -37,7 +48,7 @@ impl<A: Logic<Actix>> Handler<Envelope<A::Msg>> for Actixed<A> {
 
     #[inline(always)]
     fn handle(&mut self, Envelope(msg): Envelope<A::Msg>, ctx: &mut Context<Self>) {
-        self.0.handle(msg, &mut Ctx::new(ctx));
+        self.logic.handle(msg, &mut Ctx::new(ctx));
     }
 }
 
@@ -88,10 +99,10 @@ impl Peer for Actix {
 
     async fn spawn<A: Logic<Self>>(arbiters: &Arbiters, core: usize, actor: A) -> Addr<Actixed<A>> {
         if arbiters.is_empty() {
-            Actixed(actor).start()
+            Actixed { logic: actor, myself: None }.start()
         } else {
             let arbiter = &arbiters[core % arbiters.len()];
-            Actixed::start_in_arbiter(arbiter, move |_| Actixed(actor))
+            Actixed::start_in_arbiter(arbiter, move |_| Actixed { logic: actor, myself: None })
         }
     }
 

@@ -20,15 +20,22 @@ pub struct Kameo {
     pub threads: usize,
 }
 
-/// A [`Logic`] as a kameo actor.
+/// A [`Logic`] as a kameo actor. It keeps a reference to itself: kameo
+/// stops an actor once no strong reference is left, and Savina's actors
+/// pass each other's references in messages, so at times none is held
+/// while the actor still has work. The runtime's end stops them all.
 #[derive(Debug)]
-pub struct Kamed<A>(A);
+pub struct Kamed<A: Logic<Kameo>> {
+    logic: A,
+    myself: Option<ActorRef<Kamed<A>>>,
+}
 
 impl<A: Logic<Kameo>> Actor for Kamed<A> {
     type Args = Self;
     type Error = Infallible;
 
-    async fn on_start(state: Self, _myself: ActorRef<Self>) -> Result<Self, Infallible> {
+    async fn on_start(mut state: Self, myself: ActorRef<Self>) -> Result<Self, Infallible> {
+        state.myself = Some(myself);
         Ok(state)
     }
 }
@@ -39,7 +46,7 @@ impl<A: Logic<Kameo>> Message<A::Msg> for Kamed<A> {
     #[inline(always)]
     async fn handle(&mut self, msg: A::Msg, ctx: &mut Context<Self, ()>) {
         let mut myself = ctx.actor_ref().clone();
-        self.0.handle(msg, &mut Ctx::new(&mut myself));
+        self.logic.handle(msg, &mut Ctx::new(&mut myself));
     }
 }
 
@@ -61,7 +68,7 @@ impl Peer for Kameo {
     }
 
     async fn spawn<A: Logic<Self>>(_: &(), _core: usize, actor: A) -> ActorRef<Kamed<A>> {
-        Kamed::spawn_with_mailbox(Kamed(actor), mailbox::unbounded())
+        Kamed::spawn_with_mailbox(Kamed { logic: actor, myself: None }, mailbox::unbounded())
     }
 
     #[inline(always)]
