@@ -4,15 +4,15 @@
 
 use std::time::Instant;
 
-use crate::actors::{finish_line, Ctx, Done, Logic, Peer};
-use crate::savina::Run;
+use crate::actors::{finish_line, Ctx, Logic, Peer};
+use crate::savina::{Countdown, Run};
 
 /// Messages a sender sends per handler call.
 const BURST: u64 = 64;
 
 /// Sends its share to the receiver, a burst at a time.
 struct Sender<P: Peer> {
-    to: P::Addr<Receiver>,
+    to: P::Addr<Countdown>,
     left: u64,
 }
 
@@ -21,31 +21,14 @@ impl<P: Peer> Logic<P> for Sender<P> {
 
     #[inline]
     fn handle(&mut self, (): (), ctx: &mut Ctx<'_, P, Self>) {
-        for _ in 0..BURST.min(self.left) {
-            ctx.send(&self.to, 1);
+        let burst = BURST.min(self.left);
+        for _ in 0..burst {
+            ctx.send(&self.to, ());
         }
-        self.left -= BURST.min(self.left);
+        self.left -= burst;
         if self.left > 0 {
             let me = ctx.myself();
             ctx.send(&me, ());
-        }
-    }
-}
-
-/// Counts what arrives; finishes the run at the expected total.
-struct Receiver {
-    left: u64,
-    done: Done<()>,
-}
-
-impl<P: Peer> Logic<P> for Receiver {
-    type Msg = u64;
-
-    #[inline]
-    fn handle(&mut self, n: u64, _ctx: &mut Ctx<'_, P, Self>) {
-        self.left -= n;
-        if self.left == 0 {
-            self.done.finish(());
         }
     }
 }
@@ -56,7 +39,7 @@ pub fn run<P: Peer>(peer: &P, senders: usize, each: u64) -> Run {
     peer.block_on(move |h| async move {
         let began = Instant::now();
         let (done, finished) = finish_line();
-        let receiver = P::spawn(&h, 0, Receiver { left: senders as u64 * each, done }).await;
+        let receiver = P::spawn(&h, 0, Countdown::new(senders as u64 * each, done)).await;
         let mut all = Vec::with_capacity(senders);
         for i in 0..senders {
             all.push(P::spawn(&h, i + 1, Sender::<P> { to: receiver.clone(), left: each }).await);

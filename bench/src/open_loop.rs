@@ -4,8 +4,8 @@
 //! falls behind cannot hide it by making the sender wait: the wait counts.
 //!
 //! Two shapes, on every [`Peer`]: one way (program → logger) and the
-//! steady_state pipeline (generator → worker → logger), with a heartbeat
-//! that ends each beat and closes the run after `beats` of them.
+//! steady_state pipeline (generator → worker → logger). A run lasts
+//! `beats` heartbeats of `beat` each.
 
 use std::time::{Duration, Instant};
 
@@ -15,29 +15,17 @@ use hdrhistogram::Histogram;
 use crate::actors::{finish_line, Ctx, Done, Logic, Peer};
 use crate::report::histogram;
 
-/// What a run of [`run`] saw.
-#[derive(Debug)]
-pub struct Seen {
-    /// Latency of each message from the time it was due, nanoseconds.
-    pub latencies: Histogram<u64>,
-    /// Messages logged in each heartbeat.
-    pub per_beat: Vec<u64>,
-}
-
 /// Records how late each message is.
 struct Logger {
-    seen: Seen,
-    this_beat: u64,
+    latencies: Histogram<u64>,
 }
 
-/// Messages of [`Logger`].
+/// Messages of [`Logger`] (and of the worker, which passes them on).
 enum LoggerMsg {
     /// A value due at this time.
     Value(Instant),
-    /// A heartbeat: close the current beat.
-    Beat,
-    /// The run is over.
-    Finish(Done<Seen>),
+    /// The run is over: hand over the latencies.
+    Finish(Done<Histogram<u64>>),
 }
 
 impl<P: Peer> Logic<P> for Logger {
@@ -48,13 +36,10 @@ impl<P: Peer> Logic<P> for Logger {
         match msg {
             LoggerMsg::Value(due) => {
                 let late = due.elapsed().as_nanos() as u64;
-                self.seen.latencies.saturating_record(late.max(1));
-                self.this_beat += 1;
+                self.latencies.saturating_record(late.max(1));
             }
-            LoggerMsg::Beat => self.seen.per_beat.push(std::mem::take(&mut self.this_beat)),
             LoggerMsg::Finish(mut done) => {
-                let seen = Seen { latencies: histogram(2), per_beat: Vec::new() };
-                done.finish(std::mem::replace(&mut self.seen, seen));
+                done.finish(std::mem::replace(&mut self.latencies, histogram(2)));
             }
         }
     }
@@ -85,57 +70,65 @@ impl<P: Peer> Logic<P> for Worker<P> {
     }
 }
 
+/// Where the program's messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Straight to a logger on the last core.
+    OneWay,
+    /// To a worker on the last core, which passes them to a logger on
+    /// core 0.
+    Pipeline,
+}
+
+/// The first actor of a shape.
+enum First<P: Peer> {
+    Logger(P::Addr<Logger>),
+    Worker(P::Addr<Worker<P>>),
+}
+
+impl<P: Peer> First<P> {
+    async fn tell(&self, msg: LoggerMsg) {
+        match self {
+            First::Logger(logger) => P::tell(logger, msg).await,
+            First::Worker(worker) => P::tell(worker, msg).await,
+        }
+    }
+}
+
 /// Offers `rate` messages a second for `beats` heartbeats of `beat` each,
-/// straight to a logger (`worker: false`, on the last core) or through a
-/// worker (`worker: true`, on the last core, the logger on core 0).
+/// in `shape` over `cores` cores; the latency of each message from when it
+/// was due to when the logger handled it, nanoseconds.
 pub fn run<P: Peer>(
     peer: &P,
-    worker: bool,
+    shape: Shape,
     cores: usize,
     rate: u64,
     beats: u32,
     beat: Duration,
-) -> Seen {
+) -> Histogram<u64> {
     peer.block_on(move |h| async move {
         let last = cores - 1;
-        let logger = Logger {
-            seen: Seen { latencies: histogram(3_600_000_000_000), per_beat: Vec::new() },
-            this_beat: 0,
-        };
-        let logger = P::spawn(&h, if worker { 0 } else { last }, logger).await;
-        let stage = if worker {
-            Some(P::spawn(&h, last, Worker::<P> { logger: logger.clone() }).await)
-        } else {
-            None
+        let logger = Logger { latencies: histogram(3_600_000_000_000) };
+        let first: First<P> = match shape {
+            Shape::OneWay => First::Logger(P::spawn(&h, last, logger).await),
+            Shape::Pipeline => {
+                let logger = P::spawn(&h, 0, logger).await;
+                First::Worker(P::spawn(&h, last, Worker::<P> { logger }).await)
+            }
         };
         let interval = Duration::from_secs_f64(1.0 / rate as f64);
-        let per_beat = (beat.as_secs_f64() * rate as f64).max(1.0) as u64;
+        let messages = (beat.as_secs_f64() * rate as f64 * f64::from(beats)).max(1.0) as u64;
         let start = Instant::now();
-        for i in 0..per_beat * u64::from(beats) {
-            if i > 0 && i % per_beat == 0 {
-                P::tell(&logger, LoggerMsg::Beat).await;
-            }
+        for i in 0..messages {
             let due = start + interval.mul_f64(i as f64);
             while Instant::now() < due {
                 yield_now().await;
             }
-            match &stage {
-                Some(worker) => P::tell(worker, LoggerMsg::Value(due)).await,
-                None => P::tell(&logger, LoggerMsg::Value(due)).await,
-            }
+            first.tell(LoggerMsg::Value(due)).await;
         }
-        // The last beat closes after its last message is logged.
-        let (done, seen) = finish_line();
-        match &stage {
-            Some(worker) => {
-                P::tell(worker, LoggerMsg::Beat).await;
-                P::tell(worker, LoggerMsg::Finish(done)).await;
-            }
-            None => {
-                P::tell(&logger, LoggerMsg::Beat).await;
-                P::tell(&logger, LoggerMsg::Finish(done)).await;
-            }
-        }
-        seen.await
+        // Behind the last value: the worker passes it on in order.
+        let (done, latencies) = finish_line();
+        first.tell(LoggerMsg::Finish(done)).await;
+        latencies.await
     })
 }

@@ -519,15 +519,15 @@ impl Shard {
                 if Instant::now() >= until {
                     break 'spin;
                 }
-                let polls = self.program_polls.get();
+                let polls = self.task_polls.get();
                 yield_now().await;
                 if self.should_wake(seen) {
                     return;
                 }
-                // A program ran meanwhile: it shares this core and spins or
-                // works too, so check once per turn, not a batch of checks
-                // that would delay it by a microsecond each turn.
-                checks = if self.program_polls.get() == polls { SPIN_CHECKS_PER_YIELD } else { 1 };
+                // A task of the shard ran meanwhile: it shares this core and
+                // spins or works too, so check once per turn, not a batch of
+                // checks that would delay it by a microsecond each turn.
+                checks = if self.task_polls.get() == polls { SPIN_CHECKS_PER_YIELD } else { 1 };
             }
         }
         match self.mesh.until_deadline().filter(|_| seen.phase == phase::DRAINING) {

@@ -449,7 +449,7 @@ impl Shard {
         let id = self.next_job.get();
         self.next_job.set(id + 1);
         let mesh = self.mesh.id;
-        let task = glommio::spawn_local(async move {
+        let task = crate::shard::spawn_task(async move {
             let finished = AssertUnwindSafe(job).catch_unwind().await;
             with_current(|shard| match shard {
                 Some(shard) if shard.mesh.id == mesh => {

@@ -94,9 +94,9 @@ pub(crate) struct Shard {
     pub(crate) in_dispatch: Cell<bool>,
     /// True while the dispatch loop is parked; local senders then wake it.
     pub(crate) idle: Cell<bool>,
-    /// Polls of program tasks so far: the idle loop spins more gently
-    /// while programs share the core (see `idle_wait`).
-    pub(crate) program_polls: Cell<u64>,
+    /// Polls of the shard's tasks so far ([`spawn_task`]): the idle loop
+    /// spins more gently while tasks share the core (see `idle_wait`).
+    pub(crate) task_polls: Cell<u64>,
     pub(crate) dispatcher: RefCell<Option<Waker>>,
     /// The actor whose handler (or `stopped` hook) runs now:
     /// `(slot, generation)`. A stop asked for it waits until it returns, and
@@ -278,7 +278,7 @@ impl Shard {
             held: RefCell::new(None),
             in_dispatch: Cell::new(false),
             idle: Cell::new(false),
-            program_polls: Cell::new(0),
+            task_polls: Cell::new(0),
             dispatcher: RefCell::new(None),
             running: Cell::new(None),
             stop_after_handler: Cell::new(false),
@@ -316,6 +316,15 @@ impl Shard {
     pub(crate) unsafe fn from_erased<'a>(shard: *const ()) -> &'a Shard {
         // SAFETY: as the contract says.
         unsafe { &*shard.cast::<Shard>() }
+    }
+
+    /// A task of the shard was polled: count it, and wake the parked loop
+    /// if work came meanwhile (see [`spawn_task`]).
+    fn task_polled(&self) {
+        self.task_polls.set(self.task_polls.get() + 1);
+        if self.idle.get() && self.has_work() {
+            self.wake_dispatcher();
+        }
     }
 
     /// Wakes the dispatch loop if it is parked and the caller is not the
@@ -742,8 +751,8 @@ impl Shard {
         let id = self.next_job.get();
         self.next_job.set(id + 1);
         let mesh = self.mesh.id;
-        let task = glommio::spawn_local(async move {
-            NoticesRings { program }.await;
+        let task = spawn_task(async move {
+            program.await;
             with_current(|shard| match shard {
                 Some(shard) if shard.mesh.id == mesh => {
                     shard.programs.borrow_mut().retain(|(program, _)| *program != id);
@@ -764,39 +773,33 @@ impl Shard {
     }
 }
 
-/// A program task that, each time it is polled while the dispatch loop is
-/// parked, looks at the rings on the loop's behalf and wakes it (a local
-/// wake: immediate) when work came.
+/// Spawns `task` on this thread's executor as a task of its shard
+/// (programs, piped futures): each poll of it also stands in for the
+/// shard's dispatch loop when that is parked, looking at the rings and
+/// waking the loop (a local wake: immediate) when work came.
 ///
 /// A parked loop is woken from another shard through glommio's foreign
 /// waker, which glommio notices only when its task queue runs dry or its
-/// preempt timer fires (100 ms). A program that keeps yielding (pacing
-/// sends with `yield_now`, say) keeps the queue from running dry, and
-/// messages from other shards would wait up to that long.
-struct NoticesRings<F> {
-    program: F,
-}
-
-impl<F: std::future::Future<Output = ()>> std::future::Future for NoticesRings<F> {
-    type Output = ();
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        // SAFETY: `program` is pinned with `self` and never moved out.
-        let program = unsafe { self.map_unchecked_mut(|this| &mut this.program) };
-        let poll = program.poll(cx);
-        with_current(|shard| {
-            if let Some(shard) = shard {
-                shard.program_polls.set(shard.program_polls.get() + 1);
-                if shard.idle.get() && shard.has_work() {
-                    shard.wake_dispatcher();
+/// preempt timer fires (100 ms). A task that keeps yielding (pacing sends
+/// with `yield_now`, say) keeps the queue from running dry, and messages
+/// from other shards would wait up to that long. Tasks spawned with
+/// glommio directly, beside the shard, do not stand in.
+pub(crate) fn spawn_task<T: 'static>(
+    task: impl std::future::Future<Output = T> + 'static,
+) -> glommio::Task<T> {
+    glommio::spawn_local(async move {
+        let mut task = std::pin::pin!(task);
+        std::future::poll_fn(|cx| {
+            let poll = task.as_mut().poll(cx);
+            with_current(|shard| {
+                if let Some(shard) = shard {
+                    shard.task_polled();
                 }
-            }
-        });
-        poll
-    }
+            });
+            poll
+        })
+        .await
+    })
 }
 
 /// Runs `program` as a task of the shard running on this thread, for as long

@@ -1,5 +1,5 @@
-//! A program task that keeps yielding on a shard must not hold back what
-//! other shards send to that shard's actors. (glommio notices a wake from
+//! A task that keeps yielding on a shard (a program, a piped future) must
+//! not hold back what other shards send to that shard's actors. (glommio notices a wake from
 //! another thread only when its task queue runs dry or its 100 ms preempt
 //! timer fires; a yielding task keeps the queue busy.)
 
@@ -58,6 +58,68 @@ fn a_yielding_program_does_not_hold_back_messages_from_other_shards() {
                 yields += 1;
             }
             yields
+        })
+        .expect("block_on");
+    assert!(yields < 20_000, "the message from the other shard waited behind a yielding task");
+    rt.shutdown();
+}
+
+/// Pipes a future that yields until the flag is raised (at most 20 000
+/// times), then answers how many yields it took.
+struct Waiter {
+    raised: Arc<AtomicBool>,
+    answer: Option<whirl::Reply<u64>>,
+}
+
+enum WaiterMsg {
+    Wait(whirl::Reply<u64>),
+    Waited(u64),
+}
+
+impl Actor for Waiter {
+    type Msg = WaiterMsg;
+    fn handle(&mut self, msg: WaiterMsg, ctx: &mut Context<Self>) {
+        match msg {
+            WaiterMsg::Wait(answer) => {
+                self.answer = Some(answer);
+                let raised = self.raised.clone();
+                ctx.pipe(
+                    async move {
+                        let mut yields = 0u64;
+                        while !raised.load(Ordering::SeqCst) && yields < 20_000 {
+                            yield_now().await;
+                            yields += 1;
+                        }
+                        yields
+                    },
+                    WaiterMsg::Waited,
+                );
+            }
+            WaiterMsg::Waited(yields) => self.answer.take().expect("asked").send(yields),
+        }
+    }
+}
+
+#[test]
+fn a_yielding_piped_future_does_not_hold_back_messages_from_other_shards() {
+    let rt = common::runtime(2);
+    let yields = rt
+        .block_on(|sys| async move {
+            let here = sys.current_shard().expect("on a shard");
+            let raised = Arc::new(AtomicBool::new(false));
+            let flag = sys.spawn_on(here, {
+                let raised = raised.clone();
+                move || Flag(raised.clone())
+            });
+            let flag = flag.expect("spawn");
+            let relay = sys.spawn_on(1 - here, move || Relay(flag)).expect("spawn");
+            let waiter = sys
+                .spawn_on(here, move || Waiter { raised: raised.clone(), answer: None })
+                .expect("spawn");
+            let waited = waiter.ask(WaiterMsg::Wait);
+            // The piped future spins on this shard while the program waits.
+            relay.send(()).expect("room");
+            waited.await.expect("answered")
         })
         .expect("block_on");
     assert!(yields < 20_000, "the message from the other shard waited behind a yielding task");

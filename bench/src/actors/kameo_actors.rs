@@ -45,14 +45,13 @@ impl<A: Logic<Kameo>> Message<A::Msg> for Kamed<A> {
 
     #[inline(always)]
     async fn handle(&mut self, msg: A::Msg, ctx: &mut Context<Self, ()>) {
-        let mut myself = ctx.actor_ref().clone();
-        self.logic.handle(msg, &mut Ctx::new(&mut myself));
+        self.logic.handle(msg, &mut Ctx::new(ctx));
     }
 }
 
 impl Peer for Kameo {
     type Addr<A: Logic<Self>> = ActorRef<Kamed<A>>;
-    type Out<A: Logic<Self>> = ActorRef<Kamed<A>>;
+    type Out<A: Logic<Self>> = Context<Kamed<A>, ()>;
     type Handle = ();
 
     fn name(&self) -> String {
@@ -73,7 +72,7 @@ impl Peer for Kameo {
 
     #[inline(always)]
     fn send<A: Logic<Self>, B: Logic<Self>>(
-        _out: &mut ActorRef<Kamed<A>>,
+        _out: &mut Context<Kamed<A>, ()>,
         to: &ActorRef<Kamed<B>>,
         msg: B::Msg,
     ) {
@@ -82,8 +81,8 @@ impl Peer for Kameo {
         }
     }
 
-    fn myself<A: Logic<Self>>(out: &ActorRef<Kamed<A>>) -> ActorRef<Kamed<A>> {
-        out.clone()
+    fn myself<A: Logic<Self>>(out: &Context<Kamed<A>, ()>) -> ActorRef<Kamed<A>> {
+        out.actor_ref().clone()
     }
 
     async fn tell<A: Logic<Self>>(to: &ActorRef<Kamed<A>>, msg: A::Msg) {

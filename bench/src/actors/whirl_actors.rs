@@ -68,6 +68,9 @@ impl Peer for Whirl {
         out.myself()
     }
 
+    /// `ActorRef::send` and a yield while full: `ActorRef::send_async`
+    /// would be the call, but its future is not `Send` (it may sleep on a
+    /// glommio timer), and the harness's programs are `Send` futures.
     async fn tell<A: Logic<Self>>(to: &ActorRef<A::Msg>, msg: A::Msg) {
         let mut msg = msg;
         loop {

@@ -82,9 +82,8 @@ struct Report<'a> {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    observability::subscriber_run_if_asked(if quick { Scale::quick() } else { Scale::full() });
     let args = Args::parse();
+    observability::subscriber_run_if_asked(if args.quick { Scale::quick() } else { Scale::full() });
     let config = Config {
         quick: args.quick,
         cores: usize::from(args.shards),

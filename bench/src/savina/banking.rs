@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Run;
-use crate::actors::{finish_line, Ctx, Done, Group, Logic, Peer};
+use super::{Countdown, Run};
+use crate::actors::{finish_line, Ctx, Group, Logic, Peer};
 use crate::dispatch::Rng;
 
 /// An account.
@@ -16,7 +16,7 @@ struct Account<P: Peer> {
     me: usize,
     balance: f64,
     all: Option<Group<P, Account<P>>>,
-    teller: P::Addr<Teller>,
+    teller: P::Addr<Countdown>,
     /// A transfer out waits for its destination's answer.
     waiting: bool,
     /// Transfers out that came while waiting: (to, amount).
@@ -81,30 +81,13 @@ impl<P: Peer> Logic<P> for Account<P> {
     }
 }
 
-/// Counts completed transfers.
-struct Teller {
-    left: u64,
-    done: Done<()>,
-}
-
-impl<P: Peer> Logic<P> for Teller {
-    type Msg = ();
-
-    fn handle(&mut self, (): (), _ctx: &mut Ctx<'_, P, Self>) {
-        self.left -= 1;
-        if self.left == 0 {
-            self.done.finish(());
-        }
-    }
-}
-
 /// `transactions` transfers between `accounts` accounts spread round robin
 /// over the cores (the teller on core 0); counts transfers.
 pub fn run<P: Peer>(peer: &P, accounts: usize, transactions: u64) -> Run {
     peer.block_on(move |h| async move {
         let began = Instant::now();
         let (done, finished) = finish_line();
-        let teller = P::spawn(&h, 0, Teller { left: transactions, done }).await;
+        let teller = P::spawn(&h, 0, Countdown::new(transactions, done)).await;
         let mut all = Vec::with_capacity(accounts);
         for me in 0..accounts {
             let account = Account {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Run;
-use crate::actors::{finish_line, Ctx, Done, Group, Logic, Peer};
+use super::{Countdown, Run};
+use crate::actors::{finish_line, Ctx, Group, Logic, Peer};
 use crate::dispatch::Rng;
 
 /// One of the many.
@@ -14,7 +14,7 @@ struct Big<P: Peer> {
     all: Option<Group<P, Big<P>>>,
     pings_left: u64,
     rng: Rng,
-    sink: P::Addr<Sink>,
+    sink: P::Addr<Countdown>,
 }
 
 /// Messages of [`Big`].
@@ -62,30 +62,13 @@ impl<P: Peer> Logic<P> for Big<P> {
     }
 }
 
-/// Finishes the run when every actor is done.
-struct Sink {
-    left: usize,
-    done: Done<()>,
-}
-
-impl<P: Peer> Logic<P> for Sink {
-    type Msg = ();
-
-    fn handle(&mut self, (): (), _ctx: &mut Ctx<'_, P, Self>) {
-        self.left -= 1;
-        if self.left == 0 {
-            self.done.finish(());
-        }
-    }
-}
-
 /// `actors` actors spread round robin over the cores, each sending `pings`
 /// pings; counts every message (pings and pongs).
 pub fn run<P: Peer>(peer: &P, actors: usize, pings: u64) -> Run {
     peer.block_on(move |h| async move {
         let began = Instant::now();
         let (done, finished) = finish_line();
-        let sink = P::spawn(&h, 0, Sink { left: actors, done }).await;
+        let sink = P::spawn(&h, 0, Countdown::new(actors as u64, done)).await;
         let mut all = Vec::with_capacity(actors);
         for me in 0..actors {
             let big = Big {

@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use super::{compute, Run};
-use crate::actors::{finish_line, Ctx, Done, Logic, Peer};
+use super::{compute, Countdown, Run};
+use crate::actors::{finish_line, Ctx, Logic, Peer};
 
-/// Does the work of each message; reports to the collector after `expect`.
+/// Does the work of each message; reports to the collector after its last.
 struct Worker<P: Peer> {
     left: u64,
-    collector: P::Addr<Collector>,
+    collector: P::Addr<Countdown>,
 }
 
 impl<P: Peer> Logic<P> for Worker<P> {
@@ -25,23 +25,6 @@ impl<P: Peer> Logic<P> for Worker<P> {
     }
 }
 
-/// Finishes the run when every worker has reported.
-struct Collector {
-    left: u64,
-    done: Done<()>,
-}
-
-impl<P: Peer> Logic<P> for Collector {
-    type Msg = ();
-
-    fn handle(&mut self, (): (), _ctx: &mut Ctx<'_, P, Self>) {
-        self.left -= 1;
-        if self.left == 0 {
-            self.done.finish(());
-        }
-    }
-}
-
 /// Fork-join throughput: `workers` actors spread over the cores; the
 /// program sends `messages` rounds of one message to each; counts every
 /// message.
@@ -49,7 +32,7 @@ pub fn throughput<P: Peer>(peer: &P, workers: usize, messages: u64) -> Run {
     peer.block_on(move |h| async move {
         let began = Instant::now();
         let (done, finished) = finish_line();
-        let collector = P::spawn(&h, 0, Collector { left: workers as u64, done }).await;
+        let collector = P::spawn(&h, 0, Countdown::new(workers as u64, done)).await;
         let mut all = Vec::with_capacity(workers);
         for core in 0..workers {
             let worker = Worker::<P> { left: messages, collector: collector.clone() };
@@ -71,7 +54,7 @@ pub fn creation<P: Peer>(peer: &P, actors: u64) -> Run {
     peer.block_on(move |h| async move {
         let began = Instant::now();
         let (done, finished) = finish_line();
-        let collector = P::spawn(&h, 0, Collector { left: actors, done }).await;
+        let collector = P::spawn(&h, 0, Countdown::new(actors, done)).await;
         for i in 0..actors {
             let worker = Worker::<P> { left: 1, collector: collector.clone() };
             let worker = P::spawn(&h, i as usize, worker).await;

@@ -1,6 +1,6 @@
 //! The Savina actor benchmarks (Imam & Sarkar, "Savina — An Actor Benchmark
-//! Suite", AGERE 2014), written once against [`Logic`](crate::actors::Logic)
-//! and run on every [`Peer`](crate::actors::Peer).
+//! Suite", AGERE 2014), written once against [`Logic`]
+//! and run on every [`Peer`].
 //!
 //! Each run times one execution, from the first spawn to the last message,
 //! as Savina does; the parameters are the paper's defaults ([`Params::paper`])
@@ -11,6 +11,8 @@
 //! for room is how a whirl program feeds an actor.
 
 use std::time::Duration;
+
+use crate::actors::{Ctx, Done, Logic, Peer};
 
 pub mod banking;
 pub mod big;
@@ -93,6 +95,33 @@ impl Params {
             big_pings: p.big_pings / 20,
             transactions: p.transactions / 10,
             ..p
+        }
+    }
+}
+
+/// Counts down the reports it gets and finishes the run at zero: the
+/// collector of fork-join, the sink of big, the teller of banking, the
+/// receiver of fan-in.
+pub(crate) struct Countdown {
+    left: u64,
+    done: Done<()>,
+}
+
+impl Countdown {
+    /// Finishes `done` after `reports` messages.
+    pub(crate) fn new(reports: u64, done: Done<()>) -> Self {
+        Self { left: reports, done }
+    }
+}
+
+impl<P: Peer> Logic<P> for Countdown {
+    type Msg = ();
+
+    #[inline]
+    fn handle(&mut self, (): (), _ctx: &mut Ctx<'_, P, Self>) {
+        self.left -= 1;
+        if self.left == 0 {
+            self.done.finish(());
         }
     }
 }

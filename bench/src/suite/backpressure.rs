@@ -4,12 +4,10 @@
 
 use std::time::Instant;
 
-use hdrhistogram::Histogram;
 use whirl::{Actor, ActorRef, Context, Reply};
 
 use super::whirl_runtime::{per_second, runtime};
 use super::Scale;
-use crate::report::histogram;
 
 /// Messages a source sends per handler call.
 const BURST: u64 = 256;
@@ -95,83 +93,75 @@ async fn counted(counter: ActorRef<CounterMsg>, count: u64) {
 }
 
 /// Messages per second from a handler to an actor on its shard, nothing
-/// full: with `ActorRef::send`, then with `Context::send`; one sample per
-/// run each, runs interleaved.
-pub fn handler_sends(scale: Scale) -> [Histogram<u64>; 2] {
+/// full: with `ActorRef::send`, then with `Context::send`; one run each.
+pub fn handler_sends(scale: Scale) -> [u64; 2] {
     let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
-        let mut runs = [histogram(100_000_000_000), histogram(100_000_000_000)];
-        for _ in 0..scale.runs {
-            for (outbox, runs) in [false, true].into_iter().zip(&mut runs) {
-                let counter = sys.spawn_on(here, || Counter { count: 0, work: 0 }).expect("spawn");
-                let began = Instant::now();
-                let left = scale.messages;
-                let source = sys
-                    .spawn_on(here, move || Source { to: counter, left, outbox })
-                    .expect("spawn");
-                source.send(()).expect("room");
-                counted(counter, scale.messages).await;
-                runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
-                source.stop();
-                counter.stop();
-            }
+        let mut rates = [0; 2];
+        for (outbox, rate) in [false, true].into_iter().zip(&mut rates) {
+            let counter = sys.spawn_on(here, || Counter { count: 0, work: 0 }).expect("spawn");
+            let began = Instant::now();
+            let left = scale.messages;
+            let source =
+                sys.spawn_on(here, move || Source { to: counter, left, outbox }).expect("spawn");
+            source.send(()).expect("room");
+            counted(counter, scale.messages).await;
+            *rate = per_second(scale.messages, began.elapsed());
+            source.stop();
+            counter.stop();
         }
-        runs
+        rates
     })
     .expect("block_on")
 }
 
 /// A slow stage on its own (a task feeds it), then the pipeline source →
 /// first (fan-out 4, `Context::send`) → middle (`Context::send`) → the slow
-/// stage, held back by it; messages per second at the slow stage, one
-/// sample per run each, runs interleaved. `across`: the middle stage on the
-/// other shard.
-pub fn slow_pipeline(scale: Scale, across: bool) -> [Histogram<u64>; 2] {
+/// stage, held back by it; messages per second at the slow stage, one run
+/// each. `across`: the middle stage on the other shard.
+pub fn slow_pipeline(scale: Scale, across: bool) -> [u64; 2] {
     let rt = runtime(true);
     let messages = scale.messages / 4;
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
-        let mut runs = [histogram(100_000_000_000), histogram(100_000_000_000)];
-        for _ in 0..scale.runs {
-            for (piped, runs) in [false, true].into_iter().zip(&mut runs) {
-                let slow = || Counter { count: 0, work: SLOW_WORK };
-                let last = sys.spawn_on(here, slow).expect("spawn");
-                let feed = if piped {
-                    let at = if across { 1 - here } else { here };
-                    let middle = sys
-                        .spawn_on(at, move || Forward { next: last, fan_out: 1 })
-                        .expect("spawn");
-                    let first = sys
-                        .spawn_on(here, move || Forward { next: middle, fan_out: FAN_OUT })
-                        .expect("spawn");
-                    Some((first, middle))
-                } else {
-                    None
-                };
-                let began = Instant::now();
-                match feed {
-                    Some((first, _)) => {
-                        for n in 0..messages / FAN_OUT {
-                            first.send_async(CounterMsg::One(n)).await.expect("runs");
-                        }
-                    }
-                    None => {
-                        for n in 0..messages {
-                            last.send_async(CounterMsg::One(n)).await.expect("runs");
-                        }
+        let mut rates = [0; 2];
+        for (piped, rate) in [false, true].into_iter().zip(&mut rates) {
+            let slow = || Counter { count: 0, work: SLOW_WORK };
+            let last = sys.spawn_on(here, slow).expect("spawn");
+            let feed = if piped {
+                let at = if across { 1 - here } else { here };
+                let middle =
+                    sys.spawn_on(at, move || Forward { next: last, fan_out: 1 }).expect("spawn");
+                let first = sys
+                    .spawn_on(here, move || Forward { next: middle, fan_out: FAN_OUT })
+                    .expect("spawn");
+                Some((first, middle))
+            } else {
+                None
+            };
+            let began = Instant::now();
+            match feed {
+                Some((first, _)) => {
+                    for n in 0..messages / FAN_OUT {
+                        first.send_async(CounterMsg::One(n)).await.expect("runs");
                     }
                 }
-                counted(last, messages).await;
-                runs.record(per_second(messages, began.elapsed())).expect("in range");
-                if let Some((first, middle)) = feed {
-                    first.stop();
-                    middle.stop();
+                None => {
+                    for n in 0..messages {
+                        last.send_async(CounterMsg::One(n)).await.expect("runs");
+                    }
                 }
-                last.stop();
             }
+            counted(last, messages).await;
+            *rate = per_second(messages, began.elapsed());
+            if let Some((first, middle)) = feed {
+                first.stop();
+                middle.stop();
+            }
+            last.stop();
         }
-        runs
+        rates
     })
     .expect("block_on")
 }

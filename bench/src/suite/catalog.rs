@@ -5,8 +5,6 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-
 use super::scenario::{Entry, Measure, Sample, Scenario};
 use super::whirl_runtime::{self, RestartedBy, Target};
 use super::{backpressure, observability, peers, scheduling, Scale};
@@ -36,12 +34,16 @@ pub struct Config {
     pub params: Params,
 }
 
-/// A throughput sample from a histogram holding one run's rate.
-fn one_rate(h: &Histogram<u64>) -> Sample {
-    Sample::Rate(h.mean())
+/// The core counts of the actor scenarios: one, and `config.cores`.
+fn core_counts(config: &Config) -> Vec<usize> {
+    if config.cores > 1 {
+        vec![1, config.cores]
+    } else {
+        vec![1]
+    }
 }
 
-/// "1 core" / "N cores" in titles, "1c" / "Nc" in ids.
+/// "one core" / "N cores" in titles, "1c" / "Nc" in ids.
 fn cores_label(cores: usize) -> (String, String) {
     if cores == 1 {
         ("one core".into(), "1c".into())
@@ -58,190 +60,143 @@ fn glommio_absent() -> Entry {
     )
 }
 
-/// A scenario on every actor peer, at one core and at `config.cores`.
-fn on_every_peer(
-    config: &Config,
-    id: &str,
-    title: &str,
-    unit: &'static str,
-    mut add: impl FnMut(&mut Scenario, usize),
-) -> Vec<Scenario> {
-    let mut cores = vec![1];
-    if config.cores > 1 {
-        cores.push(config.cores);
-    }
-    cores
-        .into_iter()
-        .map(|n| {
-            let (words, short) = cores_label(n);
-            let mut s = Scenario::new(
-                format!("{id}/{short}"),
-                format!("{title}; {words}"),
-                Measure::Throughput { unit },
-            );
-            add(&mut s, n);
-            s.entries.push(glommio_absent());
-            s
-        })
-        .collect()
+/// The actor peers where a scenario has whirl's only: each has the means
+/// (its own ask, supervision, actors to count), the scenario is not
+/// written for it yet.
+fn not_written(what: &str) -> Entry {
+    Entry::absent("actix, ractor, kameo, tokio", format!("not written yet: {what}"))
 }
 
-/// Adds a throughput entry per actor peer: `$run(&peer)` returns a
-/// `savina::Run`.
-macro_rules! every_peer_rate {
-    ($scenario:expr, $cores:expr, |$peer:ident| $run:expr) => {
-        for_each_peer!($cores, |$peer| {
-            let name = $peer.name();
-            $scenario.entries.push(Entry::run(name, move || {
-                let run: savina::Run = $run;
-                Sample::rate(run.ops, run.elapsed)
-            }));
-        })
-    };
+/// One scenario per core count of `$config`, `$id/1c` and `$id/Nc`, with an
+/// entry per actor peer whose run returns `$sample` (with `$peer` the peer
+/// and `$cores` the core count), and glommio marked absent.
+macro_rules! on_every_peer {
+    ($config:expr, $id:expr, $title:expr, $measure:expr, |$peer:ident, $cores:ident| $sample:expr) => {{
+        let mut all = Vec::new();
+        for $cores in core_counts($config) {
+            let (words, short) = cores_label($cores);
+            let mut s =
+                Scenario::new(format!("{}/{short}", $id), format!("{}; {words}", $title), $measure);
+            for_each_peer!($cores, |$peer| {
+                let name = $peer.name();
+                s.entries.push(Entry::run(name, move || -> Sample { $sample }));
+            });
+            s.entries.push(glommio_absent());
+            all.push(s);
+        }
+        all
+    }};
+}
+
+/// A throughput measure of `unit`s.
+fn per_second(unit: &'static str) -> Measure {
+    Measure::Throughput { unit }
 }
 
 /// The Savina benchmarks.
 fn savina(config: &Config) -> Vec<Scenario> {
     let p = config.params;
     let mut all = Vec::new();
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/ping-pong",
-        &format!("Savina ping-pong: {} pings, each answered", p.pings),
-        "messages",
-        |s, n| every_peer_rate!(s, n, |peer| savina::ping_pong::run(&peer, p.pings)),
+        format!("Savina ping-pong: {} pings, each answered", p.pings),
+        per_second("messages"),
+        |peer, _n| savina::ping_pong::run(&peer, p.pings).into()
     ));
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/counting",
-        &format!("Savina counting: {} messages to one counter", p.counts),
-        "messages",
-        |s, n| every_peer_rate!(s, n, |peer| savina::counting::run(&peer, p.counts)),
+        format!("Savina counting: {} messages to one counter", p.counts),
+        per_second("messages"),
+        |peer, _n| savina::counting::run(&peer, p.counts).into()
     ));
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/fork-join-throughput",
-        &format!(
+        format!(
             "Savina fork-join throughput: {} workers, {} messages each, a sine per message",
             p.fj_workers, p.fj_messages
         ),
-        "messages",
-        |s, n| {
-            every_peer_rate!(s, n, |peer| savina::fork_join::throughput(
-                &peer,
-                p.fj_workers,
-                p.fj_messages
-            ))
-        },
+        per_second("messages"),
+        |peer, _n| savina::fork_join::throughput(&peer, p.fj_workers, p.fj_messages).into()
     ));
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/fork-join-creation",
-        &format!("Savina fork-join creation: {} actors created, one message each", p.fj_actors),
-        "actors",
-        |s, n| every_peer_rate!(s, n, |peer| savina::fork_join::creation(&peer, p.fj_actors)),
+        format!("Savina fork-join creation: {} actors created, one message each", p.fj_actors),
+        per_second("actors"),
+        |peer, _n| savina::fork_join::creation(&peer, p.fj_actors).into()
     ));
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/thread-ring",
-        &format!("Savina thread ring: {} actors, {} hops", p.ring_actors, p.ring_hops),
-        "hops",
-        |s, n| {
-            every_peer_rate!(s, n, |peer| savina::thread_ring::run(
-                &peer,
-                p.ring_actors,
-                p.ring_hops
-            ))
-        },
+        format!("Savina thread ring: {} actors, {} hops", p.ring_actors, p.ring_hops),
+        per_second("hops"),
+        |peer, _n| savina::thread_ring::run(&peer, p.ring_actors, p.ring_hops).into()
     ));
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/chameneos",
-        &format!("Savina chameneos: {} creatures, {} meetings", p.chameneos, p.meetings),
-        "meetings",
-        |s, n| {
-            every_peer_rate!(s, n, |peer| savina::chameneos::run(&peer, p.chameneos, p.meetings))
-        },
+        format!("Savina chameneos: {} creatures, {} meetings", p.chameneos, p.meetings),
+        per_second("meetings"),
+        |peer, _n| savina::chameneos::run(&peer, p.chameneos, p.meetings).into()
     ));
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/big",
-        &format!("Savina big: {} actors, {} pings each", p.big_actors, p.big_pings),
-        "messages",
-        |s, n| every_peer_rate!(s, n, |peer| savina::big::run(&peer, p.big_actors, p.big_pings)),
+        format!("Savina big: {} actors, {} pings each", p.big_actors, p.big_pings),
+        per_second("messages"),
+        |peer, _n| savina::big::run(&peer, p.big_actors, p.big_pings).into()
     ));
-    all.extend(on_every_peer(
+    all.extend(on_every_peer!(
         config,
         "savina/banking",
-        &format!("Savina banking: {} accounts, {} transfers", p.accounts, p.transactions),
-        "transfers",
-        |s, n| {
-            every_peer_rate!(s, n, |peer| savina::banking::run(&peer, p.accounts, p.transactions))
-        },
+        format!("Savina banking: {} accounts, {} transfers", p.accounts, p.transactions),
+        per_second("transfers"),
+        |peer, _n| savina::banking::run(&peer, p.accounts, p.transactions).into()
     ));
     all
-}
-
-/// Latency entries for each actor peer from an open-loop run.
-macro_rules! every_peer_open_loop {
-    ($scenario:expr, $cores:expr, $worker:expr, $config:expr) => {{
-        let c: Config = $config;
-        for_each_peer!($cores, |peer| {
-            let name = peer.name();
-            let cores = $cores;
-            $scenario.entries.push(Entry::run(name, move || {
-                let seen = open_loop::run(&peer, $worker, cores, c.rate, c.beats, c.beat);
-                Sample::Latencies(seen.latencies)
-            }));
-        })
-    }};
 }
 
 /// Open loop: one way, and the pipeline.
 fn open_loop(config: &Config) -> Vec<Scenario> {
-    let mut all = Vec::new();
     let c = *config;
-    let mut cores = vec![1];
-    if c.cores > 1 {
-        cores.push(c.cores);
-    }
     let offered = format!(
-        "{} msg/s offered for {} beats of {:?}; latency from when each message was due (coordinated omission corrected)",
+        "{} msg/s offered for {} beats of {:?}; latency from when each message was due \
+         (coordinated omission corrected)",
         c.rate, c.beats, c.beat
     );
-    for n in cores {
-        let (words, short) = cores_label(n);
-        let mut one_way = Scenario::new(
-            format!("open-loop/one-way/{short}"),
-            format!(
-                "one way, program → actor{}, {offered}; {words}",
-                if n > 1 { " on the last core" } else { "" }
-            ),
-            Measure::Latency,
-        );
-        every_peer_open_loop!(one_way, n, false, c);
-        one_way.entries.push(glommio_absent());
-        all.push(one_way);
-        let mut pipeline = Scenario::new(
-            format!("pipeline/open-loop/{short}"),
-            format!(
-                "steady_state pipeline, generator → worker (FizzBuzz){} → logger, heartbeat per beat, {offered}; {words}",
-                if n > 1 { " on the last core" } else { "" }
-            ),
-            Measure::Latency,
-        );
-        every_peer_open_loop!(pipeline, n, true, c);
-        pipeline.entries.push(glommio_absent());
-        all.push(pipeline);
-    }
+    let mut all = on_every_peer!(
+        config,
+        "open-loop/one-way",
+        format!("one way, program on core 0 → actor on the last core, {offered}"),
+        Measure::Latency,
+        |peer, n| {
+            let run = open_loop::run(&peer, open_loop::Shape::OneWay, n, c.rate, c.beats, c.beat);
+            Sample::Latencies(run)
+        }
+    );
+    all.extend(on_every_peer!(
+        config,
+        "pipeline/open-loop",
+        format!(
+            "steady_state pipeline, generator (core 0) → worker (FizzBuzz, last core) → \
+             logger (core 0), {offered}"
+        ),
+        Measure::Latency,
+        |peer, n| {
+            let run = open_loop::run(&peer, open_loop::Shape::Pipeline, n, c.rate, c.beats, c.beat);
+            Sample::Latencies(run)
+        }
+    ));
     all
 }
 
-/// Entries that share one function doing a run of each (interleaved
-/// inside): the first entry of a round runs it, the others take their
-/// sample from it.
-fn shared(names: &[&str], run: impl FnMut() -> Vec<Sample> + 'static) -> Vec<Entry> {
-    let pending: Rc<RefCell<VecDeque<Sample>>> = Rc::default();
+/// Entries that share one function doing a run of each: the first entry
+/// of a round runs it, the others take their sample from it.
+fn shared(names: &[&str], run: impl FnMut() -> Vec<u64> + 'static) -> Vec<Entry> {
+    let pending: Rc<RefCell<VecDeque<u64>>> = Rc::default();
     let run = Rc::new(RefCell::new(run));
     names
         .iter()
@@ -251,19 +206,28 @@ fn shared(names: &[&str], run: impl FnMut() -> Vec<Sample> + 'static) -> Vec<Ent
             let run = run.clone();
             Entry::run(*name, move || {
                 if i == 0 {
-                    let samples = (run.borrow_mut())();
-                    pending.borrow_mut().extend(samples);
+                    let rates = (run.borrow_mut())();
+                    pending.borrow_mut().extend(rates);
                 }
-                pending.borrow_mut().pop_front().expect("a sample per entry")
+                Sample::Rate(pending.borrow_mut().pop_front().expect("a rate per entry") as f64)
             })
         })
         .collect()
 }
 
+/// A throughput entry from a function returning messages per second.
+fn rate(peer: &str, mut run: impl FnMut() -> u64 + 'static) -> Entry {
+    Entry::run(peer, move || Sample::Rate(run() as f64))
+}
+
+/// A latency entry.
+fn latencies(peer: &str, mut run: impl FnMut() -> hdrhistogram::Histogram<u64> + 'static) -> Entry {
+    Entry::run(peer, move || Sample::Latencies(run()))
+}
+
 /// The micro scenarios and their floors.
 fn micro(config: &Config) -> Vec<Scenario> {
     let scale = config.scale;
-    let one = Scale { runs: 1, ..scale };
     let cores = Cores { producer: 0, consumer: 1 };
     let glommio_spin = Duration::from_millis(1);
     let mut all = vec![
@@ -275,13 +239,9 @@ fn micro(config: &Config) -> Vec<Scenario> {
             ),
             Measure::Latency,
         )
-        .with(Entry::run("whirl", move || Sample::Latencies(whirl_runtime::same_shard_hops(scale))))
-        .with(Entry::run("glommio local_channel", move || {
-            Sample::Latencies(peers::glommio_local_hops(scale))
-        }))
-        .with(Entry::run("tokio mpsc, current_thread", move || {
-            Sample::Latencies(peers::tokio_local_hops(scale))
-        }))
+        .with(latencies("whirl", move || whirl_runtime::same_shard_hops(scale)))
+        .with(latencies("glommio local_channel", move || peers::glommio_local_hops(scale)))
+        .with(latencies("tokio mpsc, current_thread", move || peers::tokio_local_hops(scale)))
         .with(Entry::absent(
             "actix, ractor, kameo",
             "see savina/ping-pong/1c: the same exchange, as throughput",
@@ -291,19 +251,17 @@ fn micro(config: &Config) -> Vec<Scenario> {
             "cross-shard round trip between two actors, both cores busy",
             Measure::Latency,
         )
-        .with(Entry::run("whirl", move || {
-            Sample::Latencies(whirl_runtime::cross_shard_round_trip(scale))
-        }))
-        .with(Entry::run("glommio shared_channel", move || {
-            Sample::Latencies(glommio_channel::round_trip(
+        .with(latencies("whirl", move || whirl_runtime::cross_shard_round_trip(scale)))
+        .with(latencies("glommio shared_channel", move || {
+            glommio_channel::round_trip(
                 cores,
                 scale.samples / 100,
                 scale.samples / 10,
                 glommio_spin,
-            ))
+            )
         }))
-        .with(Entry::run("tokio mpsc, multi_thread, 2 workers", move || {
-            Sample::Latencies(peers::tokio_multi_round_trip(scale))
+        .with(latencies("tokio mpsc, multi_thread, 2 workers", move || {
+            peers::tokio_multi_round_trip(scale)
         }))
         .with(Entry::absent(
             "actix, ractor, kameo",
@@ -315,17 +273,11 @@ fn micro(config: &Config) -> Vec<Scenario> {
                 "same-shard send + handle, a task streaming {} messages to an actor",
                 scale.messages
             ),
-            Measure::Throughput { unit: "messages" },
+            per_second("messages"),
         )
-        .with(Entry::run("whirl", move || {
-            one_rate(&whirl_runtime::sink_throughput(one, Target::SameShard))
-        }))
-        .with(Entry::run("glommio local_channel", move || {
-            one_rate(&peers::glommio_local_throughput(one))
-        }))
-        .with(Entry::run("tokio mpsc, current_thread", move || {
-            one_rate(&peers::tokio_local_throughput(one))
-        }))
+        .with(rate("whirl", move || whirl_runtime::sink_throughput(scale, Target::SameShard)))
+        .with(rate("glommio local_channel", move || peers::glommio_local_throughput(scale)))
+        .with(rate("tokio mpsc, current_thread", move || peers::tokio_local_throughput(scale)))
         .with(Entry::absent(
             "actix, ractor, kameo",
             "see savina/counting/1c: the same stream, into an actor",
@@ -333,33 +285,30 @@ fn micro(config: &Config) -> Vec<Scenario> {
         Scenario::new(
             "micro/cross-shard-one-way",
             format!("cross-shard one way, {} messages", scale.messages),
-            Measure::Throughput { unit: "messages" },
+            per_second("messages"),
         )
-        .with(Entry::run("whirl, a send per message from a task", move || {
-            one_rate(&whirl_runtime::sink_throughput(one, Target::OtherShard))
+        .with(rate("whirl, a send per message from a task", move || {
+            whirl_runtime::sink_throughput(scale, Target::OtherShard)
         }))
-        .with(Entry::run("whirl, from a handler, published per pass", move || {
-            one_rate(&whirl_runtime::sink_throughput(one, Target::OtherShardBatched))
+        .with(rate("whirl, from a handler, published per pass", move || {
+            whirl_runtime::sink_throughput(scale, Target::OtherShardBatched)
         }))
-        .with(Entry::run("whirl, send_many (256 a batch)", move || {
-            one_rate(&whirl_runtime::sink_throughput(one, Target::OtherShardSendMany))
+        .with(rate("whirl, send_many (256 a batch)", move || {
+            whirl_runtime::sink_throughput(scale, Target::OtherShardSendMany)
         }))
-        .with(Entry::run("glommio shared_channel", move || {
-            Sample::Rate(glommio_channel::throughput(
-                cores,
-                1024,
-                scale.messages.min(1_000_000),
-                glommio_spin,
-            ) as f64)
+        .with(rate("glommio shared_channel", move || {
+            glommio_channel::throughput(cores, 1024, scale.messages.min(1_000_000), glommio_spin)
         }))
-        .with(Entry::run("tokio mpsc, multi_thread, 2 workers", move || {
-            one_rate(&peers::tokio_multi_throughput(one))
+        .with(rate("tokio mpsc, multi_thread, 2 workers", move || {
+            peers::tokio_multi_throughput(scale)
         }))
-        .with(Entry::run("floor: the bare whirl_mailbox SPSC ring, 256 a batch", move || {
-            let run = std::thread::spawn(move || {
+        .with(rate("floor: the bare whirl_mailbox SPSC ring, 256 a batch", move || {
+            // On a thread of its own: the ring pins the threads it runs on.
+            std::thread::spawn(move || {
                 crate::ring::throughput::<crate::ring::Whirl>(cores, 1024, 256, scale.messages)
-            });
-            Sample::Rate(run.join().expect("ring run") as f64)
+            })
+            .join()
+            .expect("ring run")
         }))
         .with(Entry::absent(
             "actix, ractor, kameo",
@@ -370,12 +319,9 @@ fn micro(config: &Config) -> Vec<Scenario> {
             "ask round trip from a task, same shard and cross shard",
             Measure::Latency,
         )
-        .with(Entry::run("whirl, same shard", move || {
-            Sample::Latencies(whirl_runtime::ask_round_trip(scale, false))
-        }))
-        .with(Entry::run("whirl, cross shard", move || {
-            Sample::Latencies(whirl_runtime::ask_round_trip(scale, true))
-        })),
+        .with(latencies("whirl, same shard", move || whirl_runtime::ask_round_trip(scale, false)))
+        .with(latencies("whirl, cross shard", move || whirl_runtime::ask_round_trip(scale, true)))
+        .with(not_written("each has its own ask (send().await, call, ask, a oneshot)")),
     ];
     for (gap, label) in [(Duration::from_micros(50), "50us"), (Duration::from_millis(1), "1ms")] {
         let samples = if gap > Duration::from_micros(100) {
@@ -383,6 +329,7 @@ fn micro(config: &Config) -> Vec<Scenario> {
         } else {
             scale.wake_samples
         };
+        let wake_scale = Scale { wake_samples: samples, ..scale };
         all.push(
             Scenario::new(
                 format!("micro/wake-parked/{label}"),
@@ -391,21 +338,14 @@ fn micro(config: &Config) -> Vec<Scenario> {
                 ),
                 Measure::Latency,
             )
-            .with(Entry::run("whirl", move || {
-                Sample::Latencies(whirl_runtime::wake_parked(
-                    Scale { wake_samples: samples, ..scale },
-                    gap,
-                ))
+            .with(latencies("whirl", move || whirl_runtime::wake_parked(wake_scale, gap)))
+            .with(latencies("glommio task woken from another core", move || {
+                peers::glommio_foreign_wake(samples, gap)
             }))
-            .with(Entry::run("glommio task woken from another core", move || {
-                Sample::Latencies(peers::glommio_foreign_wake(samples, gap))
+            .with(latencies("floor: futex (thread::unpark)", move || {
+                floors::wake(Sleep::Futex, samples, gap)
             }))
-            .with(Entry::run("floor: futex (thread::unpark)", move || {
-                Sample::Latencies(floors::wake(Sleep::Futex, samples, gap))
-            }))
-            .with(Entry::run("floor: eventfd", move || {
-                Sample::Latencies(floors::wake(Sleep::Eventfd, samples, gap))
-            })),
+            .with(latencies("floor: eventfd", move || floors::wake(Sleep::Eventfd, samples, gap))),
         );
     }
     all.push(
@@ -414,35 +354,30 @@ fn micro(config: &Config) -> Vec<Scenario> {
             "a cache line passed between CPUs 0 and 1 and back",
             Measure::Latency,
         )
-        .with(Entry::run("floor: cache line", move || {
-            Sample::Latencies(floors::cache_line_round_trip(scale.samples))
-        })),
+        .with(latencies("floor: cache line", move || floors::cache_line_round_trip(scale.samples))),
     );
-    let mut fan_in = on_every_peer(
+    let each = scale.messages / 16;
+    all.extend(on_every_peer!(
         config,
         "micro/fan-in",
         "fan-in: 16 sender actors, one receiver",
-        "messages",
-        |s, n| {
-            let each = scale.messages / 16;
-            every_peer_rate!(s, n, |peer| fan_in::run(&peer, 16, each))
-        },
-    );
-    all.append(&mut fan_in);
+        per_second("messages"),
+        |peer, _n| fan_in::run(&peer, 16, each).into()
+    ));
     all.push(
         Scenario::new(
             "micro/spawn",
             format!(
-                "spawn rate on one shard, {} actors a sample (peers: savina/fork-join-creation)",
+                "spawn rate on one shard, {} actors a sample, stopped between samples",
                 scale.spawns_per_sample
             ),
-            Measure::Throughput { unit: "actors" },
+            per_second("actors"),
         )
-        .with(Entry::run("whirl", move || {
-            let (rates, _) =
-                whirl_runtime::spawn_rate_and_memory(Scale { idle_actors: 1, ..scale });
-            Sample::Rate(rates.value_at_quantile(0.5) as f64)
-        })),
+        .with(rate("whirl", move || whirl_runtime::spawn_rate(scale)))
+        .with(Entry::absent(
+            "actix, ractor, kameo, tokio",
+            "see savina/fork-join-creation: actors created and sent a message",
+        )),
     );
     all.push(
         Scenario::new(
@@ -453,9 +388,8 @@ fn micro(config: &Config) -> Vec<Scenario> {
             ),
             Measure::Size { unit: "bytes per actor" },
         )
-        .with(Entry::run("whirl", move || {
-            Sample::Value(whirl_runtime::spawn_rate_and_memory(scale).1)
-        })),
+        .with(Entry::run("whirl", move || Sample::Value(whirl_runtime::memory_per_actor(scale))))
+        .with(not_written("the same count through the tracking allocator")),
     );
     let mut restart = Scenario::new(
         "micro/restart",
@@ -468,19 +402,19 @@ fn micro(config: &Config) -> Vec<Scenario> {
         ("whirl, ctx.fail, supervisor on the same shard", false, RestartedBy::SupervisorHere),
         ("whirl, ctx.fail, supervisor on the other shard", false, RestartedBy::SupervisorThere),
     ] {
-        restart.entries.push(Entry::run(name, move || {
-            Sample::Latencies(whirl_runtime::restart_latency(scale, panic, by))
-        }));
+        restart
+            .entries
+            .push(latencies(name, move || whirl_runtime::restart_latency(scale, panic, by)));
     }
+    restart.entries.push(not_written("ractor and kameo supervise and restart actors"));
     all.push(restart);
     all
 }
 
 /// whirl's own comparisons: what its features cost against itself.
 fn whirl_only(config: &Config) -> Vec<Scenario> {
-    let scale = Scale { runs: 1, ..config.scale };
+    let scale = config.scale;
     let quick = config.quick;
-    let rates = |hs: Vec<Histogram<u64>>| hs.iter().map(one_rate).collect::<Vec<_>>();
     use scheduling::{AskedOn, Handling};
     let mut send = Scenario::new(
         "whirl/send-and-handle",
@@ -488,45 +422,50 @@ fn whirl_only(config: &Config) -> Vec<Scenario> {
             "same-shard send + handle, {} messages: what restarts and supervision cost",
             scale.messages
         ),
-        Measure::Throughput { unit: "messages" },
+        per_second("messages"),
     );
     send.entries.extend(shared(
         &["whirl", "whirl, restart policy", "whirl, a supervisor's child"],
-        move || rates(whirl_runtime::same_shard_send(scale).into()),
+        move || whirl_runtime::same_shard_send(scale).into(),
     ));
     let mut handler = Scenario::new(
         "whirl/handler-sends",
         "a handler sending to an actor on its shard, nothing full: ActorRef::send vs Context::send",
-        Measure::Throughput { unit: "messages" },
+        per_second("messages"),
     );
     handler.entries.extend(shared(&["whirl, ActorRef::send", "whirl, Context::send"], move || {
-        rates(backpressure::handler_sends(scale).into())
+        backpressure::handler_sends(scale).into()
     }));
     let mut slow = Scenario::new(
         "whirl/backpressure",
-        "a slow last stage: fed by a task, and last in a pipeline it holds back (fan-out 4 → 1 → slow; middle stage on the other shard)",
-        Measure::Throughput { unit: "messages" },
+        "a slow last stage: fed by a task, and last in a pipeline it holds back (fan-out 4 → 1 \
+         → slow; middle stage on the other shard)",
+        per_second("messages"),
     );
     slow.entries.extend(shared(&["whirl, fed by a task", "whirl, in the pipeline"], move || {
-        rates(backpressure::slow_pipeline(scale, true).into())
+        backpressure::slow_pipeline(scale, true).into()
     }));
     let mut batches = Scenario::new(
         "pipeline/batches",
-        "closed-loop pipeline, send_many → worker → logger (a line per turn to /dev/null): per message vs handle_batch",
-        Measure::Throughput { unit: "messages" },
+        "closed-loop pipeline, send_many → worker → logger (a line per turn to /dev/null): per \
+         message vs handle_batch",
+        per_second("messages"),
     );
     batches.entries.extend(shared(
         &["whirl, per message", "whirl, handle_batch 256", "whirl, handle_batch 1024"],
         move || {
-            rates(scheduling::pipeline(
-                scale,
-                &[Handling::PerMessage, Handling::Batches(256), Handling::Batches(1024)],
-            ))
+            let handlings = [Handling::PerMessage, Handling::Batches(256), Handling::Batches(1024)];
+            scheduling::pipeline(scale, &handlings)
         },
+    ));
+    batches.entries.push(Entry::absent(
+        "actix, ractor, kameo, tokio",
+        "no batch receive in actix, ractor or kameo; tokio's recv_many not written yet",
     ));
     let mut priority = Scenario::new(
         "whirl/priority-ask",
-        "ask round trip from the other shard to a High actor: idle shard vs flooded by 4 Normal actors",
+        "ask round trip from the other shard to a High actor: idle shard vs flooded by 4 Normal \
+         actors",
         Measure::Latency,
     );
     for (name, on) in [
@@ -534,18 +473,17 @@ fn whirl_only(config: &Config) -> Vec<Scenario> {
         ("whirl, flooded shard", AskedOn::FloodedHigh),
         ("whirl, flooded shard, Normal actor", AskedOn::FloodedNormal),
     ] {
-        priority.entries.push(Entry::run(name, move || {
-            Sample::Latencies(scheduling::priority_ask(scale, on).0)
-        }));
+        priority.entries.push(latencies(name, move || scheduling::priority_ask(scale, on).0));
     }
     let mut metrics = Scenario::new(
         "whirl/metrics",
-        "same-shard send + handle with metrics off, on, and on with a tracing subscriber (child process)",
-        Measure::Throughput { unit: "messages" },
+        "same-shard send + handle with metrics off, on, and on with a tracing subscriber (child \
+         process)",
+        per_second("messages"),
     );
     metrics.entries.extend(shared(
         &["whirl, metrics off", "whirl, metrics on", "whirl, metrics on + subscriber"],
-        move || rates(observability::metrics_cost(scale, quick).into()),
+        move || observability::metrics_cost(scale, quick).into(),
     ));
     vec![send, handler, slow, batches, priority, metrics]
 }

@@ -16,7 +16,8 @@ pub struct Machine {
     pub memory: String,
     /// `rustc --version`, if rustc is on the path.
     pub rustc: String,
-    /// The git commit of the working directory, if any.
+    /// The git commit of the working directory (`-dirty`: with changes not
+    /// committed), if any.
     pub commit: String,
     /// When the run started (UTC).
     pub date: String,
@@ -46,7 +47,7 @@ impl Machine {
             kernel: command("uname", &["-srm"]),
             memory,
             rustc: command("rustc", &["--version"]),
-            commit: command("git", &["rev-parse", "--short", "HEAD"]),
+            commit: command("git", &["describe", "--always", "--dirty"]),
             date: command("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         }
     }

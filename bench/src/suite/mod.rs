@@ -23,8 +23,6 @@ pub struct Scale {
     pub samples: u64,
     /// Messages per throughput run.
     pub messages: u64,
-    /// Throughput runs.
-    pub runs: usize,
     /// Samples of waking a parked shard (each waits ~200 µs first).
     pub wake_samples: u64,
     /// Actors spawned per spawn-rate sample.
@@ -40,7 +38,6 @@ impl Scale {
             hops_per_sample: 1_000,
             samples: 20_000,
             messages: 2_000_000,
-            runs: 7,
             wake_samples: 2_000,
             spawns_per_sample: 10_000,
             idle_actors: 100_000,
@@ -53,7 +50,6 @@ impl Scale {
             hops_per_sample: 200,
             samples: 500,
             messages: 100_000,
-            runs: 2,
             wake_samples: 100,
             spawns_per_sample: 2_000,
             idle_actors: 10_000,

@@ -7,7 +7,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
-use super::results::{EntryResult, ScenarioResult};
+use super::results::ScenarioResult;
 use crate::report::nanos;
 
 /// A rate, compactly: `12.3 M`, `456 k`, `789`.
@@ -48,7 +48,7 @@ pub fn markdown(results: &[ScenarioResult]) -> String {
     out.push_str("| scenario | peer | runs | median | min | max | ÷ whirl |\n");
     out.push_str("|---|---|---:|---:|---:|---:|---:|\n");
     for r in results.iter().filter(|r| r.measure == "throughput") {
-        let whirl = best_whirl_score(r, |e| e.rate.map(|s| s.median));
+        let whirl = r.best(true).and_then(|w| w.rate).map(|s| s.median);
         for e in &r.entries {
             let row = match (&e.absent, e.rate) {
                 (Some(why), _) => format!("{} | | | | _{why}_", e.runs),
@@ -69,7 +69,7 @@ pub fn markdown(results: &[ScenarioResult]) -> String {
     out.push_str("| scenario | peer | samples | p50 | p99 | p99.9 | max | p50 ÷ whirl's |\n");
     out.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
     for r in results.iter().filter(|r| r.measure == "latency") {
-        let whirl = best_whirl_score(r, |e| e.latency.map(|l| -(l.p50 as f64))).map(|s| -s);
+        let whirl = r.best(true).and_then(|w| w.latency).map(|l| l.p50 as f64);
         for e in &r.entries {
             let row = match (&e.absent, e.latency) {
                 (Some(why), _) => format!("| | | | | _{why}_"),
@@ -109,18 +109,6 @@ pub fn markdown(results: &[ScenarioResult]) -> String {
         let _ = writeln!(out, "- `{}`: {}", r.id, r.title);
     }
     out
-}
-
-/// The best of whirl's entries by `score` (higher is better).
-fn best_whirl_score(
-    r: &ScenarioResult,
-    score: impl Fn(&EntryResult) -> Option<f64>,
-) -> Option<f64> {
-    r.entries
-        .iter()
-        .filter(|e| super::scenario::Entry::is_whirl(&e.peer))
-        .filter_map(score)
-        .max_by(f64::total_cmp)
 }
 
 /// A peer's figure in a scenario, for the summary.

@@ -63,29 +63,26 @@ pub fn glommio_local_hops(scale: Scale) -> Histogram<u64> {
         .expect("join")
 }
 
-/// glommio `local_channel` throughput between two tasks on one executor.
-pub fn glommio_local_throughput(scale: Scale) -> Histogram<u64> {
+/// glommio `local_channel` throughput between two tasks on one executor:
+/// one run, messages per second.
+pub fn glommio_local_throughput(scale: Scale) -> u64 {
     LocalExecutorBuilder::new(Placement::Fixed(0))
         .spawn(move || async move {
-            let mut runs = histogram(100_000_000_000);
-            for _ in 0..scale.runs {
-                let (tx, rx) = local_channel::new_bounded::<u64>(1024);
-                let began = Instant::now();
-                let consumer = glommio::spawn_local(async move {
-                    let mut n = 0;
-                    while rx.recv().await.is_some() {
-                        n += 1;
-                    }
-                    n
-                });
-                for v in 0..scale.messages {
-                    tx.send(v).await.expect("consumer alive");
+            let (tx, rx) = local_channel::new_bounded::<u64>(1024);
+            let began = Instant::now();
+            let consumer = glommio::spawn_local(async move {
+                let mut n = 0;
+                while rx.recv().await.is_some() {
+                    n += 1;
                 }
-                drop(tx);
-                assert_eq!(consumer.await, scale.messages);
-                runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+                n
+            });
+            for v in 0..scale.messages {
+                tx.send(v).await.expect("consumer alive");
             }
-            runs
+            drop(tx);
+            assert_eq!(consumer.await, scale.messages);
+            per_second(scale.messages, began.elapsed())
         })
         .expect("executor")
         .join()
@@ -128,23 +125,21 @@ pub fn tokio_local_hops(scale: Scale) -> Histogram<u64> {
     })
 }
 
+/// One run of `scale.messages` through a bounded channel to the task
+/// `spawn` starts: messages per second.
 async fn tokio_stream(
     scale: Scale,
     spawn: impl Fn(tokio::sync::mpsc::Receiver<u64>) -> tokio::task::JoinHandle<u64>,
-) -> Histogram<u64> {
-    let mut runs = histogram(100_000_000_000);
-    for _ in 0..scale.runs {
-        let (tx, rx) = tokio::sync::mpsc::channel::<u64>(1024);
-        let began = Instant::now();
-        let consumer = spawn(rx);
-        for v in 0..scale.messages {
-            tx.send(v).await.expect("consumer alive");
-        }
-        drop(tx);
-        assert_eq!(consumer.await.expect("consumer"), scale.messages);
-        runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
+) -> u64 {
+    let (tx, rx) = tokio::sync::mpsc::channel::<u64>(1024);
+    let began = Instant::now();
+    let consumer = spawn(rx);
+    for v in 0..scale.messages {
+        tx.send(v).await.expect("consumer alive");
     }
-    runs
+    drop(tx);
+    assert_eq!(consumer.await.expect("consumer"), scale.messages);
+    per_second(scale.messages, began.elapsed())
 }
 
 async fn count_all(mut rx: tokio::sync::mpsc::Receiver<u64>) -> u64 {
@@ -155,16 +150,17 @@ async fn count_all(mut rx: tokio::sync::mpsc::Receiver<u64>) -> u64 {
     n
 }
 
-/// tokio mpsc throughput between two tasks of a current-thread runtime.
-pub fn tokio_local_throughput(scale: Scale) -> Histogram<u64> {
+/// tokio mpsc throughput between two tasks of a current-thread runtime:
+/// one run, messages per second.
+pub fn tokio_local_throughput(scale: Scale) -> u64 {
     let rt = tokio_current_thread();
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, tokio_stream(scale, |rx| tokio::task::spawn_local(count_all(rx))))
 }
 
 /// tokio mpsc throughput from the main task to a spawned task of a
-/// two-worker multi-thread runtime.
-pub fn tokio_multi_throughput(scale: Scale) -> Histogram<u64> {
+/// two-worker multi-thread runtime: one run, messages per second.
+pub fn tokio_multi_throughput(scale: Scale) -> u64 {
     let rt = tokio_multi_thread();
     rt.block_on(async move {
         tokio::spawn(tokio_stream(scale, |rx| tokio::spawn(count_all(rx)))).await.expect("task")

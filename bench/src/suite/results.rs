@@ -99,6 +99,9 @@ pub struct ScenarioResult {
     /// ahead), when both ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub versus: Option<Versus>,
+    /// How entries compare.
+    #[serde(skip)]
+    compared_by: Measure,
 }
 
 /// whirl against the best peer of a scenario.
@@ -115,24 +118,32 @@ pub struct Versus {
 
 impl ScenarioResult {
     /// The figure compared across peers: higher is better.
-    fn score(measure: Measure, entry: &EntryResult) -> Option<f64> {
-        match measure {
+    fn score(&self, entry: &EntryResult) -> Option<f64> {
+        match self.compared_by {
             Measure::Throughput { .. } => entry.rate.map(|r| r.median),
             Measure::Latency => entry.latency.map(|l| 1.0 / l.p50.max(1) as f64),
             Measure::Size { .. } => entry.size.map(|s| 1.0 / s.median.max(1e-9)),
         }
     }
 
-    fn versus(measure: Measure, entries: &[EntryResult]) -> Option<Versus> {
-        let best = |whirl: bool| {
-            entries
-                .iter()
-                .filter(|e| Entry::is_whirl(&e.peer) == whirl && !Entry::is_floor(&e.peer))
-                .filter_map(|e| Some((Self::score(measure, e)?, e)))
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-        };
-        let (whirl_score, whirl) = best(true)?;
-        let (peer_score, peer) = best(false)?;
+    /// The best of whirl's entries (`whirl`) or of the other peers' (floors
+    /// are neither), with its score.
+    fn best_scored(&self, whirl: bool) -> Option<(f64, &EntryResult)> {
+        self.entries
+            .iter()
+            .filter(|e| Entry::is_whirl(&e.peer) == whirl && !Entry::is_floor(&e.peer))
+            .filter_map(|e| Some((self.score(e)?, e)))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    }
+
+    /// The best of whirl's entries (`whirl`) or of the other peers'.
+    pub fn best(&self, whirl: bool) -> Option<&EntryResult> {
+        self.best_scored(whirl).map(|(_, e)| e)
+    }
+
+    fn versus(&self) -> Option<Versus> {
+        let (whirl_score, whirl) = self.best_scored(true)?;
+        let (peer_score, peer) = self.best_scored(false)?;
         Some(Versus {
             whirl: whirl.peer.clone(),
             best_peer: peer.peer.clone(),
@@ -164,14 +175,17 @@ pub fn run(mut scenario: Scenario, runs: usize, tick: &mut dyn FnMut(&str)) -> S
         Measure::Latency => ("latency", "ns".to_string()),
         Measure::Size { unit } => ("size", unit.to_string()),
     };
-    ScenarioResult {
-        versus: ScenarioResult::versus(scenario.measure, &entries),
+    let mut result = ScenarioResult {
+        versus: None,
+        compared_by: scenario.measure,
         id: scenario.id,
         title: scenario.title,
         measure,
         unit,
         entries,
-    }
+    };
+    result.versus = result.versus();
+    result
 }
 
 /// How many runs `scenario` makes with `runs` measured rounds (warm-up
@@ -194,14 +208,10 @@ fn summarise(entry: Entry, samples: Vec<Sample>) -> EntryResult {
         match sample {
             Sample::Rate(r) => rates.push(r),
             Sample::Value(v) => sizes.push(v),
-            Sample::Latencies(h) => match &mut merged {
-                Some(all) => all.add(&h).expect("same bounds"),
-                None => {
-                    let mut all = histogram(3_600_000_000_000);
-                    all.add(&h).expect("within bounds");
-                    merged = Some(all);
-                }
-            },
+            Sample::Latencies(h) => merged
+                .get_or_insert_with(|| histogram(3_600_000_000_000))
+                .add(&h)
+                .expect("within bounds"),
         }
     }
     EntryResult {

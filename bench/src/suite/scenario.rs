@@ -31,10 +31,10 @@ pub enum Sample {
     Value(f64),
 }
 
-impl Sample {
-    /// `ops` operations in `elapsed`.
-    pub fn rate(ops: u64, elapsed: std::time::Duration) -> Self {
-        Sample::Rate(ops as f64 / elapsed.as_secs_f64())
+impl From<crate::savina::Run> for Sample {
+    /// The run's operations per second.
+    fn from(run: crate::savina::Run) -> Self {
+        Sample::Rate(run.ops as f64 / run.elapsed.as_secs_f64())
     }
 }
 

@@ -116,51 +116,48 @@ impl Actor for Logger {
 }
 
 /// Generator (a task on one shard, `send_many`) → worker → logger (both on
-/// the other shard), messages per second at the logger, one sample per
-/// run; the runs of each handling interleaved.
-pub fn pipeline(scale: Scale, handlings: &[Handling]) -> Vec<Histogram<u64>> {
+/// the other shard), messages per second at the logger: one run of each
+/// handling.
+pub fn pipeline(scale: Scale, handlings: &[Handling]) -> Vec<u64> {
     let handlings = handlings.to_vec();
     let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let there = 1 - sys.current_shard().expect("on a shard");
-        let mut runs: Vec<_> = handlings.iter().map(|_| histogram(100_000_000_000)).collect();
+        let mut rates = Vec::with_capacity(handlings.len());
         let messages = scale.messages / 4;
-        for _ in 0..scale.runs {
-            for (&handling, runs) in handlings.iter().zip(&mut runs) {
-                let (batched, chunk, schedule) = match handling {
-                    Handling::PerMessage => (false, 256, Schedule::new()),
-                    Handling::Batches(n) => (true, n as usize, Schedule::new().turn_budget(n)),
-                };
-                let options = SpawnOptions::new(Placement::Shard(there)).schedule(schedule);
-                let logger = sys
-                    .spawn_with_options(options, move || Logger {
-                        out: File::create("/dev/null").expect("/dev/null"),
-                        buffer: Vec::with_capacity(64 * 1024),
-                        lines: 0,
-                        heartbeat: None,
-                        expect: u64::MAX,
-                        batched,
-                    })
-                    .expect("spawn");
-                let worker = sys
-                    .spawn_with_options(options, move || Worker { logger, batched })
-                    .expect("spawn");
-                let began = Instant::now();
-                let mut batch = VecDeque::with_capacity(chunk);
-                let mut next = 0;
-                while next < messages {
-                    let end = (next + chunk as u64).min(messages);
-                    batch.extend(next..end);
-                    next = end;
-                    worker.send_many(&mut batch).await.expect("worker runs");
-                }
-                logger.ask(|reply| LogMsg::Heartbeat(messages, reply)).await.expect("logger");
-                runs.record(per_second(messages, began.elapsed())).expect("in range");
-                worker.stop();
-                logger.stop();
+        for &handling in &handlings {
+            let (batched, chunk, schedule) = match handling {
+                Handling::PerMessage => (false, 256, Schedule::new()),
+                Handling::Batches(n) => (true, n as usize, Schedule::new().turn_budget(n)),
+            };
+            let options = SpawnOptions::new(Placement::Shard(there)).schedule(schedule);
+            let logger = sys
+                .spawn_with_options(options, move || Logger {
+                    out: File::create("/dev/null").expect("/dev/null"),
+                    buffer: Vec::with_capacity(64 * 1024),
+                    lines: 0,
+                    heartbeat: None,
+                    expect: u64::MAX,
+                    batched,
+                })
+                .expect("spawn");
+            let worker =
+                sys.spawn_with_options(options, move || Worker { logger, batched }).expect("spawn");
+            let began = Instant::now();
+            let mut batch = VecDeque::with_capacity(chunk);
+            let mut next = 0;
+            while next < messages {
+                let end = (next + chunk as u64).min(messages);
+                batch.extend(next..end);
+                next = end;
+                worker.send_many(&mut batch).await.expect("worker runs");
             }
+            logger.ask(|reply| LogMsg::Heartbeat(messages, reply)).await.expect("logger");
+            rates.push(per_second(messages, began.elapsed()));
+            worker.stop();
+            logger.stop();
         }
-        runs
+        rates
     })
     .expect("block_on")
 }

@@ -60,10 +60,10 @@ pub(crate) async fn stream(to: ActorRef<SinkMsg>, count: u64) {
     }
 }
 
-/// Same-shard send + handle: messages per second per run, from a task that
-/// sends to an actor on its own shard: a bare actor, and (runs interleaved)
-/// one spawned with a restart policy and one a supervisor's child.
-pub fn same_shard_send(scale: Scale) -> [Histogram<u64>; 3] {
+/// Same-shard send + handle: messages per second, from a task that sends
+/// to an actor on its own shard: a bare actor, then one spawned with a
+/// restart policy, then one a supervisor's child.
+pub fn same_shard_send(scale: Scale) -> [u64; 3] {
     let targets = [Target::SameShard, Target::SameShardRestartable, Target::SameShardSupervised];
     let mut all = sink_throughputs(scale, &targets).into_iter();
     [(); 3].map(|()| all.next().expect("one per target"))
@@ -170,61 +170,59 @@ pub enum Target {
     OtherShardSendMany,
 }
 
-/// Messages per second into a `Sink`, one sample per run.
-pub fn sink_throughput(scale: Scale, target: Target) -> Histogram<u64> {
-    sink_throughputs(scale, &[target]).pop().expect("one target")
+/// Messages per second into a `Sink`: one run.
+pub fn sink_throughput(scale: Scale, target: Target) -> u64 {
+    sink_throughputs(scale, &[target])[0]
 }
 
-/// As [`sink_throughput`] for several targets, their runs interleaved so
-/// that this VM's swings hit them alike; one histogram per target.
-fn sink_throughputs(scale: Scale, targets: &[Target]) -> Vec<Histogram<u64>> {
+/// As [`sink_throughput`] for several targets, one run each, in one
+/// runtime; messages per second per target.
+fn sink_throughputs(scale: Scale, targets: &[Target]) -> Vec<u64> {
     let targets = targets.to_vec();
     let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
-        let mut runs: Vec<_> = targets.iter().map(|_| histogram(100_000_000_000)).collect();
-        for _ in 0..scale.runs {
-            for (target, runs) in targets.iter().zip(&mut runs) {
-                let same_shard = !matches!(
-                    target,
-                    Target::OtherShard | Target::OtherShardBatched | Target::OtherShardSendMany
-                );
-                let sink_shard = if same_shard { here } else { 1 - here };
-                let policy = match target {
-                    Target::SameShardRestartable => RestartPolicy::new(Restart::Transient),
-                    _ => RestartPolicy::never(),
-                };
-                let mut supervisor = None;
-                let sink = if matches!(target, Target::SameShardSupervised) {
-                    let spec = Supervisor::new(Strategy::OneForOne)
-                        .child(ChildSpec::new("sink", || Sink { count: 0 }).on_shard(here));
-                    let sup = sys.spawn_supervisor(Placement::Shard(here), spec).expect("spawn");
-                    let sink = sup.child("sink").await.expect("its child");
-                    supervisor = Some(sup);
-                    sink
-                } else {
-                    sys.spawn_restarting(Placement::Shard(sink_shard), policy, || Sink { count: 0 })
-                        .expect("spawn")
-                };
-                let began = Instant::now();
-                if matches!(target, Target::OtherShardBatched) {
-                    let source = sys.spawn_on(here, || BurstSource { done: None }).expect("spawn");
-                    source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
-                    source.stop();
-                } else if matches!(target, Target::OtherShardSendMany) {
-                    stream_many(sink, scale.messages).await;
-                } else {
-                    stream(sink, scale.messages).await;
-                }
-                assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
-                runs.record(per_second(scale.messages, began.elapsed())).expect("in range");
-                match supervisor {
-                    Some(sup) => sup.stop(),
-                    None => sink.stop(),
-                }
+        let mut rates = Vec::with_capacity(targets.len());
+        for target in &targets {
+            let same_shard = !matches!(
+                target,
+                Target::OtherShard | Target::OtherShardBatched | Target::OtherShardSendMany
+            );
+            let sink_shard = if same_shard { here } else { 1 - here };
+            let policy = match target {
+                Target::SameShardRestartable => RestartPolicy::new(Restart::Transient),
+                _ => RestartPolicy::never(),
+            };
+            let mut supervisor = None;
+            let sink = if matches!(target, Target::SameShardSupervised) {
+                let spec = Supervisor::new(Strategy::OneForOne)
+                    .child(ChildSpec::new("sink", || Sink { count: 0 }).on_shard(here));
+                let sup = sys.spawn_supervisor(Placement::Shard(here), spec).expect("spawn");
+                let sink = sup.child("sink").await.expect("its child");
+                supervisor = Some(sup);
+                sink
+            } else {
+                sys.spawn_restarting(Placement::Shard(sink_shard), policy, || Sink { count: 0 })
+                    .expect("spawn")
+            };
+            let began = Instant::now();
+            if matches!(target, Target::OtherShardBatched) {
+                let source = sys.spawn_on(here, || BurstSource { done: None }).expect("spawn");
+                source.ask(|r| BurstMsg::Start(sink, scale.messages, r)).await.expect("ask");
+                source.stop();
+            } else if matches!(target, Target::OtherShardSendMany) {
+                stream_many(sink, scale.messages).await;
+            } else {
+                stream(sink, scale.messages).await;
+            }
+            assert_eq!(sink.ask(SinkMsg::Count).await, Ok(scale.messages));
+            rates.push(per_second(scale.messages, began.elapsed()));
+            match supervisor {
+                Some(sup) => sup.stop(),
+                None => sink.stop(),
             }
         }
-        runs
+        rates
     })
     .expect("block_on")
 }
@@ -482,12 +480,6 @@ impl Actor for BurstSource {
     }
 }
 
-/// Cross-shard one-way throughput with `ActorRef::send_many` from a task,
-/// 256 messages a batch; messages per second per run.
-pub fn cross_shard_send_many(scale: Scale) -> Histogram<u64> {
-    sink_throughput(scale, Target::OtherShardSendMany)
-}
-
 /// Sends `count` messages to `to` with `send_many`, 256 at a time, through
 /// one reused queue.
 async fn stream_many(to: ActorRef<SinkMsg>, count: u64) {
@@ -499,13 +491,6 @@ async fn stream_many(to: ActorRef<SinkMsg>, count: u64) {
         to.send_many(&mut batch).await.expect("sink runs");
         left -= n;
     }
-}
-
-/// Cross-shard one-way throughput, messages per second per run.
-/// `batched`: sent from a handler, published in batches per pass; otherwise
-/// sent from a task, each published on its own.
-pub fn cross_shard_throughput(scale: Scale, batched: bool) -> Histogram<u64> {
-    sink_throughput(scale, if batched { Target::OtherShardBatched } else { Target::OtherShard })
 }
 
 /// Ask round trip from a task to an actor on shard `to`: nanoseconds.
@@ -536,10 +521,10 @@ impl Actor for Idle {
     fn handle(&mut self, _msg: (), _ctx: &mut Context<Self>) {}
 }
 
-/// Spawn rate on one shard (actors per second per sample), and the runtime
-/// memory per idle actor in bytes (state and mailbox buffer excluded: the
-/// actor has no state and an idle mailbox holds no buffer).
-pub fn spawn_rate_and_memory(scale: Scale) -> (Histogram<u64>, f64) {
+/// Spawn rate on one shard: the median of 10 samples of
+/// `spawns_per_sample` actors each (stopped between samples), actors per
+/// second.
+pub fn spawn_rate(scale: Scale) -> u64 {
     let rt = runtime(true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
@@ -557,13 +542,24 @@ pub fn spawn_rate_and_memory(scale: Scale) -> (Histogram<u64>, f64) {
             // Let the stops be processed before the next sample.
             yield_now().await;
         }
+        rates.value_at_quantile(0.5)
+    })
+    .expect("block_on")
+}
+
+/// The runtime memory per idle actor in bytes, over `idle_actors` actors
+/// (state and mailbox buffer excluded: the actor has no state and an idle
+/// mailbox holds no buffer).
+pub fn memory_per_actor(scale: Scale) -> f64 {
+    let rt = runtime(true);
+    rt.block_on(move |sys| async move {
+        let here = sys.current_shard().expect("on a shard");
         let mut refs = Vec::with_capacity(scale.idle_actors as usize);
         let before = live_bytes();
         for _ in 0..scale.idle_actors {
             refs.push(sys.spawn_on(here, || Idle).expect("spawn"));
         }
-        let per_actor = (live_bytes() - before) as f64 / scale.idle_actors as f64;
-        (rates, per_actor)
+        (live_bytes() - before) as f64 / scale.idle_actors as f64
     })
     .expect("block_on")
 }
