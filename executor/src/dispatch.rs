@@ -343,8 +343,14 @@ impl Shard {
         if let Some(envelope) = held {
             if let Err(envelope) = envelope.deliver(self) {
                 *self.held.borrow_mut() = Some(envelope);
+                // Refused while an actor restarts: perhaps for a restarting
+                // actor at its bound, which only the restart's end makes room
+                // in. Counting it as work then would spin the loop without
+                // ever yielding to the timer that ends the restart.
+                self.held_waits.set(self.restarting.get() > 0);
                 return 0;
             }
+            self.held_waits.set(false);
             work += 1;
         }
         let injector = &self.shared().injector;
@@ -460,12 +466,29 @@ impl Shard {
             || self.shared().room_news.load(Ordering::SeqCst)
     }
 
+    /// A task of the shard was polled (see [`spawn_task`]): count it, and
+    /// if the loop is parked, look on its behalf at everything that would
+    /// wake it, and wake it (locally: at once) if something came.
+    ///
+    /// [`spawn_task`]: crate::shard::spawn_task
+    pub(crate) fn task_polled(&self) {
+        self.task_polls.set(self.task_polls.get() + 1);
+        if let Some(seen) = self.parked_on.get() {
+            if self.should_wake(seen) {
+                self.wake_dispatcher();
+            }
+        }
+    }
+
     /// Whether a pass now would find something to do.
     pub(crate) fn has_work(&self) -> bool {
-        if self.queues.iter().any(|q| !q.with(|q| q.is_empty()))
-            || !self.shared().injector.is_empty()
-            || self.held.borrow().is_some()
-        {
+        // The injector waits behind a held message, and a held message that
+        // waits for a restart to end is no work until it ends.
+        let injected = match self.held.borrow().is_some() {
+            true => !self.held_waits.get(),
+            false => !self.shared().injector.is_empty(),
+        };
+        if injected || self.queues.iter().any(|q| !q.with(|q| q.is_empty())) {
             return true;
         }
         let waiting = self.waiting.borrow();
@@ -525,9 +548,10 @@ impl Shard {
                     return;
                 }
                 // A task of the shard ran meanwhile: it shares this core and
-                // spins or works too, so check once per turn, not a batch of
-                // checks that would delay it by a microsecond each turn.
-                checks = if self.task_polls.get() == polls { SPIN_CHECKS_PER_YIELD } else { 1 };
+                // spins or works too, so check once per turn (the check just
+                // above), not a batch of checks that would delay it by a
+                // microsecond each turn.
+                checks = if self.task_polls.get() == polls { SPIN_CHECKS_PER_YIELD } else { 0 };
             }
         }
         match self.mesh.until_deadline().filter(|_| seen.phase == phase::DRAINING) {
@@ -636,7 +660,7 @@ impl Drop for RingInUse<'_> {
 /// What a shard last saw of the mesh: its phase, and how many times shards
 /// were asked to look again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct MeshView {
+pub(crate) struct MeshView {
     phase: u8,
     nudges: u64,
 }
@@ -661,6 +685,7 @@ impl Future for Park<'_> {
         if self.parked {
             // Woken by a ring, the injector, a local sender or the mesh.
             self.parked = false;
+            shard.parked_on.set(None);
             let metrics = &shard.metrics;
             metrics.wakeups.set(metrics.wakeups.get() + 1);
             tracing::trace!(shard = shard.id, "shard woke");
@@ -683,6 +708,7 @@ impl Future for Park<'_> {
             return Poll::Ready(());
         }
         self.parked = true;
+        shard.parked_on.set(Some(self.seen));
         shard.metrics.parks.set(shard.metrics.parks.get() + 1);
         tracing::trace!(shard = shard.id, "shard parks");
         Poll::Pending
@@ -693,6 +719,7 @@ impl Drop for Park<'_> {
     fn drop(&mut self) {
         // Dropped while parked (the shutdown deadline came first): running.
         if self.parked {
+            self.shard.parked_on.set(None);
             self.shard.shared().doorbell.cancel_park();
             self.shard.idle.set(false);
         }

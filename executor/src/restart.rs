@@ -469,12 +469,14 @@ impl Shard {
     }
 
     /// A restarting actor was rebuilt, stopped, or waits for its supervisor
-    /// again: every waiting ring is looked at again in the next pass.
+    /// again: every waiting ring, and a held injected message that waits,
+    /// is looked at again in the next pass.
     pub(crate) fn stop_waiting_rings(&self) {
         let mut waiting = self.waiting.borrow_mut();
-        if waiting.contains(&true) {
-            waiting.fill(false);
-            drop(waiting);
+        let rings = waiting.contains(&true);
+        waiting.fill(false);
+        drop(waiting);
+        if self.held_waits.replace(false) || rings {
             self.wake_dispatcher();
         }
     }

@@ -89,6 +89,11 @@ pub(crate) struct Shard {
     /// injector is not drained until it is delivered, so senders outside the
     /// runtime see `Full` instead of growing the mailbox.
     pub(crate) held: RefCell<Option<Injected>>,
+    /// The held message was refused while an actor restarts: it may wait
+    /// for the restart to end, as a waiting ring does, and is not work
+    /// (`has_work`) until a restart ends (`stop_waiting_rings`). Passes
+    /// still try it each time.
+    pub(crate) held_waits: Cell<bool>,
     /// True while the dispatch loop runs a pass: sends stage their entries
     /// and the pass publishes them.
     pub(crate) in_dispatch: Cell<bool>,
@@ -97,6 +102,9 @@ pub(crate) struct Shard {
     /// Polls of the shard's tasks so far ([`spawn_task`]): the idle loop
     /// spins more gently while tasks share the core (see `idle_wait`).
     pub(crate) task_polls: Cell<u64>,
+    /// While the dispatch loop is parked: the mesh view it parked on, for
+    /// the shard's tasks to re-check on its behalf (`task_polled`).
+    pub(crate) parked_on: Cell<Option<crate::dispatch::MeshView>>,
     pub(crate) dispatcher: RefCell<Option<Waker>>,
     /// The actor whose handler (or `stopped` hook) runs now:
     /// `(slot, generation)`. A stop asked for it waits until it returns, and
@@ -276,9 +284,11 @@ impl Shard {
             room_waiters: RefCell::new(Vec::with_capacity(8)),
             woken: RefCell::new(Vec::with_capacity(8)),
             held: RefCell::new(None),
+            held_waits: Cell::new(false),
             in_dispatch: Cell::new(false),
             idle: Cell::new(false),
             task_polls: Cell::new(0),
+            parked_on: Cell::new(None),
             dispatcher: RefCell::new(None),
             running: Cell::new(None),
             stop_after_handler: Cell::new(false),
@@ -316,15 +326,6 @@ impl Shard {
     pub(crate) unsafe fn from_erased<'a>(shard: *const ()) -> &'a Shard {
         // SAFETY: as the contract says.
         unsafe { &*shard.cast::<Shard>() }
-    }
-
-    /// A task of the shard was polled: count it, and wake the parked loop
-    /// if work came meanwhile (see [`spawn_task`]).
-    fn task_polled(&self) {
-        self.task_polls.set(self.task_polls.get() + 1);
-        if self.idle.get() && self.has_work() {
-            self.wake_dispatcher();
-        }
     }
 
     /// Wakes the dispatch loop if it is parked and the caller is not the

@@ -17,6 +17,15 @@ use crate::{Error, System};
 /// it finishes, mark their shard exited, and the runtime carries on without
 /// it (messages for it become dead letters).
 ///
+/// A parked shard is woken from other shards through glommio's waker from
+/// another thread, which glommio notices only when its task queue runs dry
+/// or its preempt timer fires (100 ms by default). A task of the program
+/// that keeps its executor busy (yielding in a loop, say) delays messages
+/// from other shards by up to that long; whirl's own tasks (`block_on`
+/// programs, `Context::pipe`) look at the shard's rings on its behalf, the
+/// program's own tasks do not. Give such executors a shorter
+/// `preempt_timer`.
+///
 /// ```
 /// use glommio::{LocalExecutorBuilder, Placement};
 ///

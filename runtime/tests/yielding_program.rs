@@ -125,3 +125,55 @@ fn a_yielding_piped_future_does_not_hold_back_messages_from_other_shards() {
     assert!(yields < 20_000, "the message from the other shard waited behind a yielding task");
     rt.shutdown();
 }
+
+/// Counts what it gets; answers with the count.
+struct Count(u64);
+
+enum CountMsg {
+    One,
+    Total(whirl::Reply<u64>),
+}
+
+impl Actor for Count {
+    type Msg = CountMsg;
+    fn handle(&mut self, msg: CountMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            CountMsg::One => self.0 += 1,
+            CountMsg::Total(reply) => reply.send(self.0),
+        }
+    }
+}
+
+/// Room in a full ring to the other shard wakes a parked loop too, not only
+/// new messages: a sender waiting for room on a shard where a piped future
+/// keeps yielding gets it without waiting for glommio's preempt timer.
+#[test]
+fn room_in_a_full_ring_reaches_a_sender_beside_a_yielding_task() {
+    const MESSAGES: u64 = 200;
+    let rt = common::builder(2).ring_capacity(16).build().unwrap();
+    let (yields, total) = rt
+        .block_on(|sys| async move {
+            let here = sys.current_shard().expect("on a shard");
+            let raised = Arc::new(AtomicBool::new(false));
+            let waiter = sys
+                .spawn_on(here, {
+                    let raised = raised.clone();
+                    move || Waiter { raised: raised.clone(), answer: None }
+                })
+                .expect("spawn");
+            let count = sys.spawn_on(1 - here, || Count(0)).expect("spawn");
+            let waited = waiter.ask(WaiterMsg::Wait);
+            // The piped future yields on this shard while this program sends
+            // more than the ring holds, waiting for room again and again.
+            for _ in 0..MESSAGES {
+                count.send_async(CountMsg::One).await.expect("runs");
+            }
+            raised.store(true, Ordering::SeqCst);
+            let yields = waited.await.expect("answered");
+            (yields, count.ask(CountMsg::Total).await.expect("answered"))
+        })
+        .expect("block_on");
+    assert_eq!(total, MESSAGES);
+    assert!(yields < 20_000, "a sender waited for room behind a yielding task");
+    rt.shutdown();
+}
