@@ -16,9 +16,11 @@
 pub mod actors;
 pub mod affinity;
 pub mod alloc;
+pub mod ask;
 pub mod dispatch;
 pub mod fan_in;
 pub mod floors;
+pub mod memory;
 pub mod open_loop;
 pub mod report;
 pub mod ring;

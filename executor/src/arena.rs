@@ -17,10 +17,9 @@
 //! [`Context::arena`]: crate::Context::arena
 //! [`StopReason::ArenaBudget`]: crate::StopReason::ArenaBudget
 
-use std::collections::HashMap;
-
 use bumpalo::Bump;
 
+use crate::by_slot::BySlot;
 use crate::shard::Shard;
 use crate::StopReason;
 
@@ -32,9 +31,9 @@ pub(crate) const POOL_ARENAS: usize = 64;
 pub(crate) struct Arenas {
     /// Boxed so an arena stays put while the table changes: a handler holds
     /// `&Bump` for its call.
-    by_slot: HashMap<u32, Box<Bump>>,
+    by_slot: BySlot<Box<Bump>>,
     /// Budgets set at spawn, by slot (kept across restarts).
-    budgets: HashMap<u32, usize>,
+    budgets: BySlot<usize>,
     /// Boxed too: they move into `by_slot` as they are.
     #[allow(clippy::vec_box)]
     pool: Vec<Box<Bump>>,

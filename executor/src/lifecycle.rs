@@ -311,7 +311,7 @@ impl Shard {
             self.drop_entry_buffer(self.mesh.stop_cause(), buffer);
         }
         if let Some(backlog) = backlog {
-            self.drop_backlog(slot, backlog, self.mesh.stop_cause());
+            self.drop_backlog(slot, *backlog, self.mesh.stop_cause());
         }
         self.shared().actors.fetch_sub(1, Ordering::Relaxed);
         if self.shared().registered.load(Ordering::Relaxed) > 0 {

@@ -19,8 +19,8 @@
 //!   included), parks and wake-ups, and entries run from each peer's ring
 //!   (counted once per ring per pass).
 
+use crate::by_slot::BySlot;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -96,7 +96,7 @@ pub(crate) struct ShardMetrics {
     /// `received[i]`: entries run from the ring from shard `i`.
     pub(crate) received: Box<[Cell<u64>]>,
     /// Handling times by slot, for actors that had a timed turn.
-    timings: RefCell<HashMap<u32, Box<Timings>>>,
+    timings: RefCell<BySlot<Box<Timings>>>,
     /// Handling times of every timed turn on the shard.
     shard_timings: RefCell<Timings>,
     /// When the timed turn that runs now started.
@@ -111,7 +111,7 @@ impl ShardMetrics {
             parks: Cell::new(0),
             wakeups: Cell::new(0),
             received: (0..shards).map(|_| Cell::new(0)).collect(),
-            timings: RefCell::new(HashMap::new()),
+            timings: RefCell::new(BySlot::default()),
             shard_timings: RefCell::new(Timings::new()),
             turn_started: Cell::new(None),
         }

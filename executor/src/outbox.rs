@@ -44,9 +44,6 @@ use crate::slots::{Slot, Slots, State};
 use crate::stats::DeadLetterCause;
 use crate::{ActorRef, SendError};
 
-/// First buffer of an outbox or inbox, in words (grows as needed).
-const BACKLOG_WORDS: usize = 128;
-
 /// Messages an actor sent that wait for room at their receivers, in order.
 #[derive(Debug)]
 pub(crate) struct Outbox {
@@ -67,12 +64,14 @@ pub(crate) struct Backlog {
 }
 
 impl Backlog {
-    fn new() -> Self {
-        Self {
-            outbox: Outbox { entries: RunQueue::with_words(BACKLOG_WORDS), to: VecDeque::new() },
-            inbox: RunQueue::with_words(BACKLOG_WORDS),
+    /// Boxed: the table of backlogs then moves a pointer, not the two
+    /// queues, when it grows.
+    fn boxed() -> Box<Self> {
+        Box::new(Self {
+            outbox: Outbox { entries: RunQueue::unallocated(), to: VecDeque::new() },
+            inbox: RunQueue::unallocated(),
             stops: 0,
-        }
+        })
     }
 }
 
@@ -88,12 +87,12 @@ impl Backlog {
     }
 
     /// Takes what waits in the inbox and how many of its entries are
-    /// messages, leaving it empty (a new buffer: only when a restart drops
+    /// messages, leaving it empty (allocating nothing: only when a restart drops
     /// a mailbox).
     pub(crate) fn take_inbox(&mut self) -> (RunQueue, usize) {
         let messages = self.inbox_messages();
         self.stops = 0;
-        (std::mem::replace(&mut self.inbox, RunQueue::with_words(BACKLOG_WORDS)), messages)
+        (std::mem::replace(&mut self.inbox, RunQueue::unallocated()), messages)
     }
 }
 
@@ -124,9 +123,12 @@ impl Outbox {
 enum Drained {
     /// Everything went out.
     Empty,
+    /// Its first entry waits for room in the mailbox of the actor of this
+    /// shard at `(slot, generation)`.
+    Here((u32, u32)),
     /// Its first entry waits: for `words` free words in the ring to shard
-    /// `to` (`Some((to, words))`), or (`None`) for room in a mailbox here or
-    /// for a full actor on another shard, whose shard wakes this one.
+    /// `to` (`Some((to, words))`), or (`None`) for a full actor on another
+    /// shard, whose shard wakes this one.
     Waiting(Option<(u16, usize)>),
 }
 
@@ -182,7 +184,7 @@ impl Shard {
         let capacity = self.mailbox_capacity as usize;
         let target = entry::target_word(to.slot, to.generation);
         let kept = self.slots.with(|slots| {
-            let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::new);
+            let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::boxed);
             if backlog.outbox.len() >= capacity {
                 return Err(msg);
             }
@@ -243,7 +245,7 @@ impl Shard {
                 s.queued += 1;
             }
             let full = s.queued >= self.mailbox_capacity;
-            let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::new);
+            let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::boxed);
             let target = entry::target_word(slot, generation);
             backlog.inbox.push(entry::entry_words::<T>(), |w| entry::write(w, run, target, value));
             backlog.stops += usize::from(is_stop);
@@ -298,6 +300,10 @@ impl Shard {
             let Some(mut orphan) = take_at(&mut self.orphans.borrow_mut(), i) else { break };
             match self.drain(&mut orphan, &mut moved) {
                 Drained::Empty => {}
+                Drained::Here(_) => {
+                    put_at(&mut self.orphans.borrow_mut(), i, orphan);
+                    i += 1;
+                }
                 Drained::Waiting(room) => {
                     self.want_room(room);
                     put_at(&mut self.orphans.borrow_mut(), i, orphan);
@@ -305,27 +311,78 @@ impl Shard {
                 }
             }
         }
+        self.flush_local_waits(&mut moved);
         let mut i = 0;
         loop {
-            let Some(&(slot, generation)) = self.outboxes.borrow().get(i) else { break };
-            let Some(mut backlog) = self.slots.with(|slots| slots.backlogs.remove(&slot)) else {
-                self.outboxes.borrow_mut().swap_remove(i);
-                continue;
-            };
-            let drained = self.drain(&mut backlog.outbox, &mut moved);
-            self.slots.with(|slots| slots.backlogs.insert(slot, backlog));
-            match drained {
-                Drained::Waiting(room) => {
+            let Some(&sender) = self.outboxes.borrow().get(i) else { break };
+            match self.drain_outbox_of(sender, &mut moved) {
+                None => {
+                    self.outboxes.borrow_mut().swap_remove(i);
+                }
+                Some(Drained::Here(target)) => {
+                    self.outboxes.borrow_mut().swap_remove(i);
+                    self.local_waits.borrow_mut().push_back(target, sender);
+                }
+                Some(Drained::Waiting(room)) => {
                     self.want_room(room);
                     i += 1;
                 }
-                Drained::Empty => {
+                Some(Drained::Empty) => {
                     self.outboxes.borrow_mut().swap_remove(i);
-                    self.release(slot, generation);
+                    self.release(sender.0, sender.1);
                 }
             }
         }
         moved
+    }
+
+    /// Moves the outboxes that wait for actors of this shard, each actor's
+    /// in turn while it has room. No borrow of the waits is held while an
+    /// outbox drains or an actor is released (a handler runs then, and may
+    /// stop senders that wait).
+    fn flush_local_waits(&self, moved: &mut usize) {
+        let mut w = 0;
+        loop {
+            let target = self.local_waits.borrow().target(w);
+            let Some(target) = target else { break };
+            loop {
+                let (slot, generation) = target;
+                let full = self.slots.with(|slots| {
+                    room_here(slots, slot, generation, self.mailbox_capacity) == Room::Full
+                });
+                if full {
+                    break;
+                }
+                let Some(sender) = self.local_waits.borrow_mut().pop_front(w) else { break };
+                match self.drain_outbox_of(sender, moved) {
+                    None => {}
+                    Some(Drained::Here(again)) if again == target => {
+                        self.local_waits.borrow_mut().push_front(w, target, sender);
+                        break;
+                    }
+                    Some(Drained::Here(other)) => {
+                        self.local_waits.borrow_mut().push_back(other, sender)
+                    }
+                    Some(Drained::Waiting(room)) => {
+                        self.want_room(room);
+                        self.outboxes.borrow_mut().push(sender);
+                    }
+                    Some(Drained::Empty) => self.release(sender.0, sender.1),
+                }
+            }
+            if !self.local_waits.borrow_mut().end_if_empty(w) {
+                w += 1;
+            }
+        }
+    }
+
+    /// Drains the outbox of the held-back actor `sender`; `None` if it has
+    /// none (it stopped).
+    fn drain_outbox_of(&self, sender: (u32, u32), moved: &mut usize) -> Option<Drained> {
+        let mut backlog = self.slots.with(|slots| slots.backlogs.remove(&sender.0))?;
+        let drained = self.drain(&mut backlog.outbox, moved);
+        self.slots.with(|slots| slots.backlogs.insert(sender.0, backlog));
+        Some(drained)
     }
 
     /// Records that an outbox waits for `words` free words in the ring to
@@ -357,7 +414,7 @@ impl Shard {
                     room
                 });
                 match room {
-                    Room::Full => break Drained::Waiting(None),
+                    Room::Full => break Drained::Here((slot, generation)),
                     // Queued like a send from this shard: counted if its
                     // actor is there; a gone actor's is a dead letter when it
                     // comes up.
@@ -501,6 +558,7 @@ impl Shard {
             outboxes.swap_remove(at);
         }
         drop(outboxes);
+        self.local_waits.borrow_mut().forget(slot);
         if !outbox.is_empty() {
             self.orphans.borrow_mut().push(outbox);
         }
@@ -508,10 +566,11 @@ impl Shard {
 
     /// Shutdown: everything in outboxes and inboxes is a dead letter.
     pub(crate) fn discard_backlogs(&self, cause: DeadLetterCause) {
-        let backlogs: Vec<Backlog> =
+        let backlogs: Vec<Box<Backlog>> =
             self.slots.with(|slots| slots.backlogs.drain().map(|(_, b)| b).collect());
         let orphans: Vec<Outbox> = self.orphans.borrow_mut().drain(..).collect();
         self.outboxes.borrow_mut().clear();
+        self.local_waits.borrow_mut().clear();
         for backlog in backlogs {
             self.count_dead_letters(cause, backlog.outbox.len() + backlog.inbox_messages());
             drop(backlog);
@@ -524,7 +583,9 @@ impl Shard {
 
     /// Whether any outbox still waits (the shutdown drain is not over).
     pub(crate) fn outboxes_wait(&self) -> bool {
-        !self.outboxes.borrow().is_empty() || !self.orphans.borrow().is_empty()
+        !self.outboxes.borrow().is_empty()
+            || !self.local_waits.borrow().is_empty()
+            || !self.orphans.borrow().is_empty()
     }
 }
 

@@ -31,7 +31,7 @@ unsafe fn padding(_shard: *const (), entry: *mut u64, _how: How) -> usize {
 
 /// A FIFO of entries.
 pub(crate) struct RunQueue {
-    /// `mask + 1` words.
+    /// `mask + 1` words (none while [`unallocated`](Self::unallocated)).
     words: Box<[MaybeUninit<u64>]>,
     mask: usize,
     /// Position (in words, counted since the last growth) of the first entry.
@@ -51,6 +51,12 @@ impl RunQueue {
     pub(crate) fn with_words(words: usize) -> Self {
         debug_assert!(words.is_power_of_two());
         Self { words: Box::new_uninit_slice(words), mask: words - 1, head: 0, tail: 0, len: 0 }
+    }
+
+    /// A queue that allocates nothing until its first push (its buffer
+    /// then grows from a single word, which `reserve` never writes to).
+    pub(crate) fn unallocated() -> Self {
+        Self { words: Box::new_uninit_slice(0), mask: 0, head: 0, tail: 0, len: 0 }
     }
 
     /// Entries waiting.
@@ -192,7 +198,15 @@ mod tests {
 
     #[test]
     fn entries_come_out_in_order_across_padding_and_growth() {
-        let mut queue = RunQueue::new();
+        in_order_across_padding_and_growth(RunQueue::new());
+    }
+
+    #[test]
+    fn an_unallocated_queue_grows_on_its_first_push() {
+        in_order_across_padding_and_growth(RunQueue::unallocated());
+    }
+
+    fn in_order_across_padding_and_growth(mut queue: RunQueue) {
         let mut next_in = 0u32;
         let mut next_out = 0u32;
         for round in 0..200 {

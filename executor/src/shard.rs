@@ -72,6 +72,9 @@ pub(crate) struct Shard {
     /// Actors with messages in their outbox (`outbox`), as `(slot,
     /// generation)`; each once.
     pub(crate) outboxes: RefCell<Vec<(u32, u32)>>,
+    /// Actors whose outbox waits for room in the mailbox of an actor of
+    /// this shard, by that actor (not in `outboxes` meanwhile).
+    pub(crate) local_waits: RefCell<crate::local_waits::LocalWaits>,
     /// Outboxes of actors that stopped for good, still to be delivered.
     pub(crate) orphans: RefCell<Vec<crate::outbox::Outbox>>,
     /// `room_wanted[i]`: words the first outbox entry waiting for the ring
@@ -277,6 +280,7 @@ impl Shard {
             inbound: RefCell::new(ends.inbound),
             waiting: RefCell::new(vec![false; shards]),
             outboxes: RefCell::new(Vec::new()),
+            local_waits: RefCell::default(),
             orphans: RefCell::new(Vec::new()),
             room_wanted: RefCell::new(vec![0; shards]),
             held_back_actors: Cell::new(0),

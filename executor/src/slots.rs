@@ -7,10 +7,11 @@
 //! that arrived before it was built) lives in side tables, so an idle actor
 //! costs its slot and one allocation.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use glommio::task::JoinHandle;
 
+use crate::by_slot::BySlot;
 use crate::liveness::Generations;
 use crate::metrics::ActorCounters;
 use crate::restart::Restarts;
@@ -161,22 +162,22 @@ pub(crate) struct Slots {
     /// slot (a message that overtook its actor's spawn; not counted in
     /// `queued`), or for a restarting one (counted in `queued`; the front
     /// ones run first when it is live again, see `run_held`).
-    pub(crate) pending: HashMap<u32, VecDeque<crate::entry::EntryBuffer>>,
+    pub(crate) pending: BySlot<VecDeque<crate::entry::EntryBuffer>>,
     /// Outboxes and inboxes of actors held back by a full receiver, by slot
     /// (kept once made, so holding an actor back again allocates nothing;
     /// see `outbox`).
-    pub(crate) backlogs: HashMap<u32, crate::outbox::Backlog>,
+    pub(crate) backlogs: BySlot<Box<crate::outbox::Backlog>>,
     /// Restart policies and histories of actors that have one, by slot.
-    pub(crate) restarts: HashMap<u32, Restarts>,
+    pub(crate) restarts: BySlot<Restarts>,
     /// Values actors keep for their next incarnation (`Context::keep`).
-    pub(crate) kept: HashMap<u32, Box<dyn std::any::Any>>,
+    pub(crate) kept: BySlot<Box<dyn std::any::Any>>,
     /// The children of supervisors, by the supervisor's slot, in start
     /// order: stopped for good with their supervisor.
-    pub(crate) children: HashMap<u32, Vec<Option<crate::link::Address>>>,
+    pub(crate) children: BySlot<Vec<Option<crate::link::Address>>>,
     /// Who watches the actor at a slot (see `watch`).
-    pub(crate) watchers: HashMap<u32, Vec<crate::watch::Watcher>>,
+    pub(crate) watchers: BySlot<Vec<crate::watch::Watcher>>,
     /// Timers and piped jobs of actors that have some, by slot.
-    pub(crate) jobs: HashMap<u32, Vec<(u64, JoinHandle<()>)>>,
+    pub(crate) jobs: BySlot<Vec<(u64, JoinHandle<()>)>>,
 }
 
 /// Whether a message may be handed to the actor at a slot now

@@ -210,3 +210,68 @@ fn holding_back_allocations() {
         .unwrap();
     assert_eq!(allocations, 0, "allocations on the shard's thread in steady state");
 }
+
+/// Checks that each sender's messages come in order and counts them.
+struct Collector {
+    next: std::collections::HashMap<u64, u64>,
+    seen: Arc<AtomicU64>,
+}
+
+impl Actor for Collector {
+    type Msg = (u64, u64);
+    fn handle(&mut self, (sender, k): (u64, u64), _ctx: &mut Context<Self>) {
+        let next = self.next.entry(sender).or_insert(0);
+        assert_eq!(k, *next, "sender {sender}'s messages in order");
+        *next += 2;
+        self.seen.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Messages each fan-in sender sends, alternating between two collectors.
+const PER_SENDER: u64 = 6;
+
+/// On its cue, sends its messages to two collectors in turn; every seventh
+/// stops itself right after, while its messages still wait in its outbox.
+struct FanInSender {
+    id: u64,
+    to: [ActorRef<(u64, u64)>; 2],
+}
+
+impl Actor for FanInSender {
+    type Msg = ();
+    fn handle(&mut self, (): (), ctx: &mut Context<Self>) {
+        for k in 0..PER_SENDER {
+            let to = &self.to[(k % 2) as usize];
+            ctx.send(to, (self.id, k - k % 2)).expect("within a mailbox's worth");
+        }
+        if self.id % 7 == 0 {
+            ctx.stop();
+        }
+    }
+}
+
+#[test]
+fn thousands_of_senders_held_back_by_two_actors_deliver_everything_in_order() {
+    common::within(120, || {
+        let rt = common::builder(1).mailbox_capacity(BOUND as usize).build().unwrap();
+        rt.block_on(|sys| async move {
+            const SENDERS: u64 = 3_000;
+            let seen = Arc::new(AtomicU64::new(0));
+            let collector = |seen: Arc<AtomicU64>| {
+                sys.spawn_on(0, move || Collector { next: Default::default(), seen: seen.clone() })
+                    .unwrap()
+            };
+            let to = [collector(seen.clone()), collector(seen.clone())];
+            for id in 0..SENDERS {
+                let sender = sys.spawn_on(0, move || FanInSender { id, to }).unwrap();
+                sender.send_async(()).await.unwrap();
+            }
+            while seen.load(Ordering::Relaxed) < SENDERS * PER_SENDER {
+                futures_lite::future::yield_now().await;
+            }
+            assert_eq!(seen.load(Ordering::Relaxed), SENDERS * PER_SENDER, "nothing more");
+            sys.shutdown().await;
+        })
+        .unwrap();
+    });
+}

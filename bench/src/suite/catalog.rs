@@ -314,15 +314,23 @@ fn micro(config: &Config) -> Vec<Scenario> {
             "actix, ractor, kameo",
             "see savina/counting/2c: the same stream, across cores",
         )),
-        Scenario::new(
-            "micro/ask",
-            "ask round trip from a task, same shard and cross shard",
-            Measure::Latency,
-        )
-        .with(latencies("whirl, same shard", move || whirl_runtime::ask_round_trip(scale, false)))
-        .with(latencies("whirl, cross shard", move || whirl_runtime::ask_round_trip(scale, true)))
-        .with(not_written("each has its own ask (send().await, call, ask, a oneshot)")),
     ];
+    let mut asks = on_every_peer!(
+        config,
+        "micro/ask",
+        "ask round trip from the program to an actor (on the other core when there are two), \
+         answered through a tokio oneshot",
+        Measure::Latency,
+        |peer, _n| Sample::Latencies(crate::ask::round_trips(&peer, scale.samples))
+    );
+    for (scenario, cross_shard) in asks.iter_mut().zip([false, true]) {
+        let name =
+            if cross_shard { "whirl, ActorRef::ask, cross shard" } else { "whirl, ActorRef::ask" };
+        scenario
+            .entries
+            .insert(0, latencies(name, move || whirl_runtime::ask_round_trip(scale, cross_shard)));
+    }
+    all.extend(asks);
     for (gap, label) in [(Duration::from_micros(50), "50us"), (Duration::from_millis(1), "1ms")] {
         let samples = if gap > Duration::from_micros(100) {
             scale.wake_samples / 4
@@ -379,18 +387,23 @@ fn micro(config: &Config) -> Vec<Scenario> {
             "see savina/fork-join-creation: actors created and sent a message",
         )),
     );
-    all.push(
-        Scenario::new(
-            "micro/memory-per-actor",
-            format!(
-                "runtime memory per idle actor, {} actors (state and mailbox buffer excluded)",
-                scale.idle_actors
-            ),
-            Measure::Size { unit: "bytes per actor" },
-        )
-        .with(Entry::run("whirl", move || Sample::Value(whirl_runtime::memory_per_actor(scale))))
-        .with(not_written("the same count through the tracking allocator")),
+    let mut memory = Scenario::new(
+        "micro/memory-per-actor",
+        format!(
+            "heap bytes per actor, {} actors alive on one core, each sent one message and done \
+             with it (the runtime's record, task and mailbox; a one-field state)",
+            scale.idle_actors
+        ),
+        Measure::Size { unit: "bytes per actor" },
     );
+    for_each_peer!(1, |peer| {
+        let name = peer.name();
+        memory.entries.push(Entry::run(name, move || {
+            Sample::Value(crate::memory::per_actor(&peer, scale.idle_actors))
+        }));
+    });
+    memory.entries.push(glommio_absent());
+    all.push(memory);
     let mut restart = Scenario::new(
         "micro/restart",
         "restart latency, zero backoff: from the failure to the next message handled",

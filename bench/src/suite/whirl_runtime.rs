@@ -11,7 +11,6 @@ use whirl::{
 };
 
 use super::Scale;
-use crate::alloc::live_bytes;
 use crate::report::histogram;
 
 /// A runtime of two pinned shards. `busy`: shards poll for 10 ms before
@@ -543,23 +542,6 @@ pub fn spawn_rate(scale: Scale) -> u64 {
             yield_now().await;
         }
         rates.value_at_quantile(0.5)
-    })
-    .expect("block_on")
-}
-
-/// The runtime memory per idle actor in bytes, over `idle_actors` actors
-/// (state and mailbox buffer excluded: the actor has no state and an idle
-/// mailbox holds no buffer).
-pub fn memory_per_actor(scale: Scale) -> f64 {
-    let rt = runtime(true);
-    rt.block_on(move |sys| async move {
-        let here = sys.current_shard().expect("on a shard");
-        let mut refs = Vec::with_capacity(scale.idle_actors as usize);
-        let before = live_bytes();
-        for _ in 0..scale.idle_actors {
-            refs.push(sys.spawn_on(here, || Idle).expect("spawn"));
-        }
-        (live_bytes() - before) as f64 / scale.idle_actors as f64
     })
     .expect("block_on")
 }
