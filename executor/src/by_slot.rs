@@ -2,9 +2,9 @@
 //!
 //! Slot indices are small, dense and chosen by the shard, never by a user,
 //! so these tables need neither SipHash's cost nor its defence against
-//! chosen keys: the key is multiplied by an odd constant (a bijection that
-//! spreads the index over all 64 bits, as FxHash does), which keeps a stop's
-//! handful of side-table removals off the profile.
+//! chosen keys: each word is mixed in with a multiply by an odd constant, as
+//! FxHash does, which keeps a stop's handful of side-table removals off the
+//! profile.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,42 +16,76 @@ pub(crate) type BySlot<V> = HashMap<u32, V, BuildHasherDefault<SlotHasher>>;
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct SlotHasher(u64);
 
+impl SlotHasher {
+    /// 2^64 / golden ratio, odd.
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
 impl Hasher for SlotHasher {
     #[inline]
-    fn write_u32(&mut self, slot: u32) {
-        // 2^64 / golden ratio, odd: hashbrown takes its 7 tag bits from the
-        // top of the hash and its bucket from the bottom, and both vary.
-        self.0 = u64::from(slot).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn write_u32(&mut self, word: u32) {
+        self.mix(u64::from(word));
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Only `u32` keys use this hasher; anything else still hashes.
+        // Slot keys are `u32`s (or pairs of them); anything else still hashes.
         for &byte in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.mix(u64::from(byte));
         }
     }
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // hashbrown takes a bucket from the low bits and a 7-bit tag from
+        // the top ones. A product keeps its factor's trailing zeros in its
+        // low bits, so slots 64 apart would share 1/64 of the buckets: the
+        // rotation brings the well-mixed middle bits down (as rustc-hash 2
+        // does; 32 spreads strides of 1, 64, 1024 and 4096 well, the test
+        // below checks three of them).
+        self.0.rotate_left(32)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::hash::Hash;
+
     use super::*;
 
+    fn hash(slot: u32) -> u64 {
+        let mut h = SlotHasher::default();
+        h.write_u32(slot);
+        h.finish()
+    }
+
+    fn distinct(values: impl Iterator<Item = u64>) -> usize {
+        values.collect::<std::collections::HashSet<u64>>().len()
+    }
+
     #[test]
-    fn dense_slots_spread_over_tags_and_buckets() {
-        let hash = |slot: u32| {
+    fn dense_and_strided_slots_spread_over_tags_and_buckets() {
+        assert!(distinct((0..1024).map(|s| hash(s) >> 57)) > 100, "tags");
+        for stride in [1, 64, 1024] {
+            let buckets = distinct((0..1024).map(|s| hash(s * stride) & 1023));
+            // A uniform hash fills about 63 % of 1024 buckets with 1024 keys.
+            assert!(buckets > 550, "stride {stride}: {buckets} of 1024 buckets");
+        }
+    }
+
+    #[test]
+    fn a_pair_hashes_both_words() {
+        let pair = |a: u32, b: u32| {
             let mut h = SlotHasher::default();
-            h.write_u32(slot);
+            (a, b).hash(&mut h);
             h.finish()
         };
-        let tags: std::collections::HashSet<u64> = (0..1024).map(|s| hash(s) >> 57).collect();
-        let buckets: std::collections::HashSet<u64> = (0..1024).map(|s| hash(s) & 1023).collect();
-        assert!(tags.len() > 100, "{} distinct tags", tags.len());
-        assert_eq!(buckets.len(), 1024, "a bijection on the low bits");
+        assert_ne!(pair(1, 7), pair(2, 7));
+        assert_ne!(pair(1, 7), pair(1, 8));
     }
 
     #[test]

@@ -7,8 +7,17 @@
 //! back many senders costs a pass the senders that move, not all of those
 //! that wait. The queues of actors no longer waited for are kept for the
 //! next ones, so holding senders back in steady state allocates nothing.
+//!
+//! A sender that stops while it waits is not searched for: its entry is
+//! skipped when it comes up (its slot's generation or backlog is gone; see
+//! `Shard::drain_outbox_of`). Senders move in the order they came to wait,
+//! except that one not yet queued (or an orphaned outbox) may take room
+//! that came up during a pass first.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
+
+use crate::by_slot::SlotHasher;
 
 /// An actor, or a sender held back by it, as `(slot, generation)`.
 pub(crate) type SlotId = (u32, u32);
@@ -24,6 +33,8 @@ struct LocalWait {
 #[derive(Debug, Default)]
 pub(crate) struct LocalWaits {
     waits: Vec<LocalWait>,
+    /// Where in `waits` the wait for each target is.
+    index: HashMap<SlotId, usize, BuildHasherDefault<SlotHasher>>,
     /// Emptied queues, kept for their capacity.
     spare: Vec<VecDeque<SlotId>>,
 }
@@ -55,11 +66,12 @@ impl LocalWaits {
 
     /// `sender` waits for `target`, behind those that wait for it already.
     pub(crate) fn push_back(&mut self, target: SlotId, sender: SlotId) {
-        match self.waits.iter_mut().find(|wait| wait.target == target) {
-            Some(wait) => wait.senders.push_back(sender),
+        match self.index.get(&target) {
+            Some(&w) => self.waits[w].senders.push_back(sender),
             None => {
                 let mut senders = self.spare.pop().unwrap_or_default();
                 senders.push_back(sender);
+                self.index.insert(target, self.waits.len());
                 self.waits.push(LocalWait { target, senders });
             }
         }
@@ -72,18 +84,16 @@ impl LocalWaits {
             return false;
         }
         let wait = self.waits.swap_remove(w);
+        self.index.remove(&wait.target);
+        if let Some(moved) = self.waits.get(w) {
+            self.index.insert(moved.target, w);
+        }
         self.spare.push(wait.senders);
         true
     }
 
-    /// The actor at `slot` stopped: it waits no more.
-    pub(crate) fn forget(&mut self, slot: u32) {
-        for wait in &mut self.waits {
-            wait.senders.retain(|&(s, _)| s != slot);
-        }
-    }
-
     pub(crate) fn clear(&mut self) {
+        self.index.clear();
         self.spare.extend(self.waits.drain(..).map(|mut wait| {
             wait.senders.clear();
             wait.senders
@@ -108,7 +118,9 @@ mod tests {
         assert_eq!(waits.pop_front(0), Some((11, 0)));
         assert!(waits.end_if_empty(0));
         assert_eq!(waits.target(0), Some((2, 0)), "the next wait takes its place");
-        waits.forget(20);
+        waits.push_back((2, 0), (21, 0));
+        assert_eq!(waits.pop_front(0), Some((20, 0)), "found through the index");
+        assert_eq!(waits.pop_front(0), Some((21, 0)));
         assert!(waits.end_if_empty(0));
         assert!(waits.is_empty());
         assert_eq!(waits.spare.len(), 2, "queues kept for later waits");

@@ -377,9 +377,17 @@ impl Shard {
     }
 
     /// Drains the outbox of the held-back actor `sender`; `None` if it has
-    /// none (it stopped).
+    /// none (it stopped: its backlog is gone, or its slot has a new actor).
     fn drain_outbox_of(&self, sender: (u32, u32), moved: &mut usize) -> Option<Drained> {
-        let mut backlog = self.slots.with(|slots| slots.backlogs.remove(&sender.0))?;
+        let (slot, generation) = sender;
+        let mut backlog = self.slots.with(|slots| {
+            let same = slots.slots.get(slot as usize).is_some_and(|s| s.generation == generation);
+            if same {
+                slots.backlogs.remove(&slot)
+            } else {
+                None
+            }
+        })?;
         let drained = self.drain(&mut backlog.outbox, moved);
         self.slots.with(|slots| slots.backlogs.insert(sender.0, backlog));
         Some(drained)
@@ -558,7 +566,7 @@ impl Shard {
             outboxes.swap_remove(at);
         }
         drop(outboxes);
-        self.local_waits.borrow_mut().forget(slot);
+        // A wait for it here is skipped when it comes up (`drain_outbox_of`).
         if !outbox.is_empty() {
             self.orphans.borrow_mut().push(outbox);
         }
