@@ -1,0 +1,256 @@
+//! RESP2, the Redis protocol: commands in (arrays of bulk strings, or an
+//! inline line as `telnet` and `redis-cli` in a pipe send), replies out.
+//!
+//! The parser works on whatever the connection has read so far and says how
+//! many bytes a complete command took, so a read that carries many
+//! pipelined commands is parsed in one go and a command split across reads
+//! waits for the rest. Errors are the ones `redis-server` sends; after one,
+//! the connection is closed, as `redis-server` does.
+
+use std::io::Write;
+
+/// The longest inline command, and the longest `*`/`$` header line.
+const MAX_INLINE: usize = 64 * 1024;
+
+/// What the parser allows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The longest bulk string (`proto-max-bulk-len`).
+    pub(crate) max_bulk: usize,
+    /// The most arguments in one command.
+    pub(crate) max_args: usize,
+}
+
+/// One step of parsing.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Parsed {
+    /// A command and its arguments, and the bytes it took.
+    Command(Vec<Vec<u8>>, usize),
+    /// Nothing to run (an empty line or `*0`), and the bytes it took.
+    Nothing(usize),
+    /// The command is not all here yet.
+    Incomplete,
+    /// The input is not RESP: the error to send before closing.
+    Invalid(&'static str),
+}
+
+/// Parses the first command in `input`.
+pub(crate) fn parse(input: &[u8], limits: &Limits) -> Parsed {
+    match input.first() {
+        None => Parsed::Incomplete,
+        Some(b'*') => parse_array(input, limits),
+        Some(_) => parse_inline(input, limits),
+    }
+}
+
+fn parse_array(input: &[u8], limits: &Limits) -> Parsed {
+    let Some((header, mut at)) = line(input, 1) else {
+        return too_long(input, "Protocol error: too big mbulk count string");
+    };
+    let count = match number(header) {
+        Some(n) if n <= 0 => return Parsed::Nothing(at),
+        Some(n) if (n as usize) <= limits.max_args => n as usize,
+        _ => return Parsed::Invalid("Protocol error: invalid multibulk length"),
+    };
+    let mut args = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        match input.get(at) {
+            None => return Parsed::Incomplete,
+            Some(b'$') => {}
+            Some(_) => return Parsed::Invalid("Protocol error: expected '$'"),
+        }
+        let Some((header, start)) = line(input, at + 1) else {
+            return too_long(&input[at..], "Protocol error: too big bulk count string");
+        };
+        let len = match number(header) {
+            Some(n) if n >= 0 && (n as usize) <= limits.max_bulk => n as usize,
+            _ => return Parsed::Invalid("Protocol error: invalid bulk length"),
+        };
+        let end = start + len;
+        if input.len() < end + 2 {
+            return Parsed::Incomplete;
+        }
+        if &input[end..end + 2] != b"\r\n" {
+            return Parsed::Invalid("Protocol error: bulk string not followed by CRLF");
+        }
+        args.push(input[start..end].to_vec());
+        at = end + 2;
+    }
+    Parsed::Command(args, at)
+}
+
+fn parse_inline(input: &[u8], limits: &Limits) -> Parsed {
+    let Some(end) = input.iter().position(|&b| b == b'\n') else {
+        return too_long(input, "Protocol error: too big inline request");
+    };
+    let text = input[..end].strip_suffix(b"\r").unwrap_or(&input[..end]);
+    let args: Vec<Vec<u8>> = text
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    if args.len() > limits.max_args {
+        return Parsed::Invalid("Protocol error: invalid multibulk length");
+    }
+    if args.is_empty() {
+        Parsed::Nothing(end + 1)
+    } else {
+        Parsed::Command(args, end + 1)
+    }
+}
+
+/// The line that starts at `from` (without its CRLF), and where the next
+/// one starts; `None` if its end has not come.
+fn line(input: &[u8], from: usize) -> Option<(&[u8], usize)> {
+    let rest = input.get(from..)?;
+    let end = rest.windows(2).take(MAX_INLINE).position(|w| w == b"\r\n")?;
+    Some((&rest[..end], from + end + 2))
+}
+
+/// Incomplete, unless the line has run past what a header may be.
+fn too_long(input: &[u8], error: &'static str) -> Parsed {
+    if input.len() > MAX_INLINE {
+        Parsed::Invalid(error)
+    } else {
+        Parsed::Incomplete
+    }
+}
+
+/// A decimal integer, as Redis reads one.
+pub(crate) fn number(digits: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(digits).ok()?;
+    if text.is_empty() || text.starts_with('+') || text.len() > 20 {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A reply.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Response {
+    /// `+OK`.
+    Ok,
+    /// A status line, such as `+PONG`.
+    Status(&'static str),
+    /// An error line, its first word the error's kind (`ERR`, `WRONGTYPE`).
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    /// The null bulk string: no such key.
+    Nil,
+    Array(Vec<Response>),
+}
+
+impl Response {
+    /// An `ERR` error.
+    pub(crate) fn err(message: impl std::fmt::Display) -> Self {
+        Self::Error(format!("ERR {message}"))
+    }
+
+    pub(crate) fn wrong_type() -> Self {
+        Self::Error("WRONGTYPE Operation against a key holding the wrong kind of value".into())
+    }
+
+    pub(crate) fn not_an_integer() -> Self {
+        Self::err("value is not an integer or out of range")
+    }
+
+    /// Appends the reply's bytes to `out`.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Ok => out.extend_from_slice(b"+OK\r\n"),
+            Self::Status(s) => line_of(out, b'+', s.as_bytes()),
+            Self::Error(e) => line_of(out, b'-', e.as_bytes()),
+            Self::Int(n) => {
+                let _ = write!(out, ":{n}\r\n");
+            }
+            Self::Bulk(bytes) => {
+                let _ = write!(out, "${}\r\n", bytes.len());
+                out.extend_from_slice(bytes);
+                out.extend_from_slice(b"\r\n");
+            }
+            Self::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Self::Array(items) => {
+                let _ = write!(out, "*{}\r\n", items.len());
+                for item in items {
+                    item.write(out);
+                }
+            }
+        }
+    }
+}
+
+fn line_of(out: &mut Vec<u8>, kind: u8, text: &[u8]) {
+    out.push(kind);
+    // A line cannot carry a line break: an error quoting the client's
+    // input must not let it forge a second reply.
+    out.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits { max_bulk: 16, max_args: 4 };
+
+    fn args(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn an_array_of_bulk_strings() {
+        let input = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n";
+        assert_eq!(parse(input, &LIMITS), Parsed::Command(args(&["GET", "k"]), 20));
+    }
+
+    #[test]
+    fn a_command_split_across_reads_waits_for_the_rest() {
+        let whole = b"*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n";
+        for end in 0..whole.len() {
+            assert_eq!(parse(&whole[..end], &LIMITS), Parsed::Incomplete, "{end} bytes");
+        }
+        assert!(matches!(parse(whole, &LIMITS), Parsed::Command(_, 24)));
+    }
+
+    #[test]
+    fn inline_commands_and_empty_lines() {
+        assert_eq!(parse(b"PING\r\n", &LIMITS), Parsed::Command(args(&["PING"]), 6));
+        assert_eq!(parse(b"set  a b\n", &LIMITS), Parsed::Command(args(&["set", "a", "b"]), 9));
+        assert_eq!(parse(b"\r\n", &LIMITS), Parsed::Nothing(2));
+        assert_eq!(parse(b"*0\r\n", &LIMITS), Parsed::Nothing(4));
+    }
+
+    #[test]
+    fn bad_frames_get_redis_errors() {
+        let invalid = |input: &[u8]| match parse(input, &LIMITS) {
+            Parsed::Invalid(e) => e,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(invalid(b"*x\r\n"), "Protocol error: invalid multibulk length");
+        assert_eq!(invalid(b"*5\r\n"), "Protocol error: invalid multibulk length");
+        assert_eq!(invalid(b"*1\r\n+OK\r\n"), "Protocol error: expected '$'");
+        assert_eq!(invalid(b"*1\r\n$17\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(invalid(b"*1\r\n$-2\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(
+            invalid(b"*1\r\n$1\r\nab\r\n"),
+            "Protocol error: bulk string not followed by CRLF"
+        );
+        assert_eq!(invalid(&[b'a'; MAX_INLINE + 1]), "Protocol error: too big inline request");
+    }
+
+    #[test]
+    fn replies_as_redis_writes_them() {
+        let mut out = Vec::new();
+        for r in [
+            Response::Ok,
+            Response::Int(-3),
+            Response::Nil,
+            Response::Array(vec![Response::Bulk(b"v".to_vec()), Response::Nil]),
+            Response::err("bad\r\nline"),
+        ] {
+            r.write(&mut out);
+        }
+        assert_eq!(out, b"+OK\r\n:-3\r\n$-1\r\n*2\r\n$1\r\nv\r\n$-1\r\n-ERR bad  line\r\n");
+    }
+}
