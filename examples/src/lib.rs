@@ -1,7 +1,8 @@
 //! Runnable programs that show how to use whirl, numbered in reading order.
-//! Run one with `cargo run -p whirl-examples --bin 01_counter`; the tests in
+//! Run one with `cargo run -p whirl-examples --bin 00_hello`; the tests in
 //! `tests/examples.rs` run each and check what it prints.
 //!
+//! 0. `00_hello`: one actor, one question, one answer.
 //! 1. `01_counter`: spawn an actor, send, ask, shut down.
 //! 2. `02_cross_shard`: actors on different cores, ping-pong, placement.
 //! 3. `03_timers_and_io`: timers, and async work piped back as messages.
@@ -17,3 +18,12 @@
 //!     shard accepting on one port; `tests/kv.rs` drives it with the `redis`
 //!     crate, `.ci/kv-with-redis-tools` with `redis-cli` and
 //!     `redis-benchmark`.
+//! 11. `11_work_pool`: `pool.push_work(f, data)` over workers on every
+//!     shard, each with a memory budget; a panicking item is reported failed
+//!     (or retried), never lost; round-robin or least-loaded.
+//! 12. `12_pipeline`: generator → worker → logger across cores at a fixed
+//!     `--rate`, batches (`handle_batch`), live throughput at every
+//!     heartbeat, `--beats`.
+//! 13. `13_supervision_tree`: workers that fail on purpose under a
+//!     one-for-all supervisor with backoff, which escalates to its parent
+//!     when they fail too often; whirl's log tells the story.

@@ -3,13 +3,22 @@
 use std::process::Command;
 
 fn run(binary: &str) -> String {
-    let output = Command::new(binary).output().expect("example runs");
+    run_with(binary, &[])
+}
+
+fn run_with(binary: &str, args: &[&str]) -> String {
+    let output = Command::new(binary).args(args).output().expect("example runs");
     assert!(
         output.status.success(),
         "{binary} failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn example_00_hello() {
+    assert_eq!(run(env!("CARGO_BIN_EXE_00_hello")), "hello, whirl\n");
 }
 
 #[test]
@@ -78,4 +87,57 @@ fn example_09_watching() {
         "greeted 999\ngreeter handled 1000 messages, mailbox now 0\n2 shards, 1 actors\n\
          whirl_actor_handled_total{shard=\"0\",actor=\"greeter\"} 1000\n"
     );
+}
+
+#[test]
+fn example_11_work_pool() {
+    let line = |pick: &str| {
+        format!(
+            "{pick}: 149 done, failed [(13, Failed {{ attempts: 2 }})], over budget Err(Failed {{ attempts: 1 }})\n"
+        )
+    };
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_11_work_pool")),
+        line("RoundRobin") + &line("LeastLoaded"),
+        "every item done but the one that always panics and the one over budget; \
+         the flaky one retried"
+    );
+}
+
+#[test]
+fn example_12_pipeline() {
+    let out = run_with(
+        env!("CARGO_BIN_EXE_12_pipeline"),
+        &["--rate", "100000", "--beats", "2", "--beat-ms", "100", "--spin-us", "0"],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("beat 1: ") && lines[0].contains(" items/s, "), "{out}");
+    assert!(lines[1].starts_with("beat 2: "), "{out}");
+    let counts: Vec<&str> = lines[2].split(", ").collect();
+    let sent = counts[0].strip_prefix("sent ").expect("sent N");
+    assert_eq!(counts[1], format!("handled {sent}"), "nothing lost: {out}");
+    assert_eq!(counts[2], "sums match", "{out}");
+    assert!(sent.parse::<u64>().unwrap() > 0, "{out}");
+}
+
+#[test]
+fn example_13_supervision_tree() {
+    let output = Command::new(env!("CARGO_BIN_EXE_13_supervision_tree")).output().unwrap();
+    assert!(output.status.success());
+    let (out, log) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        out,
+        "poison 1: a and b restarted together; a is in incarnation 1, b in 1\n\
+         poison 2: a and b restarted together; a is in incarnation 2, b in 2\n\
+         poison 3: a and b restarted together; a is in incarnation 3, b in 3\n\
+         root: cache restarted 0 time(s)\n\
+         root: jobs restarted 1 time(s)\n\
+         cache: incarnation 0\n"
+    );
+    assert_eq!(log.matches("reason=panicked: swallowed poison").count(), 6, "{log}");
+    assert!(log.contains("restart intensity exceeded"), "{log}");
+    assert!(log.contains("(escalation)"), "{log}");
+    assert!(log.contains("child=jobs reason=failed too often"), "{log}");
 }

@@ -209,8 +209,19 @@ impl<A: Actor> Context<A> {
         // SAFETY: the shard keeps the arena boxed in its table until the
         // actor restarts or stops for good, neither of which happens during
         // one of its calls, which this `Context` (and the borrow of it)
-        // does not outlive.
+        // does not outlive; `reset_arena` takes `&mut self`, so it cannot
+        // run while this borrow lives.
         unsafe { &*self.shard().arena(self.slot) }
+    }
+
+    /// Frees everything this actor allocated in its [`arena`](Self::arena)
+    /// (a pointer reset that keeps the last chunk): for scratch space that
+    /// lives for one message, call it when the message is done, and the
+    /// arena's budget then bounds one message's scratch, not the sum over
+    /// the actor's life. Nothing allocated in the arena can be alive across
+    /// the call: everything borrowed from it borrows this `Context`.
+    pub fn reset_arena(&mut self) {
+        self.shard().reset_arena(self.slot);
     }
 
     /// How many times this actor has been restarted: 0 for its first

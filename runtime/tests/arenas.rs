@@ -30,6 +30,8 @@ enum Msg {
     Fill(usize),
     Look(Reply<ArenaView>),
     Fail,
+    /// Frees what the arena holds.
+    Reset,
     /// Starts or ends counting this thread's allocations; `End` answers
     /// with the count.
     Start,
@@ -53,6 +55,7 @@ impl Actor for User {
                 reply.send(ArenaView { incarnation: ctx.incarnation(), capacity, in_use });
             }
             Msg::Fail => ctx.fail("on purpose"),
+            Msg::Reset => ctx.reset_arena(),
             Msg::Start => counting::start(),
             Msg::End(reply) => reply.send(counting::stop()),
         }
@@ -130,6 +133,28 @@ fn a_budget_exceeded_fails_that_actor_only() {
         assert_eq!(neighbour.ask(CounterMsg::Get).await, Ok(5), "neighbour untouched");
         let info = sup.children().await.unwrap();
         assert_eq!(info.iter().map(|c| c.restarts).collect::<Vec<_>>(), [1, 0]);
+        sys.shutdown().await;
+    })
+    .unwrap();
+}
+
+#[test]
+fn resetting_the_arena_after_each_message_keeps_the_actor_within_its_budget() {
+    let rt = builder(1).arena_budget(8 * 1024).build().unwrap();
+    rt.block_on(|sys| async move {
+        let user = sys.spawn_restarting(Placement::Shard(0), restarting(100), || User).unwrap();
+        for _ in 0..10 {
+            user.send(Msg::Fill(2 * 1024)).unwrap();
+            user.send(Msg::Reset).unwrap();
+        }
+        let view = user.ask(Msg::Look).await.unwrap();
+        assert_eq!(view.incarnation, 0, "20 KiB over its life, 2 KiB at a time");
+        assert_eq!(view.in_use, 0, "nothing left after the last reset");
+        // Without the resets the same work goes over the budget.
+        for _ in 0..10 {
+            user.send(Msg::Fill(2 * 1024)).unwrap();
+        }
+        assert!(user.ask(Msg::Look).await.unwrap().incarnation >= 1, "over budget, restarted");
         sys.shutdown().await;
     })
     .unwrap();
