@@ -149,6 +149,14 @@ fn a_malformed_frame_closes_only_its_own_connection() {
 }
 
 #[test]
+fn shutdown_in_a_pipeline_comes_after_the_commands_before_it() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.write_all(b"SET a 1\r\nINCR a\r\nSHUTDOWN\r\nPING\r\n").unwrap();
+    assert_eq!(read_to_close(raw), "+OK\r\n:2\r\n", "answered, then closed; PING never runs");
+}
+
+#[test]
 fn silent_and_slow_clients_stall_nobody() {
     let server = Server::start(&[]);
     let _silent = server.raw();
@@ -192,6 +200,15 @@ fn shutdown_stops_the_server_and_a_taken_port_is_an_error() {
     let _ = cmd("SHUTDOWN").query::<()>(&mut c);
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status}");
+
+    // A port another kv serves is taken too, though both would bind it
+    // with SO_REUSEPORT.
+    let first = Server::start(&[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_kv"))
+        .args(["--port", &first.port.to_string(), "--shards", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a second server on the same port");
 
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

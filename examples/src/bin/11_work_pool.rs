@@ -91,11 +91,12 @@ impl<D: Send + 'static, R: Send + 'static> Pool<D, R> {
     /// Runs `work(data)` on a worker and returns its result.
     async fn push_work(&self, work: WorkFn<D, R>, data: D) -> Result<R, WorkError> {
         let i = self.choose();
-        self.in_flight[i].fetch_add(1, Ordering::Relaxed);
+        // Counted in flight until this future ends, however it ends (also
+        // if the caller drops it half way).
+        let _in_flight = InFlight::count(&self.in_flight[i]);
         // 2. An ask: the answer is the result; a worker that fails drops the
         //    reply unanswered, and the ask says so.
         let answer = self.workers[i].ask(|result| Job { work, data, result }).await;
-        self.in_flight[i].fetch_sub(1, Ordering::Relaxed);
         answer.map_err(|_| WorkError::Failed { attempts: 1 })
     }
 
@@ -110,6 +111,7 @@ impl<D: Send + 'static, R: Send + 'static> Pool<D, R> {
     where
         D: Clone,
     {
+        assert!(attempts >= 1, "at least one attempt");
         for _ in 1..attempts {
             if let Ok(result) = self.push_work(work, data.clone()).await {
                 return Ok(result);
@@ -125,6 +127,22 @@ impl<D: Send + 'static, R: Send + 'static> Pool<D, R> {
                 .min_by_key(|&i| self.in_flight[i].load(Ordering::Relaxed))
                 .expect("a pool has workers"),
         }
+    }
+}
+
+/// One item in flight at a worker, for as long as it lives.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn count(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

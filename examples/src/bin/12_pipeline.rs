@@ -9,7 +9,10 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use whirl::{Actor, ActorRef, Batch, Context, Placement, Reply, Runtime, Schedule, SpawnOptions};
+use whirl::{
+    Actor, ActorRef, Batch, Context, Placement, Reply, Runtime, Schedule, SpawnOptions,
+    DEFAULT_MAILBOX_CAPACITY,
+};
 
 /// Generator → worker → logger, with a heartbeat.
 #[derive(Debug, Parser)]
@@ -18,7 +21,7 @@ struct Args {
     #[arg(long, default_value_t = 1_000_000)]
     rate: u64,
     /// Heartbeats to run for.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     beats: u32,
     /// Milliseconds between heartbeats.
     #[arg(long, default_value_t = 1000)]
@@ -62,7 +65,8 @@ enum Log {
 }
 
 /// 1. The generator: a 1 ms tick tops the items sent up to `rate × time`,
-///    so the pace holds however late a tick runs.
+///    a mailbox's worth per call, going on at once (a message to itself)
+///    while it is behind: the pace holds however late a tick runs.
 struct Generator {
     worker: ActorRef<Item>,
     rate: u64,
@@ -75,6 +79,7 @@ struct Generator {
 }
 
 impl Actor for Generator {
+    /// A tick, or "go on" from itself.
     type Msg = ();
 
     fn started(&mut self, ctx: &mut Context<Self>) {
@@ -90,12 +95,16 @@ impl Actor for Generator {
         let due = (self.rate as u128 * elapsed.as_nanos() / 1_000_000_000) as u64;
         // `ctx.send` never drops: when the worker is full the item waits in
         // this actor's outbox and the generator is held back (backpressure).
-        // A tick offers at most a mailbox's worth, so it never gets `Full`.
-        for _ in self.sent..due.min(self.sent + 256) {
+        // A call offers at most a mailbox's worth, so it never gets `Full`.
+        let batch = (DEFAULT_MAILBOX_CAPACITY as u64 - 2).min(due.saturating_sub(self.sent));
+        for _ in 0..batch {
             let value = self.sent;
             let _ = ctx.send(&self.worker, Item::Value(value));
             self.sent += 1;
             self.sum = self.sum.wrapping_add(value);
+        }
+        if self.sent < due {
+            let _ = ctx.send(&ctx.myself(), ());
         }
         if elapsed >= self.beat * (self.beat_no + 1) {
             self.beat_no += 1;

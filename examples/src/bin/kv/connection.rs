@@ -28,20 +28,34 @@ const READ_SIZE: usize = 64 * 1024;
 /// protocol.
 pub(crate) async fn serve(mut stream: TcpStream, server: &Server) {
     let _ = stream.set_nodelay(true);
-    if stream.set_read_timeout(server.idle_timeout).is_err() {
+    // A client idle that long is closed, and so is one that stops reading
+    // its replies.
+    if stream.set_read_timeout(server.idle_timeout).is_err()
+        || stream.set_write_timeout(server.idle_timeout).is_err()
+    {
         return;
     }
     let mut chunk = vec![0u8; READ_SIZE];
     let mut input: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::new();
+    // The bytes the pending command needs before parsing can get further.
+    let mut need = 1;
     loop {
         let read = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
         input.extend_from_slice(&chunk[..read]);
-        let (plans, used, broken) = parse_all(&input, server);
+        if input.len() < need {
+            if input.len() > server.max_query_buffer {
+                return;
+            }
+            continue;
+        }
+        let (plans, used, broken);
+        (plans, used, need, broken) = parse_all(&input, server);
         input.drain(..used);
+        need -= used.min(need);
         let end = run(plans, server, &mut out).await;
         if let Some(error) = broken {
             Response::err(error).write(&mut out);
@@ -50,6 +64,10 @@ pub(crate) async fn serve(mut stream: TcpStream, server: &Server) {
             return;
         }
         out.clear();
+        if let Some(End::Shutdown) = end {
+            // After the replies to what came before it, as redis-server.
+            let _ = server.keeper.send_async(KeeperMsg::Shutdown).await;
+        }
         if end.is_some() || broken.is_some() {
             return;
         }
@@ -69,8 +87,9 @@ pub(crate) async fn refuse(mut stream: TcpStream, error: &str) {
 }
 
 /// The plans of every complete command in `input`, the bytes they took,
+/// the bytes the input must hold before the next command can be parsed,
 /// and the protocol error that stopped the parse, if one did.
-fn parse_all(input: &[u8], server: &Server) -> (Vec<Plan>, usize, Option<&'static str>) {
+fn parse_all(input: &[u8], server: &Server) -> (Vec<Plan>, usize, usize, Option<&'static str>) {
     let mut plans = Vec::new();
     let mut at = 0;
     loop {
@@ -81,12 +100,12 @@ fn parse_all(input: &[u8], server: &Server) -> (Vec<Plan>, usize, Option<&'stati
                 let last = matches!(plan, Plan::Quit | Plan::Shutdown);
                 plans.push(plan);
                 if last {
-                    return (plans, at, None);
+                    return (plans, at, at + 1, None);
                 }
             }
             Parsed::Nothing(used) => at += used,
-            Parsed::Incomplete => return (plans, at, None),
-            Parsed::Invalid(error) => return (plans, at, Some(error)),
+            Parsed::Incomplete { need } => return (plans, at, at + need, None),
+            Parsed::Invalid(error) => return (plans, at, at + 1, Some(error)),
         }
     }
 }
@@ -136,10 +155,7 @@ async fn run(plans: Vec<Plan>, server: &Server, out: &mut Vec<u8>) -> Option<End
                 pending.push(Pending::Now(Response::Ok));
                 end = Some(End::Quit);
             }
-            Plan::Shutdown => {
-                let _ = server.keeper.send_async(KeeperMsg::Shutdown).await;
-                end = Some(End::Shutdown);
-            }
+            Plan::Shutdown => end = Some(End::Shutdown),
         }
     }
     let mut replies = ask_all(server, batches).await;

@@ -91,6 +91,10 @@ fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| format!("bad --bind {}: {e}", args.bind))?
         .next()
         .ok_or_else(|| format!("--bind {} names no address", args.bind))?;
+    // Every shard binds with SO_REUSEPORT, which would let a second server
+    // on the same port share its connections without a word: a plain bind
+    // first says whether the port is free.
+    drop(std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?);
     let shards =
         args.shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rt = Runtime::builder()

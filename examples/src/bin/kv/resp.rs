@@ -28,8 +28,10 @@ pub(crate) enum Parsed {
     Command(Vec<Vec<u8>>, usize),
     /// Nothing to run (an empty line or `*0`), and the bytes it took.
     Nothing(usize),
-    /// The command is not all here yet.
-    Incomplete,
+    /// The command is not all here yet, and cannot be before the input
+    /// holds `need` bytes (so a connection waiting for a large bulk string
+    /// does not parse again until it has come).
+    Incomplete { need: usize },
     /// The input is not RESP: the error to send before closing.
     Invalid(&'static str),
 }
@@ -37,7 +39,7 @@ pub(crate) enum Parsed {
 /// Parses the first command in `input`.
 pub(crate) fn parse(input: &[u8], limits: &Limits) -> Parsed {
     match input.first() {
-        None => Parsed::Incomplete,
+        None => Parsed::Incomplete { need: 1 },
         Some(b'*') => parse_array(input, limits),
         Some(_) => parse_inline(input, limits),
     }
@@ -45,22 +47,24 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Parsed {
 
 fn parse_array(input: &[u8], limits: &Limits) -> Parsed {
     let Some((header, mut at)) = line(input, 1) else {
-        return too_long(input, "Protocol error: too big mbulk count string");
+        return too_long(input, 0, "Protocol error: too big mbulk count string");
     };
     let count = match number(header) {
         Some(n) if n <= 0 => return Parsed::Nothing(at),
         Some(n) if (n as usize) <= limits.max_args => n as usize,
         _ => return Parsed::Invalid("Protocol error: invalid multibulk length"),
     };
-    let mut args = Vec::with_capacity(count.min(1024));
+    // Spans first, bytes once the command is whole: a command that comes
+    // over many reads is copied once, not once per read.
+    let mut spans = Vec::with_capacity(count.min(1024));
     for _ in 0..count {
         match input.get(at) {
-            None => return Parsed::Incomplete,
+            None => return Parsed::Incomplete { need: at + 1 },
             Some(b'$') => {}
             Some(_) => return Parsed::Invalid("Protocol error: expected '$'"),
         }
         let Some((header, start)) = line(input, at + 1) else {
-            return too_long(&input[at..], "Protocol error: too big bulk count string");
+            return too_long(input, at, "Protocol error: too big bulk count string");
         };
         let len = match number(header) {
             Some(n) if n >= 0 && (n as usize) <= limits.max_bulk => n as usize,
@@ -68,20 +72,20 @@ fn parse_array(input: &[u8], limits: &Limits) -> Parsed {
         };
         let end = start + len;
         if input.len() < end + 2 {
-            return Parsed::Incomplete;
+            return Parsed::Incomplete { need: end + 2 };
         }
         if &input[end..end + 2] != b"\r\n" {
             return Parsed::Invalid("Protocol error: bulk string not followed by CRLF");
         }
-        args.push(input[start..end].to_vec());
+        spans.push(start..end);
         at = end + 2;
     }
-    Parsed::Command(args, at)
+    Parsed::Command(spans.into_iter().map(|span| input[span].to_vec()).collect(), at)
 }
 
 fn parse_inline(input: &[u8], limits: &Limits) -> Parsed {
     let Some(end) = input.iter().position(|&b| b == b'\n') else {
-        return too_long(input, "Protocol error: too big inline request");
+        return too_long(input, 0, "Protocol error: too big inline request");
     };
     let text = input[..end].strip_suffix(b"\r").unwrap_or(&input[..end]);
     let args: Vec<Vec<u8>> = text
@@ -107,19 +111,26 @@ fn line(input: &[u8], from: usize) -> Option<(&[u8], usize)> {
     Some((&rest[..end], from + end + 2))
 }
 
-/// Incomplete, unless the line has run past what a header may be.
-fn too_long(input: &[u8], error: &'static str) -> Parsed {
-    if input.len() > MAX_INLINE {
+/// Incomplete (one more byte of `input` may end the line that starts at
+/// `from`), unless that line has run past what a header may be.
+fn too_long(input: &[u8], from: usize, error: &'static str) -> Parsed {
+    if input.len() - from > MAX_INLINE {
         Parsed::Invalid(error)
     } else {
-        Parsed::Incomplete
+        Parsed::Incomplete { need: input.len() + 1 }
     }
 }
 
-/// A decimal integer, as Redis reads one.
+/// A decimal integer, as Redis reads one: no sign but `-`, no leading
+/// zeros, no spaces.
 pub(crate) fn number(digits: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(digits).ok()?;
-    if text.is_empty() || text.starts_with('+') || text.len() > 20 {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let leading_zero = unsigned.len() > 1 && unsigned.starts_with('0');
+    if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) || leading_zero {
+        return None;
+    }
+    if text == "-0" {
         return None;
     }
     text.parse().ok()
@@ -208,8 +219,13 @@ mod tests {
     fn a_command_split_across_reads_waits_for_the_rest() {
         let whole = b"*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n";
         for end in 0..whole.len() {
-            assert_eq!(parse(&whole[..end], &LIMITS), Parsed::Incomplete, "{end} bytes");
+            let Parsed::Incomplete { need } = parse(&whole[..end], &LIMITS) else {
+                panic!("{end} bytes: not incomplete")
+            };
+            assert!(need > end && need <= whole.len(), "{end} bytes: need {need}");
         }
+        // Inside the bulk string, it knows where it ends.
+        assert_eq!(parse(&whole[..20], &LIMITS), Parsed::Incomplete { need: 24 });
         assert!(matches!(parse(whole, &LIMITS), Parsed::Command(_, 24)));
     }
 
@@ -237,6 +253,15 @@ mod tests {
             "Protocol error: bulk string not followed by CRLF"
         );
         assert_eq!(invalid(&[b'a'; MAX_INLINE + 1]), "Protocol error: too big inline request");
+    }
+
+    #[test]
+    fn integers_as_redis_reads_them() {
+        assert_eq!(number(b"-12"), Some(-12));
+        assert_eq!(number(b"0"), Some(0));
+        for bad in [&b"007"[..], b"+1", b" 1", b"-0", b"", b"-", b"1e3", b"99999999999999999999"] {
+            assert_eq!(number(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

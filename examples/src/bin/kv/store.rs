@@ -130,8 +130,14 @@ pub(crate) enum StoreMsg {
     Sweep,
 }
 
-/// Keys the sweep removes at most per run, so it never holds the shard long.
-const SWEEP_BATCH: usize = 1000;
+/// The longest one sweep holds the shard; if expired keys are left, the
+/// store sends itself another sweep, behind what waits already.
+const SWEEP_BUDGET: Duration = Duration::from_micros(500);
+
+/// Expiry records kept beyond the keys that could need them before the
+/// record heap is rebuilt from the keys (records of keys whose time was set
+/// again, or that were deleted, are left behind in the heap).
+const STALE_RECORDS: usize = 1024;
 
 /// The keys of one shard.
 #[derive(Debug, Default)]
@@ -150,13 +156,18 @@ impl Actor for Store {
         let _ = ctx.send_interval(Duration::from_millis(100), || StoreMsg::Sweep);
     }
 
-    fn handle(&mut self, msg: StoreMsg, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: StoreMsg, ctx: &mut Context<Self>) {
         match msg {
             StoreMsg::Run(ops, reply) => {
                 let now = Instant::now();
                 reply.send(ops.into_iter().map(|op| self.run(op, now)).collect());
+                self.forget_stale_records();
             }
-            StoreMsg::Sweep => self.sweep(Instant::now()),
+            StoreMsg::Sweep => {
+                if !self.sweep(Instant::now(), SWEEP_BUDGET) {
+                    let _ = ctx.send(&ctx.myself(), StoreMsg::Sweep);
+                }
+            }
         }
     }
 }
@@ -201,7 +212,9 @@ impl Store {
                 if millis <= 0 {
                     self.keys.remove(&key);
                 } else {
-                    let at = now + Duration::from_millis(millis as u64);
+                    let Some(at) = now.checked_add(Duration::from_millis(millis as u64)) else {
+                        return Response::err("invalid expire time in 'expire' command");
+                    };
                     self.expire_at(key, at);
                 }
                 Response::Int(1)
@@ -328,8 +341,11 @@ impl Store {
                 SetExpiry::Clear => None,
                 SetExpiry::Keep => self.keys.get(&key).and_then(|e| e.expires),
                 SetExpiry::After(ttl) => {
-                    self.expiries.push(Reverse((now + ttl, key.clone())));
-                    Some(now + ttl)
+                    let at = now.checked_add(ttl);
+                    if let Some(at) = at {
+                        self.expiries.push(Reverse((at, key.clone())));
+                    }
+                    at
                 }
             };
             self.keys.insert(key, Entry { value: Value::Str(value), expires });
@@ -365,18 +381,39 @@ impl Store {
         }
     }
 
-    /// Removes up to [`SWEEP_BATCH`] keys whose time has come.
-    fn sweep(&mut self, now: Instant) {
-        for _ in 0..SWEEP_BATCH {
-            match self.expiries.peek() {
-                Some(Reverse((at, _))) if *at <= now => {}
-                _ => return,
+    /// Removes keys whose time has come, for at most `budget`; whether it
+    /// got through all of them.
+    fn sweep(&mut self, now: Instant, budget: Duration) -> bool {
+        let began = Instant::now();
+        loop {
+            for _ in 0..256 {
+                match self.expiries.peek() {
+                    Some(Reverse((at, _))) if *at <= now => {}
+                    _ => return true,
+                }
+                let Some(Reverse((at, key))) = self.expiries.pop() else { return true };
+                if self.keys.get(&key).is_some_and(|e| e.expires == Some(at)) {
+                    self.keys.remove(&key);
+                }
             }
-            let Some(Reverse((at, key))) = self.expiries.pop() else { return };
-            if self.keys.get(&key).is_some_and(|e| e.expires == Some(at)) {
-                self.keys.remove(&key);
+            if began.elapsed() >= budget {
+                return false;
             }
         }
+    }
+
+    /// Rebuilds the record heap from the keys once stale records outnumber
+    /// the keys by [`STALE_RECORDS`]: the heap stays within the keys it
+    /// could be for, however often a key's time is set again.
+    fn forget_stale_records(&mut self) {
+        if self.expiries.len() <= self.keys.len() + STALE_RECORDS {
+            return;
+        }
+        self.expiries = self
+            .keys
+            .iter()
+            .filter_map(|(key, entry)| Some(Reverse((entry.expires?, key.clone()))))
+            .collect();
     }
 }
 
@@ -448,7 +485,44 @@ mod tests {
             Response::Ok
         );
         assert_eq!(s.run(Op::Expire(b("j"), 1000), now), Response::Int(1));
-        s.sweep(now + Duration::from_secs(2));
+        assert!(s.sweep(now + Duration::from_secs(2), Duration::from_secs(1)));
         assert_eq!(s.keys.len(), 0, "swept without a touch");
+    }
+
+    #[test]
+    fn setting_a_time_again_and_again_keeps_the_records_bounded() {
+        let mut s = Store::default();
+        let now = Instant::now();
+        for _ in 0..10_000 {
+            let set = Op::Set {
+                key: b("k"),
+                value: b("v"),
+                when: SetWhen::Always,
+                expiry: SetExpiry::After(Duration::from_secs(86_400)),
+                get: false,
+            };
+            s.run(set, now);
+            s.forget_stale_records();
+        }
+        assert!(s.expiries.len() <= 1 + STALE_RECORDS, "{} records", s.expiries.len());
+        assert_eq!(s.run(Op::Ttl(b("k"), Unit::Seconds), now), Response::Int(86_400));
+    }
+
+    #[test]
+    fn a_sweep_behind_reports_it_and_the_next_catches_up() {
+        let mut s = Store::default();
+        let now = Instant::now();
+        for i in 0..100_000u32 {
+            let key = i.to_string().into_bytes();
+            let ttl = SetExpiry::After(Duration::from_millis(1));
+            s.run(
+                Op::Set { key, value: b("v"), when: SetWhen::Always, expiry: ttl, get: false },
+                now,
+            );
+        }
+        let later = now + Duration::from_secs(1);
+        assert!(!s.sweep(later, Duration::ZERO), "one round of 256, then out of time");
+        while !s.sweep(later, Duration::from_millis(5)) {}
+        assert_eq!((s.keys.len(), s.expiries.len()), (0, 0));
     }
 }
