@@ -196,10 +196,27 @@ fn limits_refuse_with_an_error() {
 #[test]
 fn shutdown_stops_the_server_and_a_taken_port_is_an_error() {
     let mut server = Server::start(&[]);
+    // QUIT: the server closes first, so that connection's port pair waits
+    // in TIME_WAIT on the server's port.
+    let mut quitting = server.raw();
+    quitting.write_all(b"QUIT\r\n").unwrap();
+    assert_eq!(read_to_close(quitting), "+OK\r\n");
     let mut c = server.client();
     let _ = cmd("SHUTDOWN").query::<()>(&mut c);
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status}");
+    // A new server binds the port at once, TIME_WAIT or not.
+    let port = server.port.to_string();
+    let mut again = Command::new(env!("CARGO_BIN_EXE_kv"))
+        .args(["--port", &port, "--shards", "2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(again.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = again.kill();
+    let _ = again.wait();
+    assert!(line.starts_with("whirl-kv listening on"), "restarted on the same port: {line:?}");
 
     // A port another kv serves is taken too, though both would bind it
     // with SO_REUSEPORT.

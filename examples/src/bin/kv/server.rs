@@ -1,11 +1,12 @@
 //! The server's actors: a store and a listener on every shard, and a keeper
 //! on shard 0 that the program waits on.
 //!
-//! Every shard binds the same port with `SO_REUSEPORT` (glommio's
-//! `TcpListener::bind` sets it), so the kernel spreads connections over the
-//! shards, and each connection is a task on the shard that accepted it.
+//! Every shard binds the same port with `SO_REUSEPORT`, so the kernel
+//! spreads connections over the shards, and each connection is a task on
+//! the shard that accepted it.
 
 use std::net::SocketAddr;
+use std::os::unix::io::{FromRawFd, IntoRawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,10 +124,26 @@ impl Actor for Listener {
     }
 }
 
+/// A listener on `addr` for this shard: `SO_REUSEPORT` so every shard binds
+/// the port, and `SO_REUSEADDR` so a restarted server binds it while the
+/// connections the last one closed are in TIME_WAIT (glommio's own `bind`
+/// sets only the first).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    // SAFETY: a listening TCP socket this function owns, handed over whole
+    // (`into_raw_fd` gives up ownership), as glommio's `bind` makes one.
+    Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
+}
+
 /// Binds the port on this shard and hands each connection to a task of its
 /// own; returns only if it cannot listen.
 async fn accept(server: Arc<Server>) -> String {
-    let listener = match TcpListener::bind(server.addr) {
+    let listener = match listen(server.addr) {
         Ok(listener) => listener,
         Err(e) => return format!("cannot listen on {}: {e}", server.addr),
     };
