@@ -471,9 +471,17 @@ fn whirl_only(config: &Config) -> Vec<Scenario> {
             scheduling::pipeline(scale, &handlings)
         },
     ));
+    let messages = scale.messages / 4;
+    for (name, batch) in [
+        ("tokio mpsc, multi_thread, 2 workers, recv", 0),
+        ("tokio mpsc, multi_thread, 2 workers, recv_many 256", 256),
+        ("tokio mpsc, multi_thread, 2 workers, recv_many 1024", 1024),
+    ] {
+        batches.entries.push(rate(name, move || peers::tokio_pipeline(messages, batch)));
+    }
     batches.entries.push(Entry::absent(
-        "actix, ractor, kameo, tokio",
-        "no batch receive in actix, ractor or kameo; tokio's recv_many not written yet",
+        "actix, ractor, kameo",
+        "no batch receive: a handler is called once per message",
     ));
     let mut priority = Scenario::new(
         "whirl/priority-ask",

@@ -255,3 +255,61 @@ pub fn glommio_foreign_wake(samples: u64, gap: Duration) -> Histogram<u64> {
     .expect("waker thread");
     executor.join().expect("join")
 }
+
+/// The `pipeline/batches` scenario on tokio (2 workers): the program sends
+/// `messages` numbers down a bounded mpsc (whirl's default mailbox size) to
+/// a worker task, which transforms each and sends it on to a logger task
+/// that formats a line per number and writes to /dev/null. `batch` 0: each
+/// task takes one message per `recv` and the logger writes per message;
+/// otherwise both take up to `batch` per `recv_many` and the logger writes
+/// once per call. Messages per second at the logger.
+pub fn tokio_pipeline(messages: u64, batch: usize) -> u64 {
+    use std::io::Write;
+    use tokio::sync::mpsc::{channel, Receiver};
+
+    /// Up to `batch` messages (one when `batch` is 0) into `into`; false
+    /// once the channel is closed and empty.
+    async fn take(rx: &mut Receiver<u64>, into: &mut Vec<u64>, batch: usize) -> bool {
+        if batch == 0 {
+            rx.recv().await.map(|n| into.push(n)).is_some()
+        } else {
+            rx.recv_many(into, batch).await > 0
+        }
+    }
+
+    let capacity = whirl::DEFAULT_MAILBOX_CAPACITY;
+    tokio_multi_thread().block_on(async move {
+        let (to_worker, mut worker_rx) = channel::<u64>(capacity);
+        let (to_logger, mut logger_rx) = channel::<u64>(capacity);
+        let began = Instant::now();
+        tokio::spawn(async move {
+            let mut taken = Vec::with_capacity(batch.max(1));
+            while take(&mut worker_rx, &mut taken, batch).await {
+                for n in taken.drain(..) {
+                    let n = n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+                    to_logger.send(n).await.expect("the logger runs");
+                }
+            }
+        });
+        let logger = tokio::spawn(async move {
+            let mut out = std::fs::File::create("/dev/null").expect("/dev/null");
+            let mut buffer = Vec::with_capacity(64 * 1024);
+            let mut taken = Vec::with_capacity(batch.max(1));
+            let mut lines = 0;
+            while lines < messages && take(&mut logger_rx, &mut taken, batch).await {
+                for n in taken.drain(..) {
+                    writeln!(buffer, "value {n:016x}").expect("to memory");
+                    lines += 1;
+                }
+                out.write_all(&buffer).expect("/dev/null takes it");
+                buffer.clear();
+            }
+        });
+        for n in 0..messages {
+            to_worker.send(n).await.expect("the worker runs");
+        }
+        drop(to_worker);
+        logger.await.expect("the logger finished");
+        crate::suite::whirl_runtime::per_second(messages, began.elapsed())
+    })
+}
