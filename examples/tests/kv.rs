@@ -171,6 +171,17 @@ fn silent_and_slow_clients_stall_nobody() {
 }
 
 #[test]
+fn an_idle_client_is_closed_after_the_timeout() {
+    let server = Server::start(&["--timeout", "1"]);
+    let idle = server.raw();
+    // The server closes it after 1 s; the read below waits up to 10 s.
+    assert_eq!(read_to_close(idle), "");
+    let mut c = server.client();
+    let pong: String = cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG", "the server itself goes on");
+}
+
+#[test]
 fn limits_refuse_with_an_error() {
     let server = Server::start(&["--max-clients", "1", "--max-bulk-len", "8"]);
     let mut first = server.raw();

@@ -300,12 +300,10 @@ impl Shard {
             let Some(mut orphan) = take_at(&mut self.orphans.borrow_mut(), i) else { break };
             match self.drain(&mut orphan, &mut moved) {
                 Drained::Empty => {}
-                Drained::Here(_) => {
-                    put_at(&mut self.orphans.borrow_mut(), i, orphan);
-                    i += 1;
-                }
-                Drained::Waiting(room) => {
-                    self.want_room(room);
+                waiting => {
+                    if let Drained::Waiting(room) = waiting {
+                        self.want_room(room);
+                    }
                     put_at(&mut self.orphans.borrow_mut(), i, orphan);
                     i += 1;
                 }

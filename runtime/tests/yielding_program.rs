@@ -32,19 +32,27 @@ impl Actor for Relay {
     }
 }
 
+/// A flag on shard `here` and a relay to it on the other shard: a message
+/// to the relay raises the flag after crossing the ring back.
+fn flag_behind_relay(sys: &whirl::System, here: usize) -> (Arc<AtomicBool>, ActorRef<()>) {
+    let raised = Arc::new(AtomicBool::new(false));
+    let flag = sys
+        .spawn_on(here, {
+            let raised = raised.clone();
+            move || Flag(raised.clone())
+        })
+        .expect("spawn");
+    let relay = sys.spawn_on(1 - here, move || Relay(flag)).expect("spawn");
+    (raised, relay)
+}
+
 #[test]
 fn a_yielding_program_does_not_hold_back_messages_from_other_shards() {
     let rt = common::runtime(2);
     let yields = rt
         .block_on(|sys| async move {
             let here = sys.current_shard().expect("on a shard");
-            let raised = Arc::new(AtomicBool::new(false));
-            let flag = sys.spawn_on(here, {
-                let raised = raised.clone();
-                move || Flag(raised.clone())
-            });
-            let flag = flag.expect("spawn");
-            let relay = sys.spawn_on(1 - here, move || Relay(flag)).expect("spawn");
+            let (raised, relay) = flag_behind_relay(&sys, here);
             // Let this shard's loop park: nothing to do here for a while.
             for _ in 0..100 {
                 yield_now().await;
@@ -106,13 +114,7 @@ fn a_yielding_piped_future_does_not_hold_back_messages_from_other_shards() {
     let yields = rt
         .block_on(|sys| async move {
             let here = sys.current_shard().expect("on a shard");
-            let raised = Arc::new(AtomicBool::new(false));
-            let flag = sys.spawn_on(here, {
-                let raised = raised.clone();
-                move || Flag(raised.clone())
-            });
-            let flag = flag.expect("spawn");
-            let relay = sys.spawn_on(1 - here, move || Relay(flag)).expect("spawn");
+            let (raised, relay) = flag_behind_relay(&sys, here);
             let waiter = sys
                 .spawn_on(here, move || Waiter { raised: raised.clone(), answer: None })
                 .expect("spawn");

@@ -72,16 +72,22 @@ impl Peer for Whirl {
     /// would be the call, but its future is not `Send` (it may sleep on a
     /// glommio timer), and the harness's programs are `Send` futures.
     async fn tell<A: Logic<Self>>(to: &ActorRef<A::Msg>, msg: A::Msg) {
-        let mut msg = msg;
-        loop {
-            match to.send(msg) {
-                Ok(()) => return,
-                Err(SendError::Full(back)) => {
-                    msg = back;
-                    yield_now().await;
-                }
-                Err(SendError::Closed(_)) => panic!("whirl: the actor stopped"),
+        send_or_yield(to, msg).await;
+    }
+}
+
+/// `ActorRef::send`, yielding to the shard while the mailbox is full: a
+/// `Send` future, where `send_async`'s is not.
+pub(crate) async fn send_or_yield<M: Send + 'static>(to: &ActorRef<M>, msg: M) {
+    let mut msg = msg;
+    loop {
+        match to.send(msg) {
+            Ok(()) => return,
+            Err(SendError::Full(back)) => {
+                msg = back;
+                yield_now().await;
             }
+            Err(SendError::Closed(_)) => panic!("whirl: the actor stopped"),
         }
     }
 }

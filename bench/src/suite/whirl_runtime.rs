@@ -7,7 +7,7 @@ use futures_lite::future::yield_now;
 use hdrhistogram::Histogram;
 use whirl::{
     Actor, ActorRef, ChildSpec, Context, Placement, Reply, Restart, RestartPolicy, Runtime,
-    SendError, Strategy, Supervisor,
+    Strategy, Supervisor,
 };
 
 use super::Scale;
@@ -45,17 +45,7 @@ impl Actor for Sink {
 /// Sends `count` messages from the current task, waiting when full.
 pub(crate) async fn stream(to: ActorRef<SinkMsg>, count: u64) {
     for _ in 0..count {
-        let mut msg = SinkMsg::One;
-        loop {
-            match to.send(msg) {
-                Ok(()) => break,
-                Err(SendError::Full(back)) => {
-                    msg = back;
-                    yield_now().await;
-                }
-                Err(SendError::Closed(_)) => panic!("sink stopped"),
-            }
-        }
+        crate::actors::whirl_actors::send_or_yield(&to, SinkMsg::One).await;
     }
 }
 

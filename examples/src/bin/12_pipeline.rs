@@ -49,10 +49,9 @@ enum Item {
 
 /// What the logger hears.
 enum Log {
-    /// The worker handled `items` more (in `batches` turns), summing `sum`.
+    /// The worker handled `items` more in one turn, summing `sum`.
     Handled {
         items: u64,
-        batches: u64,
         sum: u64,
     },
     Beat(u32),
@@ -144,7 +143,7 @@ impl Worker {
     fn report(&self, handled: &mut (u64, u64), ctx: &mut Context<Self>) {
         let (items, sum) = std::mem::take(handled);
         if items > 0 {
-            let _ = ctx.send(&self.logger, Log::Handled { items, batches: 1, sum });
+            let _ = ctx.send(&self.logger, Log::Handled { items, sum });
         }
     }
 }
@@ -189,9 +188,9 @@ impl Actor for Logger {
 
     fn handle(&mut self, msg: Log, _ctx: &mut Context<Self>) {
         match msg {
-            Log::Handled { items, batches, sum } => {
+            Log::Handled { items, sum } => {
                 self.items += items;
-                self.batches += batches;
+                self.batches += 1;
                 self.total += items;
                 self.sum = self.sum.wrapping_add(sum);
             }

@@ -11,9 +11,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use whirl::glommio::net::TcpStream;
 
 use crate::command::{self, Combine, Plan};
@@ -176,47 +176,33 @@ async fn run(plans: Vec<Plan>, server: &Server, out: &mut Vec<u8>) -> Option<End
     end
 }
 
+/// A shard's part of a read: asked, or answered.
+enum Answer<F> {
+    Asking(F),
+    Got(Vec<Response>),
+}
+
 /// Sends each non-empty batch to its shard's store, all at once, and
 /// returns each shard's replies in order (none where the store is gone).
 async fn ask_all(server: &Server, batches: Vec<Vec<Op>>) -> Vec<std::vec::IntoIter<Response>> {
-    let mut asks: Vec<_> = batches
+    let mut answers: Vec<_> = batches
         .into_iter()
         .enumerate()
-        .map(|(shard, batch)| {
-            (!batch.is_empty())
-                .then(|| server.stores[shard].ask(|reply| StoreMsg::Run(batch, reply)))
+        .map(|(shard, batch)| match batch.is_empty() {
+            true => Answer::Got(Vec::new()),
+            false => Answer::Asking(server.stores[shard].ask(|reply| StoreMsg::Run(batch, reply))),
         })
         .collect();
-    let mut done: Vec<Option<Vec<Response>>> = (0..asks.len()).map(|_| None).collect();
-    JoinAll { asks: &mut asks, done: &mut done }.await;
-    done.into_iter().map(|r| r.unwrap_or_default().into_iter()).collect()
-}
-
-/// Polls every ask until all have answered (they run at once on their
-/// shards).
-struct JoinAll<'a, F> {
-    asks: &'a mut [Option<F>],
-    done: &'a mut [Option<Vec<Response>>],
-}
-
-impl<F, E> Future for JoinAll<'_, F>
-where
-    F: Future<Output = Result<Vec<Response>, E>> + Unpin,
-{
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
+    // Every ask is polled in turn, so the shards run their parts at once.
+    future::poll_fn(|cx| {
         let mut waiting = false;
-        for (ask, done) in this.asks.iter_mut().zip(this.done.iter_mut()) {
-            let Some(future) = ask else { continue };
-            match Pin::new(future).poll(cx) {
-                Poll::Ready(answer) => {
+        for answer in &mut answers {
+            if let Answer::Asking(ask) = answer {
+                match Pin::new(ask).poll(cx) {
                     // An ask fails only when the store is gone: shutdown.
-                    *done = answer.ok();
-                    *ask = None;
+                    Poll::Ready(got) => *answer = Answer::Got(got.unwrap_or_default()),
+                    Poll::Pending => waiting = true,
                 }
-                Poll::Pending => waiting = true,
             }
         }
         if waiting {
@@ -224,7 +210,15 @@ where
         } else {
             Poll::Ready(())
         }
-    }
+    })
+    .await;
+    answers
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Got(replies) => replies.into_iter(),
+            Answer::Asking(_) => unreachable!("every ask has answered"),
+        })
+        .collect()
 }
 
 /// A command's reply from the replies of its operations.

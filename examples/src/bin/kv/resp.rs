@@ -54,33 +54,48 @@ fn parse_array(input: &[u8], limits: &Limits) -> Parsed {
         Some(n) if (n as usize) <= limits.max_args => n as usize,
         _ => return Parsed::Invalid("Protocol error: invalid multibulk length"),
     };
-    // Spans first, bytes once the command is whole: a command that comes
-    // over many reads is copied once, not once per read.
-    let mut spans = Vec::with_capacity(count.min(1024));
+    // Checked whole first, copied after: a command that comes over many
+    // reads is copied once, not once per read.
+    let first = at;
     for _ in 0..count {
-        match input.get(at) {
-            None => return Parsed::Incomplete { need: at + 1 },
-            Some(b'$') => {}
-            Some(_) => return Parsed::Invalid("Protocol error: expected '$'"),
-        }
-        let Some((header, start)) = line(input, at + 1) else {
-            return too_long(input, at, "Protocol error: too big bulk count string");
+        at = match bulk_at(input, at, limits) {
+            Ok(bulk) => bulk.end + 2,
+            Err(stop) => return stop,
         };
-        let len = match number(header) {
-            Some(n) if n >= 0 && (n as usize) <= limits.max_bulk => n as usize,
-            _ => return Parsed::Invalid("Protocol error: invalid bulk length"),
-        };
-        let end = start + len;
-        if input.len() < end + 2 {
-            return Parsed::Incomplete { need: end + 2 };
-        }
-        if &input[end..end + 2] != b"\r\n" {
-            return Parsed::Invalid("Protocol error: bulk string not followed by CRLF");
-        }
-        spans.push(start..end);
-        at = end + 2;
     }
-    Parsed::Command(spans.into_iter().map(|span| input[span].to_vec()).collect(), at)
+    let mut args = Vec::with_capacity(count);
+    let mut next = first;
+    for _ in 0..count {
+        let bulk = bulk_at(input, next, limits).expect("checked above");
+        next = bulk.end + 2;
+        args.push(input[bulk].to_vec());
+    }
+    Parsed::Command(args, at)
+}
+
+/// The bulk string whose `$` header starts at `at`: where its bytes lie (its
+/// CRLF follows), or why there is none yet.
+fn bulk_at(input: &[u8], at: usize, limits: &Limits) -> Result<std::ops::Range<usize>, Parsed> {
+    match input.get(at) {
+        None => return Err(Parsed::Incomplete { need: at + 1 }),
+        Some(b'$') => {}
+        Some(_) => return Err(Parsed::Invalid("Protocol error: expected '$'")),
+    }
+    let Some((header, start)) = line(input, at + 1) else {
+        return Err(too_long(input, at, "Protocol error: too big bulk count string"));
+    };
+    let len = match number(header) {
+        Some(n) if n >= 0 && (n as usize) <= limits.max_bulk => n as usize,
+        _ => return Err(Parsed::Invalid("Protocol error: invalid bulk length")),
+    };
+    let end = start + len;
+    if input.len() < end + 2 {
+        return Err(Parsed::Incomplete { need: end + 2 });
+    }
+    if &input[end..end + 2] != b"\r\n" {
+        return Err(Parsed::Invalid("Protocol error: bulk string not followed by CRLF"));
+    }
+    Ok(start..end)
 }
 
 fn parse_inline(input: &[u8], limits: &Limits) -> Parsed {
