@@ -23,6 +23,7 @@ pub mod floors;
 pub mod memory;
 pub mod open_loop;
 pub mod report;
+pub mod restart;
 pub mod ring;
 pub mod savina;
 pub mod suite;

@@ -52,6 +52,7 @@ mod outbox;
 pub mod registry;
 mod restart;
 mod restart_policy;
+mod restart_window;
 mod room;
 mod run_queue;
 mod schedule;

@@ -31,7 +31,6 @@
 //! answer may come through the ring; held messages run in one go, outside
 //! the pass budget.
 
-use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -41,6 +40,7 @@ use glommio::task::JoinHandle;
 use crate::entry::{self, How, RunFn};
 use crate::link::Link;
 use crate::restart_policy::{MailboxOnRestart, RestartPolicy};
+use crate::restart_window::RestartWindow;
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
 use crate::stats::DeadLetterCause;
@@ -51,9 +51,9 @@ use crate::StopReason;
 #[derive(Debug)]
 pub(crate) struct Restarts {
     policy: RestartPolicy,
-    /// When the restarts inside the intensity window happened (unused under
-    /// a supervisor, which keeps its own).
-    recent: VecDeque<Instant>,
+    /// The restarts inside the intensity window (unused under a
+    /// supervisor, which keeps its own).
+    recent: RestartWindow,
     pub(crate) incarnation: u32,
     /// The timer that ends the backoff, while one runs.
     backoff: Option<JoinHandle<()>>,
@@ -70,7 +70,7 @@ impl Restarts {
     pub(crate) fn new(policy: RestartPolicy, link: Option<Link>) -> Self {
         Self {
             policy,
-            recent: VecDeque::new(),
+            recent: RestartWindow::default(),
             incarnation: 0,
             backoff: None,
             link,
@@ -83,7 +83,9 @@ impl Restarts {
     /// backoff before it, or `None` if it would exceed the intensity. (A
     /// supervisor keeps one of these for its children.)
     pub(crate) fn admit_now(&mut self) -> Option<Duration> {
-        self.admit(Instant::now(), random_bits())
+        let (max, within) = self.policy.window();
+        let before = self.recent.admit(Instant::now(), max, within)?;
+        Some(self.policy.backoff_before(before as usize, random_bits))
     }
 
     pub(crate) fn restart_type(&self) -> crate::Restart {
@@ -108,21 +110,6 @@ impl Restarts {
         if let Some(timer) = self.backoff {
             timer.cancel();
         }
-    }
-
-    /// Records a restart at `now`; returns the backoff before it, or `None`
-    /// if it would exceed the intensity.
-    fn admit(&mut self, now: Instant, random: u64) -> Option<Duration> {
-        let (max, within) = self.policy.window();
-        while self.recent.front().is_some_and(|&at| now.duration_since(at) > within) {
-            self.recent.pop_front();
-        }
-        if self.recent.len() >= max as usize {
-            return None;
-        }
-        let wait = self.policy.backoff_before(self.recent.len(), random);
-        self.recent.push_back(now);
-        Some(wait)
     }
 }
 

@@ -78,7 +78,11 @@ impl RestartPolicy {
     /// At most `max_restarts` restarts within any window of `within`; one
     /// more failure stops the actor for good. A window shorter than a
     /// millisecond counts as one millisecond (a zero window would bound
-    /// nothing).
+    /// nothing). Up to 64 restarts allowed, the window is exact, as OTP's;
+    /// above that (`u32::MAX` for no limit), restarts are counted in groups
+    /// a 64th of the window wide, so memory stays small: the count may then
+    /// include restarts up to a 64th of the window older than it (the actor
+    /// gives up a little early, never late).
     pub const fn intensity(mut self, max_restarts: u32, within: Duration) -> Self {
         const MIN_WINDOW: Duration = Duration::from_millis(1);
         self.max_restarts = max_restarts;
@@ -125,8 +129,9 @@ impl RestartPolicy {
     }
 
     /// The wait before the restart that follows `recent` restarts inside the
-    /// intensity window; `random` is any 64 random bits.
-    pub(crate) fn backoff_before(&self, recent: usize, random: u64) -> Duration {
+    /// intensity window; `random` gives any 64 random bits (called only for a
+    /// jitter).
+    pub(crate) fn backoff_before(&self, recent: usize, random: impl FnOnce() -> u64) -> Duration {
         if self.backoff_max.is_zero() {
             return Duration::ZERO;
         }
@@ -135,7 +140,7 @@ impl RestartPolicy {
         // Jitter: a point in the upper half of [0, ceiling].
         let half = ceiling / 2;
         let span = (ceiling - half).as_nanos() as u64;
-        half + Duration::from_nanos(if span == 0 { 0 } else { random % (span + 1) })
+        half + Duration::from_nanos(if span == 0 { 0 } else { random() % (span + 1) })
     }
 
     pub(crate) fn window(&self) -> (u32, Duration) {
@@ -175,11 +180,14 @@ mod tests {
         let policy = RestartPolicy::new(Restart::Permanent).backoff(ms(10), ms(100));
         for random in [0, 1, 12_345, u64::MAX] {
             for (recent, ceiling) in [(0, 10), (1, 20), (2, 40), (3, 80), (4, 100), (40, 100)] {
-                let wait = policy.backoff_before(recent, random);
+                let wait = policy.backoff_before(recent, || random);
                 assert!(wait >= ms(ceiling) / 2 && wait <= ms(ceiling), "{recent}: {wait:?}");
             }
         }
         let none = RestartPolicy::new(Restart::Permanent);
-        assert_eq!(none.backoff_before(7, 99), Duration::ZERO);
+        assert_eq!(
+            none.backoff_before(7, || unreachable!("no backoff, no jitter")),
+            Duration::ZERO
+        );
     }
 }

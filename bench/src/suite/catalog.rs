@@ -60,13 +60,6 @@ fn glommio_absent() -> Entry {
     )
 }
 
-/// The actor peers where a scenario has whirl's only: each has the means
-/// (its own ask, supervision, actors to count), the scenario is not
-/// written for it yet.
-fn not_written(what: &str) -> Entry {
-    Entry::absent("actix, ractor, kameo, tokio", format!("not written yet: {what}"))
-}
-
 /// One scenario per core count of `$config`, `$id/1c` and `$id/Nc`, with an
 /// entry per actor peer whose run returns `$sample` (with `$peer` the peer
 /// and `$cores` the core count), and glommio marked absent.
@@ -406,7 +399,9 @@ fn micro(config: &Config) -> Vec<Scenario> {
     all.push(memory);
     let mut restart = Scenario::new(
         "micro/restart",
-        "restart latency, zero backoff: from the failure to the next message handled",
+        "restart latency on one core, zero backoff: from the failure to the next message \
+         handled (ractor's and kameo's new child has a new address, which the program gets \
+         from the supervisor)",
         Measure::Latency,
     );
     for (name, panic, by) in [
@@ -419,7 +414,16 @@ fn micro(config: &Config) -> Vec<Scenario> {
             .entries
             .push(latencies(name, move || whirl_runtime::restart_latency(scale, panic, by)));
     }
-    restart.entries.push(not_written("ractor and kameo supervise and restart actors"));
+    let samples = scale.samples / 10;
+    restart.entries.extend([
+        latencies("actix, ctx.stop(), Supervisor", move || crate::restart::actix(samples)),
+        latencies("ractor, Err, supervisor", move || crate::restart::ractor(samples, false)),
+        latencies("ractor, panic, supervisor", move || crate::restart::ractor(samples, true)),
+        latencies("kameo, Err, linked supervisor", move || crate::restart::kameo(samples, false)),
+        latencies("kameo, panic, linked supervisor", move || crate::restart::kameo(samples, true)),
+        Entry::absent("tokio", "no supervision: a task that panics is gone"),
+        glommio_absent(),
+    ]);
     all.push(restart);
     all
 }

@@ -1,0 +1,323 @@
+//! Restart latency on the peers that supervise, written as their users
+//! restart an actor: from the failure to the first message handled by the
+//! new incarnation. whirl's own rows are in `suite::whirl_runtime`.
+//!
+//! * **actix**: `Supervisor::start`; the actor fails with `ctx.stop()` (a
+//!   panic is not caught: it ends the arbiter). The address survives the
+//!   restart and the messages queued behind the failure wait for it, as in
+//!   whirl.
+//! * **ractor**: the child is spawned with `spawn_linked`; the supervisor's
+//!   `handle_supervisor_evt` sees `ActorFailed` (the handler returned an
+//!   error or panicked) and spawns a new child.
+//! * **kameo**: the child is spawned with `spawn_link`; the supervisor's
+//!   `on_link_died` sees it die (its handler returned an error or panicked)
+//!   and spawns a new child.
+//!
+//! A ractor or kameo child's address dies with it, so the supervisor hands
+//! each new incarnation's address to the program (a tokio channel), which
+//! then sends it the next message. That hop is part of what a restart costs
+//! there. Everything runs on one thread, as whirl's rows do on one shard.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::actors::actix_actors::Actix;
+use crate::actors::kameo_actors::Kameo;
+use crate::actors::ractor_actors::Ractor;
+use crate::actors::Peer;
+
+/// When the phoenix last failed.
+static FAILED_AT: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Records the failure, now.
+fn failing() {
+    *FAILED_AT.lock().expect("not poisoned") = Some(Instant::now());
+}
+
+/// Nanoseconds since the last failure.
+fn since_failure() -> u64 {
+    let at = FAILED_AT.lock().expect("not poisoned").expect("failed before");
+    at.elapsed().as_nanos() as u64
+}
+
+/// A panic that skips the panic hook, as whirl's row does: the hook's
+/// printing is not what is measured.
+fn panic_quietly() -> ! {
+    std::panic::resume_unwind(Box::new("restart benchmark"))
+}
+
+/// Messages of every peer's phoenix.
+#[derive(Debug)]
+pub enum PhoenixMsg {
+    /// Fail: by panicking, or the peer's way of failing without one.
+    Fail {
+        /// Panic rather than fail quietly.
+        panic: bool,
+    },
+    /// Answers the nanoseconds from the last failure to its handling.
+    SinceFailure(oneshot::Sender<u64>),
+}
+
+impl actix::Message for PhoenixMsg {
+    type Result = ();
+}
+
+/// The rounds of a run, a tenth as many to warm up and then `samples`:
+/// whether each is recorded.
+fn rounds(samples: u64) -> impl Iterator<Item = bool> {
+    (0..samples + samples / 10).map(move |i| i >= samples / 10)
+}
+
+/// The histogram the rounds go into.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("bounds")
+}
+
+/// Asks `send` to deliver a [`PhoenixMsg::SinceFailure`] and awaits it.
+async fn ask_since_failure(send: impl FnOnce(PhoenixMsg)) -> u64 {
+    let (reply, answer) = oneshot::channel();
+    send(PhoenixMsg::SinceFailure(reply));
+    answer.await.expect("the new incarnation answers")
+}
+
+/// actix: `samples` restarts of a supervised actor that stops itself.
+pub fn actix(samples: u64) -> Histogram<u64> {
+    use actix::{Actor, ActorContext, Context, Handler, Supervised, Supervisor};
+
+    /// `failed` from the failure to the restart: the answer must come after.
+    struct Phoenix {
+        failed: bool,
+    }
+    impl Actor for Phoenix {
+        type Context = Context<Self>;
+    }
+    impl Supervised for Phoenix {
+        fn restarting(&mut self, _: &mut Context<Self>) {
+            self.failed = false;
+        }
+    }
+    impl Handler<PhoenixMsg> for Phoenix {
+        type Result = ();
+        fn handle(&mut self, msg: PhoenixMsg, ctx: &mut Context<Self>) {
+            match msg {
+                PhoenixMsg::Fail { .. } => {
+                    failing();
+                    self.failed = true;
+                    ctx.stop();
+                }
+                PhoenixMsg::SinceFailure(reply) => {
+                    assert!(!self.failed, "answered before the restart");
+                    let _ = reply.send(since_failure());
+                }
+            }
+        }
+    }
+
+    Actix { threads: 1 }.block_on(move |_| async move {
+        let phoenix = Supervisor::start(|_| Phoenix { failed: false });
+        let mut taken = histogram();
+        for recorded in rounds(samples) {
+            phoenix.do_send(PhoenixMsg::Fail { panic: false });
+            let since = ask_since_failure(|msg| phoenix.do_send(msg)).await;
+            if recorded {
+                taken.record(since.max(1)).expect("in range");
+            }
+        }
+        taken
+    })
+}
+
+/// ractor: `samples` restarts of a linked child by its supervisor.
+pub fn ractor(samples: u64, panic: bool) -> Histogram<u64> {
+    use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+
+    struct Phoenix;
+    impl Actor for Phoenix {
+        type Msg = PhoenixMsg;
+        type State = ();
+        type Arguments = ();
+        async fn pre_start(
+            &self,
+            _: ActorRef<PhoenixMsg>,
+            (): (),
+        ) -> Result<(), ActorProcessingErr> {
+            Ok(())
+        }
+        async fn handle(
+            &self,
+            _: ActorRef<PhoenixMsg>,
+            msg: PhoenixMsg,
+            (): &mut (),
+        ) -> Result<(), ActorProcessingErr> {
+            match msg {
+                PhoenixMsg::Fail { panic } => {
+                    failing();
+                    if panic {
+                        panic_quietly();
+                    }
+                    Err("restart benchmark".into())
+                }
+                PhoenixMsg::SinceFailure(reply) => {
+                    let _ = reply.send(since_failure());
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Spawns the child and restarts it on failure, telling `incarnations`.
+    struct Overseer;
+    impl Actor for Overseer {
+        type Msg = ();
+        type State = mpsc::UnboundedSender<ActorRef<PhoenixMsg>>;
+        type Arguments = mpsc::UnboundedSender<ActorRef<PhoenixMsg>>;
+        async fn pre_start(
+            &self,
+            myself: ActorRef<()>,
+            incarnations: Self::Arguments,
+        ) -> Result<Self::State, ActorProcessingErr> {
+            let (child, _) = Actor::spawn_linked(None, Phoenix, (), myself.get_cell()).await?;
+            incarnations.send(child)?;
+            Ok(incarnations)
+        }
+        async fn handle_supervisor_evt(
+            &self,
+            myself: ActorRef<()>,
+            event: SupervisionEvent,
+            incarnations: &mut Self::State,
+        ) -> Result<(), ActorProcessingErr> {
+            if let SupervisionEvent::ActorFailed(..) = event {
+                let (child, _) = Actor::spawn_linked(None, Phoenix, (), myself.get_cell()).await?;
+                incarnations.send(child)?;
+            }
+            Ok(())
+        }
+    }
+
+    Ractor { threads: 1 }.block_on(move |()| async move {
+        let (tell, mut incarnations) = mpsc::unbounded_channel();
+        let (overseer, _) = Actor::spawn(None, Overseer, tell).await.expect("spawn");
+        let mut phoenix = incarnations.recv().await.expect("the first child");
+        let mut taken = histogram();
+        for recorded in rounds(samples) {
+            phoenix.cast(PhoenixMsg::Fail { panic }).expect("alive");
+            phoenix = incarnations.recv().await.expect("restarted");
+            let since = ask_since_failure(|msg| phoenix.cast(msg).expect("alive")).await;
+            if recorded {
+                taken.record(since.max(1)).expect("in range");
+            }
+        }
+        overseer.stop(None);
+        taken
+    })
+}
+
+/// kameo: `samples` restarts of a linked child by its supervisor.
+pub fn kameo(samples: u64, panic: bool) -> Histogram<u64> {
+    use std::ops::ControlFlow;
+
+    use kameo::actor::{ActorId, ActorRef, Spawn, WeakActorRef};
+    use kameo::error::{ActorStopReason, Infallible};
+    use kameo::message::{Context, Message};
+    use kameo::Actor;
+
+    struct Phoenix;
+    impl Actor for Phoenix {
+        type Args = Self;
+        type Error = Infallible;
+        async fn on_start(state: Self, _: ActorRef<Self>) -> Result<Self, Infallible> {
+            Ok(state)
+        }
+    }
+    impl Message<PhoenixMsg> for Phoenix {
+        type Reply = Result<(), &'static str>;
+        async fn handle(
+            &mut self,
+            msg: PhoenixMsg,
+            _: &mut Context<Self, Self::Reply>,
+        ) -> Self::Reply {
+            match msg {
+                PhoenixMsg::Fail { panic } => {
+                    failing();
+                    if panic {
+                        panic_quietly();
+                    }
+                    Err("restart benchmark")
+                }
+                PhoenixMsg::SinceFailure(reply) => {
+                    let _ = reply.send(since_failure());
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Spawns the child and restarts it when it dies, telling
+    /// `incarnations`.
+    struct Overseer {
+        incarnations: mpsc::UnboundedSender<ActorRef<Phoenix>>,
+    }
+    impl Actor for Overseer {
+        type Args = Self;
+        type Error = Infallible;
+        async fn on_start(state: Self, myself: ActorRef<Self>) -> Result<Self, Infallible> {
+            let child = Phoenix::spawn_link(&myself, Phoenix).await;
+            let _ = state.incarnations.send(child);
+            Ok(state)
+        }
+        async fn on_link_died(
+            &mut self,
+            myself: WeakActorRef<Self>,
+            _: ActorId,
+            reason: ActorStopReason,
+        ) -> Result<ControlFlow<ActorStopReason>, Infallible> {
+            if let (ActorStopReason::Panicked(_), Some(myself)) = (reason, myself.upgrade()) {
+                let child = Phoenix::spawn_link(&myself, Phoenix).await;
+                let _ = self.incarnations.send(child);
+            }
+            Ok(ControlFlow::Continue(()))
+        }
+    }
+
+    Kameo { threads: 1 }.block_on(move |()| async move {
+        let (tell, mut incarnations) = mpsc::unbounded_channel();
+        let overseer = Overseer::spawn(Overseer { incarnations: tell });
+        let mut phoenix = incarnations.recv().await.expect("the first child");
+        let mut taken = histogram();
+        for recorded in rounds(samples) {
+            phoenix.tell(PhoenixMsg::Fail { panic }).try_send().expect("room");
+            phoenix = incarnations.recv().await.expect("restarted");
+            let since = ask_since_failure(|msg| phoenix.tell(msg).try_send().expect("room")).await;
+            if recorded {
+                taken.record(since.max(1)).expect("in range");
+            }
+        }
+        overseer.kill();
+        taken
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every peer restarts its phoenix, each round, and the new incarnation
+    /// answers: a peer that lost the message or never restarted would hang
+    /// or panic here, not pass.
+    #[test]
+    fn every_peer_restarts_and_answers() {
+        let rounds = 20;
+        for taken in [
+            actix(rounds),
+            ractor(rounds, false),
+            ractor(rounds, true),
+            kameo(rounds, false),
+            kameo(rounds, true),
+        ] {
+            assert_eq!(taken.len(), rounds);
+        }
+    }
+}
