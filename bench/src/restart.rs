@@ -18,7 +18,7 @@
 //! then sends it the next message. That hop is part of what a restart costs
 //! there. Everything runs on one thread, as whirl's rows do on one shard.
 
-use std::sync::Mutex;
+use std::cell::Cell;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
@@ -29,17 +29,20 @@ use crate::actors::kameo_actors::Kameo;
 use crate::actors::ractor_actors::Ractor;
 use crate::actors::Peer;
 
-/// When the phoenix last failed.
-static FAILED_AT: Mutex<Option<Instant>> = Mutex::new(None);
+thread_local! {
+    /// When the phoenix of this thread last failed (every peer here runs on
+    /// one thread; whirl's rows keep theirs the same way).
+    static FAILED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+}
 
 /// Records the failure, now.
 fn failing() {
-    *FAILED_AT.lock().expect("not poisoned") = Some(Instant::now());
+    FAILED_AT.with(|at| at.set(Some(Instant::now())));
 }
 
 /// Nanoseconds since the last failure.
 fn since_failure() -> u64 {
-    let at = FAILED_AT.lock().expect("not poisoned").expect("failed before");
+    let at = FAILED_AT.with(Cell::get).expect("failed before, on this thread");
     at.elapsed().as_nanos() as u64
 }
 

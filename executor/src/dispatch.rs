@@ -678,8 +678,10 @@ pub(crate) struct MeshView {
 /// Ring checks between two yields to the executor while spinning.
 const SPIN_CHECKS_PER_YIELD: usize = 64;
 
-/// Turns of the spin between two reads of the clock while other tasks run
-/// (a turn is then some 100 ns: the spin overshoots by a few µs at most).
+/// Turns of the spin between two reads of the clock while other tasks run.
+/// A turn then lasts as long as their polls (some 100 ns for a task that
+/// spins too): the spin overshoots by at most 32 of them, time those tasks
+/// were using the core anyway.
 const TURNS_PER_CLOCK_READ: u32 = 32;
 
 /// Parks the dispatch loop: announce on the doorbell (and on each full ring

@@ -31,7 +31,9 @@ impl RestartWindow {
     pub(crate) fn admit(&mut self, now: Instant, max: u32, within: Duration) -> Option<u32> {
         let width = if max <= EXACT { Duration::ZERO } else { within / EXACT };
         while let Some(&(began, count)) = self.groups.front() {
-            if now.saturating_duration_since(began) <= within + width {
+            // Saturating: `intensity(u32::MAX, Duration::MAX)` is how one
+            // says "never give up".
+            if now.saturating_duration_since(began) <= within.saturating_add(width) {
                 break;
             }
             self.groups.pop_front();
@@ -85,6 +87,15 @@ mod tests {
         // Every restart of the last window still counts, and a 64th more at most.
         let held = window.total;
         assert!((100_000..=100_000 + 2 * 100_000 / 64).contains(&held), "{held}");
+    }
+
+    #[test]
+    fn an_endless_window_does_not_overflow() {
+        let t0 = Instant::now();
+        let mut window = RestartWindow::default();
+        for i in 0..3u64 {
+            assert_eq!(window.admit(t0 + ms(i), u32::MAX, Duration::MAX), Some(i as u32));
+        }
     }
 
     #[test]
