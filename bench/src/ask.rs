@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::oneshot;
 
 use crate::actors::{Ctx, Logic, Peer};
+use crate::report::Samples;
 
 /// Answers each question with its number plus one.
 struct Answerer;
@@ -30,16 +31,16 @@ impl<P: Peer> Logic<P> for Answerer {
 pub fn round_trips<P: Peer>(peer: &P, samples: u64) -> Histogram<u64> {
     peer.block_on(move |h| async move {
         let answerer = P::spawn(&h, 1, Answerer).await;
-        let mut taken = Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
-        for i in 0..samples + samples / 10 {
+        let mut taken = Samples::after_warm_up(samples);
+        let mut question = 0;
+        while taken.wanted() {
             let began = Instant::now();
             let (reply, answer) = oneshot::channel();
-            P::tell(&answerer, (i, reply)).await;
-            assert_eq!(answer.await, Ok(i + 1), "answered");
-            if i >= samples / 10 {
-                taken.record((began.elapsed().as_nanos() as u64).max(1)).expect("in range");
-            }
+            P::tell(&answerer, (question, reply)).await;
+            assert_eq!(answer.await, Ok(question + 1), "answered");
+            taken.record(began.elapsed().as_nanos() as u64);
+            question += 1;
         }
-        taken
+        taken.into_histogram()
     })
 }

@@ -8,6 +8,46 @@ pub fn histogram(max: u64) -> Histogram<u64> {
     Histogram::new_with_bounds(1, max, 3).expect("valid histogram bounds")
 }
 
+/// A latency scenario's rounds: a tenth as many to warm up, then the
+/// samples, each recorded in nanoseconds.
+#[derive(Debug)]
+pub struct Samples {
+    warm_up: u64,
+    rounds_left: u64,
+    taken: Histogram<u64>,
+}
+
+impl Samples {
+    /// `samples` recorded after `samples / 10` rounds of warm-up.
+    pub fn after_warm_up(samples: u64) -> Self {
+        Self {
+            warm_up: samples / 10,
+            rounds_left: samples + samples / 10,
+            taken: histogram(60_000_000_000),
+        }
+    }
+
+    /// Whether another round is due.
+    pub fn wanted(&self) -> bool {
+        self.rounds_left > 0
+    }
+
+    /// Ends a round that took `ns` nanoseconds: recorded unless it warmed up.
+    pub fn record(&mut self, ns: u64) {
+        self.rounds_left -= 1;
+        if self.warm_up > 0 {
+            self.warm_up -= 1;
+        } else {
+            self.taken.record(ns.max(1)).expect("in range");
+        }
+    }
+
+    /// What the recorded rounds took.
+    pub fn into_histogram(self) -> Histogram<u64> {
+        self.taken
+    }
+}
+
 /// The percentiles every latency row reports.
 #[derive(Debug, Clone, Copy)]
 pub struct Latency {

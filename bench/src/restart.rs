@@ -28,27 +28,28 @@ use crate::actors::actix_actors::Actix;
 use crate::actors::kameo_actors::Kameo;
 use crate::actors::ractor_actors::Ractor;
 use crate::actors::Peer;
+use crate::report::Samples;
 
 thread_local! {
-    /// When the phoenix of this thread last failed (every peer here runs on
-    /// one thread; whirl's rows keep theirs the same way).
+    /// When the phoenix of this thread last failed (each runtime's phoenix
+    /// fails and answers on one thread: whirl's on its shard's).
     static FAILED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Records the failure, now.
-fn failing() {
+pub(crate) fn failing() {
     FAILED_AT.with(|at| at.set(Some(Instant::now())));
 }
 
 /// Nanoseconds since the last failure.
-fn since_failure() -> u64 {
+pub(crate) fn since_failure() -> u64 {
     let at = FAILED_AT.with(Cell::get).expect("failed before, on this thread");
     at.elapsed().as_nanos() as u64
 }
 
-/// A panic that skips the panic hook, as whirl's row does: the hook's
+/// A panic that skips the panic hook, in every runtime's row: the hook's
 /// printing is not what is measured.
-fn panic_quietly() -> ! {
+pub(crate) fn panic_quietly() -> ! {
     std::panic::resume_unwind(Box::new("restart benchmark"))
 }
 
@@ -68,21 +69,15 @@ impl actix::Message for PhoenixMsg {
     type Result = ();
 }
 
-/// The rounds of a run, a tenth as many to warm up and then `samples`:
-/// whether each is recorded.
-fn rounds(samples: u64) -> impl Iterator<Item = bool> {
-    (0..samples + samples / 10).map(move |i| i >= samples / 10)
-}
-
-/// The histogram the rounds go into.
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("bounds")
-}
-
-/// Asks `send` to deliver a [`PhoenixMsg::SinceFailure`] and awaits it.
-async fn ask_since_failure(send: impl FnOnce(PhoenixMsg)) -> u64 {
+/// A [`PhoenixMsg::SinceFailure`] and where its answer comes, made before
+/// the failure so that nothing of the question is made in the measured time.
+fn question() -> (PhoenixMsg, oneshot::Receiver<u64>) {
     let (reply, answer) = oneshot::channel();
-    send(PhoenixMsg::SinceFailure(reply));
+    (PhoenixMsg::SinceFailure(reply), answer)
+}
+
+/// The new incarnation's answer to [`question`].
+async fn answered(answer: oneshot::Receiver<u64>) -> u64 {
     answer.await.expect("the new incarnation answers")
 }
 
@@ -121,15 +116,14 @@ pub fn actix(samples: u64) -> Histogram<u64> {
 
     Actix { threads: 1 }.block_on(move |_| async move {
         let phoenix = Supervisor::start(|_| Phoenix { failed: false });
-        let mut taken = histogram();
-        for recorded in rounds(samples) {
+        let mut taken = Samples::after_warm_up(samples);
+        while taken.wanted() {
+            let (question, answer) = question();
             phoenix.do_send(PhoenixMsg::Fail { panic: false });
-            let since = ask_since_failure(|msg| phoenix.do_send(msg)).await;
-            if recorded {
-                taken.record(since.max(1)).expect("in range");
-            }
+            phoenix.do_send(question);
+            taken.record(answered(answer).await);
         }
-        taken
+        taken.into_histogram()
     })
 }
 
@@ -204,17 +198,16 @@ pub fn ractor(samples: u64, panic: bool) -> Histogram<u64> {
         let (tell, mut incarnations) = mpsc::unbounded_channel();
         let (overseer, _) = Actor::spawn(None, Overseer, tell).await.expect("spawn");
         let mut phoenix = incarnations.recv().await.expect("the first child");
-        let mut taken = histogram();
-        for recorded in rounds(samples) {
+        let mut taken = Samples::after_warm_up(samples);
+        while taken.wanted() {
+            let (question, answer) = question();
             phoenix.cast(PhoenixMsg::Fail { panic }).expect("alive");
             phoenix = incarnations.recv().await.expect("restarted");
-            let since = ask_since_failure(|msg| phoenix.cast(msg).expect("alive")).await;
-            if recorded {
-                taken.record(since.max(1)).expect("in range");
-            }
+            phoenix.cast(question).expect("alive");
+            taken.record(answered(answer).await);
         }
         overseer.stop(None);
-        taken
+        taken.into_histogram()
     })
 }
 
@@ -289,17 +282,16 @@ pub fn kameo(samples: u64, panic: bool) -> Histogram<u64> {
         let (tell, mut incarnations) = mpsc::unbounded_channel();
         let overseer = Overseer::spawn(Overseer { incarnations: tell });
         let mut phoenix = incarnations.recv().await.expect("the first child");
-        let mut taken = histogram();
-        for recorded in rounds(samples) {
+        let mut taken = Samples::after_warm_up(samples);
+        while taken.wanted() {
+            let (question, answer) = question();
             phoenix.tell(PhoenixMsg::Fail { panic }).try_send().expect("room");
             phoenix = incarnations.recv().await.expect("restarted");
-            let since = ask_since_failure(|msg| phoenix.tell(msg).try_send().expect("room")).await;
-            if recorded {
-                taken.record(since.max(1)).expect("in range");
-            }
+            phoenix.tell(question).try_send().expect("room");
+            taken.record(answered(answer).await);
         }
         overseer.kill();
-        taken
+        taken.into_histogram()
     })
 }
 

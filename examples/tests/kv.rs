@@ -182,6 +182,35 @@ fn an_idle_client_is_closed_after_the_timeout() {
 }
 
 #[test]
+fn a_client_that_stops_reading_its_replies_is_closed_after_the_timeout() {
+    let server = Server::start(&["--timeout", "1"]);
+    let mut c = server.client();
+    let megabyte = vec![b'x'; 1 << 20];
+    let _: () = cmd("SET").arg("big").arg(&megabyte[..]).query(&mut c).unwrap();
+    // 100 MB of replies asked for, far more than the sockets buffer.
+    let mut reader = server.raw();
+    reader.write_all(&b"GET big\r\n".repeat(100)).unwrap();
+    // The server's write times out after 1 s and it closes the connection;
+    // reading starts well after that.
+    std::thread::sleep(Duration::from_secs(4));
+    let mut got = 0;
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            // Closed with requests still unread on its side: a reset.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("closed, not timed out: {e}"),
+        }
+    }
+    assert!(got < 100 << 20, "cut short: {got} bytes of 100 MB");
+    // (The first client was idle meanwhile, and closed too.)
+    let pong: String = cmd("PING").query(&mut server.client()).unwrap();
+    assert_eq!(pong, "PONG", "the server itself goes on");
+}
+
+#[test]
 fn limits_refuse_with_an_error() {
     let server = Server::start(&["--max-clients", "1", "--max-bulk-len", "8"]);
     let mut first = server.raw();

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// A side table from slot index to `V`.
-pub(crate) type BySlot<V> = HashMap<u32, V, BuildHasherDefault<SlotHasher>>;
+/// A side table from slot index (or `(slot, generation)`) to `V`.
+pub(crate) type BySlot<V, K = u32> = HashMap<K, V, BuildHasherDefault<SlotHasher>>;
 
 /// Hashes one slot index.
 #[derive(Debug, Default, Clone, Copy)]

@@ -14,10 +14,9 @@
 //! except that one not yet queued (or an orphaned outbox) may take room
 //! that came up during a pass first.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasherDefault;
+use std::collections::VecDeque;
 
-use crate::by_slot::SlotHasher;
+use crate::by_slot::BySlot;
 
 /// An actor, or a sender held back by it, as `(slot, generation)`.
 pub(crate) type SlotId = (u32, u32);
@@ -34,7 +33,7 @@ struct LocalWait {
 pub(crate) struct LocalWaits {
     waits: Vec<LocalWait>,
     /// Where in `waits` the wait for each target is.
-    index: HashMap<SlotId, usize, BuildHasherDefault<SlotHasher>>,
+    index: BySlot<usize, SlotId>,
     /// Emptied queues, kept for their capacity.
     spare: Vec<VecDeque<SlotId>>,
 }

@@ -19,11 +19,12 @@
 //!   included), parks and wake-ups, and entries run from each peer's ring
 //!   (counted once per ring per pass).
 
-use crate::by_slot::BySlot;
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+
+use crate::by_slot::BySlot;
 
 /// Counters of the actor at one slot, reset when the slot is freed (kept
 /// across restarts: the actor's refs stay valid).

@@ -311,8 +311,9 @@ fn micro(config: &Config) -> Vec<Scenario> {
     let mut asks = on_every_peer!(
         config,
         "micro/ask",
-        "ask round trip from the program to an actor (on the other core when there are two), \
-         answered through a tokio oneshot",
+        "ask round trip from the program to an actor, answered through a tokio oneshot (on \
+         two cores, whirl and actix place the actor on the other core; the tokio-based peers' \
+         scheduler decides)",
         Measure::Latency,
         |peer, _n| Sample::Latencies(crate::ask::round_trips(&peer, scale.samples))
     );
@@ -399,9 +400,10 @@ fn micro(config: &Config) -> Vec<Scenario> {
     all.push(memory);
     let mut restart = Scenario::new(
         "micro/restart",
-        "restart latency on one core, zero backoff: from the failure to the next message \
-         handled (ractor's and kameo's new child has a new address, which the program gets \
-         from the supervisor)",
+        "restart latency, zero backoff: from the failure to the next message handled, the \
+         actor on the program's core (whirl on a 2-shard runtime, the peers on one thread; \
+         ractor's and kameo's new child has a new address, which the program gets from the \
+         supervisor)",
         Measure::Latency,
     );
     for (name, panic, by) in [
@@ -464,8 +466,9 @@ fn whirl_only(config: &Config) -> Vec<Scenario> {
     }));
     let mut batches = Scenario::new(
         "pipeline/batches",
-        "closed-loop pipeline, send_many → worker → logger (a line per turn to /dev/null): per \
-         message vs handle_batch",
+        "closed-loop pipeline, program → worker → logger (a line per turn to /dev/null): per \
+         message vs handle_batch (whirl's program sends with send_many, tokio's one send per \
+         message: it has no batch send)",
         per_second("messages"),
     );
     batches.entries.extend(shared(

@@ -10,29 +10,22 @@ use glommio::{LocalExecutorBuilder, Placement};
 use hdrhistogram::Histogram;
 
 use super::Scale;
-use crate::report::histogram;
-
-fn per_second(count: u64, elapsed: Duration) -> u64 {
-    (count as f64 / elapsed.as_secs_f64()) as u64
-}
+use crate::report::{histogram, Samples};
+use crate::suite::whirl_runtime::per_second;
 
 /// Nanoseconds per hop: each sample times `hops_per_sample / 2` calls of
 /// `round_trip` (two hops each) and records the mean; the first tenth of the
 /// samples warms up.
 async fn sample_hops(scale: Scale, mut round_trip: impl AsyncFnMut(u64)) -> Histogram<u64> {
-    let mut hops = histogram(60_000_000_000);
-    let samples = scale.samples / 10;
-    for i in 0..samples + samples / 10 {
+    let mut hops = Samples::after_warm_up(scale.samples / 10);
+    while hops.wanted() {
         let began = Instant::now();
         for v in 0..scale.hops_per_sample / 2 {
             round_trip(v).await;
         }
-        let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
-        if i >= samples / 10 {
-            hops.record(ns.max(1)).expect("in range");
-        }
+        hops.record(began.elapsed().as_nanos() as u64 / scale.hops_per_sample);
     }
-    hops
+    hops.into_histogram()
 }
 
 /// glommio `local_channel`: two tasks on one executor; nanoseconds per hop
@@ -182,16 +175,16 @@ pub fn tokio_multi_round_trip(scale: Scale) -> Histogram<u64> {
             }
         });
         let pinger = tokio::spawn(async move {
-            let mut samples = histogram(60_000_000_000);
-            for i in 0..scale.samples + scale.samples / 10 {
+            let mut samples = Samples::after_warm_up(scale.samples);
+            let mut i = 0;
+            while samples.wanted() {
                 let began = Instant::now();
                 to_b.send(i).await.expect("echo alive");
                 from_b.recv().await.expect("echo alive");
-                if i >= scale.samples / 10 {
-                    samples.record((began.elapsed().as_nanos() as u64).max(1)).expect("in range");
-                }
+                samples.record(began.elapsed().as_nanos() as u64);
+                i += 1;
             }
-            samples
+            samples.into_histogram()
         });
         let samples = pinger.await.expect("pinger");
         echo.await.expect("echo");
@@ -310,6 +303,6 @@ pub fn tokio_pipeline(messages: u64, batch: usize) -> u64 {
         }
         drop(to_worker);
         logger.await.expect("the logger finished");
-        crate::suite::whirl_runtime::per_second(messages, began.elapsed())
+        per_second(messages, began.elapsed())
     })
 }

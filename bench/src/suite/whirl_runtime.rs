@@ -11,14 +11,19 @@ use whirl::{
 };
 
 use super::Scale;
-use crate::report::histogram;
+use crate::report::{histogram, Samples};
 
 /// A runtime of two pinned shards. `busy`: shards poll for 10 ms before
 /// parking, so they never park between the samples of a scenario; else they
 /// park at once.
 pub(crate) fn runtime(busy: bool) -> Runtime {
+    runtime_of(2, busy)
+}
+
+/// As [`runtime`], with `shards` shards.
+fn runtime_of(shards: usize, busy: bool) -> Runtime {
     let spin = if busy { Duration::from_millis(10) } else { Duration::ZERO };
-    Runtime::builder().shards(2).spin_before_park(spin).build().expect("runtime")
+    Runtime::builder().shards(shards).spin_before_park(spin).build().expect("runtime")
 }
 
 /// Counts what it gets; answers with the count.
@@ -58,11 +63,6 @@ pub fn same_shard_send(scale: Scale) -> [u64; 3] {
     [(); 3].map(|()| all.next().expect("one per target"))
 }
 
-thread_local! {
-    /// When the [`Phoenix`] of this thread last failed.
-    static FAILED_AT: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
-}
-
 /// Fails on request; its next incarnation tells how long after the failure
 /// it handled its first message.
 struct Phoenix;
@@ -80,16 +80,13 @@ impl Actor for Phoenix {
     fn handle(&mut self, msg: PhoenixMsg, ctx: &mut Context<Self>) {
         match msg {
             PhoenixMsg::Fail { panic } => {
-                FAILED_AT.with(|at| at.set(Some(Instant::now())));
+                crate::restart::failing();
                 if panic {
-                    std::panic::resume_unwind(Box::new("restart benchmark"));
+                    crate::restart::panic_quietly();
                 }
                 ctx.fail("restart benchmark");
             }
-            PhoenixMsg::SinceFailure(reply) => {
-                let at = FAILED_AT.with(|at| at.get()).expect("failed before");
-                reply.send(at.elapsed().as_nanos() as u64);
-            }
+            PhoenixMsg::SinceFailure(reply) => reply.send(crate::restart::since_failure()),
         }
     }
 }
@@ -125,15 +122,12 @@ pub fn restart_latency(scale: Scale, panic: bool, by: RestartedBy) -> Histogram<
             let sup = sys.spawn_supervisor(Placement::Shard(at), spec).expect("spawn");
             sup.child("phoenix").await.expect("its child")
         };
-        let mut samples = histogram(60_000_000_000);
-        for i in 0..scale.samples / 10 + scale.samples / 100 {
+        let mut samples = Samples::after_warm_up(scale.samples / 10);
+        while samples.wanted() {
             phoenix.send(PhoenixMsg::Fail { panic }).expect("room");
-            let since = phoenix.ask(PhoenixMsg::SinceFailure).await.expect("restarted");
-            if i >= scale.samples / 100 {
-                samples.record(since.max(1)).expect("in range");
-            }
+            samples.record(phoenix.ask(PhoenixMsg::SinceFailure).await.expect("restarted"));
         }
-        samples
+        samples.into_histogram()
     })
     .expect("block_on")
 }
@@ -262,17 +256,13 @@ pub fn same_shard_hops(scale: Scale) -> Histogram<u64> {
         let b = sys.spawn_on(here, || Hopper { peer: None, done: None }).expect("spawn");
         a.send(HopMsg::Peer(b)).expect("send");
         b.send(HopMsg::Peer(a)).expect("send");
-        let mut hops = histogram(60_000_000_000);
-        let samples = scale.samples / 10;
-        for i in 0..samples + samples / 10 {
+        let mut hops = Samples::after_warm_up(scale.samples / 10);
+        while hops.wanted() {
             let began = Instant::now();
             a.ask(|r| HopMsg::Start(scale.hops_per_sample, r)).await.expect("ask");
-            let ns = began.elapsed().as_nanos() as u64 / scale.hops_per_sample;
-            if i >= samples / 10 {
-                hops.record(ns.max(1)).expect("in range");
-            }
+            hops.record(began.elapsed().as_nanos() as u64 / scale.hops_per_sample);
         }
-        hops
+        hops.into_histogram()
     })
     .expect("block_on")
 }
@@ -482,22 +472,21 @@ async fn stream_many(to: ActorRef<SinkMsg>, count: u64) {
     }
 }
 
-/// Ask round trip from a task to an actor on shard `to`: nanoseconds.
+/// Ask round trip from a task to an actor on its shard (of a 1-shard
+/// runtime) or on the other shard of two: nanoseconds.
 pub fn ask_round_trip(scale: Scale, cross_shard: bool) -> Histogram<u64> {
-    let rt = runtime(true);
+    let rt = runtime_of(if cross_shard { 2 } else { 1 }, true);
     rt.block_on(move |sys| async move {
         let here = sys.current_shard().expect("on a shard");
         let to = if cross_shard { 1 - here } else { here };
         let sink = sys.spawn_on(to, || Sink { count: 0 }).expect("spawn");
-        let mut samples = histogram(60_000_000_000);
-        for i in 0..scale.samples + scale.samples / 10 {
+        let mut samples = Samples::after_warm_up(scale.samples);
+        while samples.wanted() {
             let began = Instant::now();
             sink.ask(SinkMsg::Count).await.expect("ask");
-            if i >= scale.samples / 10 {
-                samples.record((began.elapsed().as_nanos() as u64).max(1)).expect("in range");
-            }
+            samples.record(began.elapsed().as_nanos() as u64);
         }
-        samples
+        samples.into_histogram()
     })
     .expect("block_on")
 }
@@ -536,6 +525,7 @@ pub fn spawn_rate(scale: Scale) -> u64 {
     .expect("block_on")
 }
 
+/// `count` done in `elapsed`, per second.
 pub(crate) fn per_second(count: u64, elapsed: Duration) -> u64 {
     (count as f64 / elapsed.as_secs_f64()) as u64
 }

@@ -425,21 +425,20 @@ mod tests {
         s.as_bytes().to_vec()
     }
 
+    /// `SET key value` with `when` and `expiry`, without `GET`.
+    fn set(key: &str, value: &str, when: SetWhen, expiry: SetExpiry) -> Op {
+        Op::Set { key: b(key), value: b(value), when, expiry, get: false }
+    }
+
     #[test]
     fn strings_counters_and_types() {
         let mut s = Store::default();
         let now = Instant::now();
-        let set = |key: &str, value: &str| Op::Set {
-            key: b(key),
-            value: b(value),
-            when: SetWhen::Always,
-            expiry: SetExpiry::Clear,
-            get: false,
-        };
-        assert_eq!(s.run(set("a", "10"), now), Response::Ok);
+        let set_plain = |key, value| set(key, value, SetWhen::Always, SetExpiry::Clear);
+        assert_eq!(s.run(set_plain("a", "10"), now), Response::Ok);
         assert_eq!(s.run(Op::IncrBy(b("a"), 5), now), Response::Int(15));
         assert_eq!(s.run(Op::Get(b("a")), now), Response::Bulk(b("15")));
-        assert_eq!(s.run(set("t", "x"), now), Response::Ok);
+        assert_eq!(s.run(set_plain("t", "x"), now), Response::Ok);
         assert_eq!(s.run(Op::IncrBy(b("t"), 1), now), Response::not_an_integer());
         assert_eq!(
             s.run(Op::IncrBy(b("a"), i64::MAX), now),
@@ -459,31 +458,13 @@ mod tests {
     fn expiry_on_touch_and_by_sweep() {
         let mut s = Store::default();
         let now = Instant::now();
-        let set = Op::Set {
-            key: b("k"),
-            value: b("v"),
-            when: SetWhen::Absent,
-            expiry: SetExpiry::After(Duration::from_secs(10)),
-            get: false,
-        };
-        assert_eq!(s.run(set, now), Response::Ok);
+        let ten_seconds = SetExpiry::After(Duration::from_secs(10));
+        assert_eq!(s.run(set("k", "v", SetWhen::Absent, ten_seconds), now), Response::Ok);
         assert_eq!(s.run(Op::Ttl(b("k"), Unit::Seconds), now), Response::Int(10));
         let later = now + Duration::from_secs(11);
         assert_eq!(s.run(Op::Exists(b("k")), later), Response::Int(0), "gone when touched");
         assert_eq!(s.run(Op::Ttl(b("k"), Unit::Millis), later), Response::Int(-2));
-        assert_eq!(
-            s.run(
-                Op::Set {
-                    key: b("j"),
-                    value: b("v"),
-                    when: SetWhen::Always,
-                    expiry: SetExpiry::Clear,
-                    get: false
-                },
-                now
-            ),
-            Response::Ok
-        );
+        assert_eq!(s.run(set("j", "v", SetWhen::Always, SetExpiry::Clear), now), Response::Ok);
         assert_eq!(s.run(Op::Expire(b("j"), 1000), now), Response::Int(1));
         assert!(s.sweep(now + Duration::from_secs(2), Duration::from_secs(1)));
         assert_eq!(s.keys.len(), 0, "swept without a touch");
@@ -494,14 +475,8 @@ mod tests {
         let mut s = Store::default();
         let now = Instant::now();
         for _ in 0..10_000 {
-            let set = Op::Set {
-                key: b("k"),
-                value: b("v"),
-                when: SetWhen::Always,
-                expiry: SetExpiry::After(Duration::from_secs(86_400)),
-                get: false,
-            };
-            s.run(set, now);
+            let a_day = SetExpiry::After(Duration::from_secs(86_400));
+            s.run(set("k", "v", SetWhen::Always, a_day), now);
             s.forget_stale_records();
         }
         assert!(s.expiries.len() <= 1 + STALE_RECORDS, "{} records", s.expiries.len());
@@ -513,12 +488,8 @@ mod tests {
         let mut s = Store::default();
         let now = Instant::now();
         for i in 0..100_000u32 {
-            let key = i.to_string().into_bytes();
             let ttl = SetExpiry::After(Duration::from_millis(1));
-            s.run(
-                Op::Set { key, value: b("v"), when: SetWhen::Always, expiry: ttl, get: false },
-                now,
-            );
+            s.run(set(&i.to_string(), "v", SetWhen::Always, ttl), now);
         }
         let later = now + Duration::from_secs(1);
         assert!(!s.sweep(later, Duration::ZERO), "one round of 256, then out of time");
