@@ -52,7 +52,7 @@ for i in "${!loads[@]}"; do
   echo "|---|---|---:|---:|---:|---:|"
   # fields: server, load, round, "test", "rps", avg, min, p50, p95, p99, max
   tr -d '"' < "$out/all.csv" | awk -F, -v load="$i" '
-    $2 == load { key = $4 SUBSEP $1; n[key]++; row[key, n[key]] = $5 " " $8 " " $10; tests[$4] = 1; servers[$1] = 1 }
+    $2 == load { key = $4 SUBSEP $1; n[key]++; row[key, n[key]] = $5 " " $8 " " $10; tests[$4] = 1 }
     END {
       split("redis-server kv-1-shard kv-2-shards", order, " ")
       for (t in tests) {

@@ -7,21 +7,28 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use redis::cmd;
+
 /// A running server, shut down (or killed) when dropped.
 struct Server {
     child: Child,
     port: u16,
 }
 
+/// The kv binary, on `port` with two shards.
+fn kv(port: u16) -> Command {
+    let mut kv = Command::new(env!("CARGO_BIN_EXE_kv"));
+    kv.args(["--port", &port.to_string(), "--shards", "2"]);
+    kv
+}
+
 impl Server {
     fn start(extra: &[&str]) -> Self {
-        let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kv"))
-            .args(["--port", &port.to_string(), "--shards", "2"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("kv starts");
+        Self::start_on(free_port(), extra)
+    }
+
+    fn start_on(port: u16, extra: &[&str]) -> Self {
+        let mut child = kv(port).args(extra).stdout(Stdio::piped()).spawn().expect("kv starts");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("a line");
         assert!(line.starts_with("whirl-kv listening on"), "{line}");
@@ -58,8 +65,10 @@ fn read_to_close(mut stream: TcpStream) -> String {
     String::from_utf8_lossy(&all).into_owned()
 }
 
-fn cmd(name: &str) -> redis::Cmd {
-    redis::cmd(name)
+/// The server answers a PING on `c`.
+fn assert_pongs(c: &mut redis::Connection, why: &str) {
+    let pong: String = cmd("PING").query(c).unwrap();
+    assert_eq!(pong, "PONG", "{why}");
 }
 
 #[test]
@@ -116,8 +125,7 @@ fn commands_across_shards_as_a_redis_client_sees_them() {
     assert!(err.to_string().contains("unknown command 'NOSUCH'"), "{err}");
     let err = cmd("GET").query::<String>(&mut c).unwrap_err();
     assert!(err.to_string().contains("wrong number of arguments for 'get'"), "{err}");
-    let pong: String = cmd("PING").query(&mut c).unwrap();
-    assert_eq!(pong, "PONG");
+    assert_pongs(&mut c, "after the errors");
 }
 
 #[test]
@@ -143,9 +151,7 @@ fn a_malformed_frame_closes_only_its_own_connection() {
         "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n",
         "what came before is answered, then the error, then the close"
     );
-    let mut c = server.client();
-    let pong: String = cmd("PING").query(&mut c).unwrap();
-    assert_eq!(pong, "PONG");
+    assert_pongs(&mut server.client(), "other connections go on");
 }
 
 #[test]
@@ -176,9 +182,7 @@ fn an_idle_client_is_closed_after_the_timeout() {
     let idle = server.raw();
     // The server closes it after 1 s; the read below waits up to 10 s.
     assert_eq!(read_to_close(idle), "");
-    let mut c = server.client();
-    let pong: String = cmd("PING").query(&mut c).unwrap();
-    assert_eq!(pong, "PONG", "the server itself goes on");
+    assert_pongs(&mut server.client(), "the server itself goes on");
 }
 
 #[test]
@@ -206,8 +210,7 @@ fn a_client_that_stops_reading_its_replies_is_closed_after_the_timeout() {
     }
     assert!(got < 100 << 20, "cut short: {got} bytes of 100 MB");
     // (The first client was idle meanwhile, and closed too.)
-    let pong: String = cmd("PING").query(&mut server.client()).unwrap();
-    assert_eq!(pong, "PONG", "the server itself goes on");
+    assert_pongs(&mut server.client(), "the server itself goes on");
 }
 
 #[test]
@@ -245,34 +248,18 @@ fn shutdown_stops_the_server_and_a_taken_port_is_an_error() {
     let _ = cmd("SHUTDOWN").query::<()>(&mut c);
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status}");
-    // A new server binds the port at once, TIME_WAIT or not.
-    let port = server.port.to_string();
-    let mut again = Command::new(env!("CARGO_BIN_EXE_kv"))
-        .args(["--port", &port, "--shards", "2"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(again.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let _ = again.kill();
-    let _ = again.wait();
-    assert!(line.starts_with("whirl-kv listening on"), "restarted on the same port: {line:?}");
+    // A new server binds the port at once, TIME_WAIT or not (`start_on`
+    // checks that it listens).
+    drop(Server::start_on(server.port, &[]));
 
     // A port another kv serves is taken too, though both would bind it
     // with SO_REUSEPORT.
     let first = Server::start(&[]);
-    let out = Command::new(env!("CARGO_BIN_EXE_kv"))
-        .args(["--port", &first.port.to_string(), "--shards", "2"])
-        .output()
-        .unwrap();
+    let out = kv(first.port).output().unwrap();
     assert!(!out.status.success(), "a second server on the same port");
 
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = taken.local_addr().unwrap().port().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_kv"))
-        .args(["--port", &port, "--shards", "2"])
-        .output()
-        .unwrap();
+    let out = kv(taken.local_addr().unwrap().port()).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot listen on"), "{stderr}");

@@ -5,9 +5,9 @@
 //!
 //! Run: `cargo run --release -p whirl-examples --bin 11_work_pool`
 
+use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use whirl::bumpalo::Bump;
@@ -63,8 +63,9 @@ enum WorkError {
 /// Workers spread round robin over the shards.
 struct Pool<D, R> {
     workers: Vec<ActorRef<Job<D, R>>>,
-    in_flight: Arc<[AtomicUsize]>,
-    next: AtomicUsize,
+    /// Items in flight at each worker (the pool lives on one shard).
+    in_flight: Vec<Cell<usize>>,
+    next: Cell<usize>,
     pick: Pick,
 }
 
@@ -84,8 +85,8 @@ impl<D: Send + 'static, R: Send + 'static> Pool<D, R> {
                     .expect("the shard exists")
             })
             .collect();
-        let in_flight = (0..size).map(|_| AtomicUsize::new(0)).collect();
-        Self { workers, in_flight, next: AtomicUsize::new(0), pick }
+        let in_flight = (0..size).map(|_| Cell::new(0)).collect();
+        Self { workers, in_flight, next: Cell::new(0), pick }
     }
 
     /// Runs `work(data)` on a worker and returns its result.
@@ -122,27 +123,30 @@ impl<D: Send + 'static, R: Send + 'static> Pool<D, R> {
 
     fn choose(&self) -> usize {
         match self.pick {
-            Pick::RoundRobin => self.next.fetch_add(1, Ordering::Relaxed) % self.workers.len(),
+            Pick::RoundRobin => {
+                let next = self.next.replace(self.next.get() + 1);
+                next % self.workers.len()
+            }
             Pick::LeastLoaded => (0..self.workers.len())
-                .min_by_key(|&i| self.in_flight[i].load(Ordering::Relaxed))
+                .min_by_key(|&i| self.in_flight[i].get())
                 .expect("a pool has workers"),
         }
     }
 }
 
 /// One item in flight at a worker, for as long as it lives.
-struct InFlight<'a>(&'a AtomicUsize);
+struct InFlight<'a>(&'a Cell<usize>);
 
 impl<'a> InFlight<'a> {
-    fn count(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
+    fn count(counter: &'a Cell<usize>) -> Self {
+        counter.set(counter.get() + 1);
         Self(counter)
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.set(self.0.get() - 1);
     }
 }
 

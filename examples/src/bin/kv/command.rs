@@ -39,34 +39,35 @@ pub(crate) enum Plan {
 }
 
 /// The plan for one command (`args` not empty).
-pub(crate) fn plan(mut args: Vec<Bytes>) -> Plan {
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    let arity_ok = match ARITY.iter().find(|(n, _)| *n == name) {
-        None => return Plan::Reply(unknown(&args)),
-        // Redis's convention: n exactly, -n at least n (the name counts).
-        Some(&(_, arity)) => {
-            if arity >= 0 {
-                args.len() == arity as usize
-            } else {
-                args.len() >= arity.unsigned_abs() as usize
-            }
-        }
+pub(crate) fn plan(args: Vec<Bytes>) -> Plan {
+    // The table's lower-case name, found without a lower-case copy.
+    let Some(&(name, arity)) =
+        ARITY.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(&args[0]))
+    else {
+        return Plan::Reply(unknown(&args));
+    };
+    // Redis's convention: n exactly, -n at least n (the name counts).
+    let arity_ok = if arity >= 0 {
+        args.len() == arity as usize
+    } else {
+        args.len() >= arity.unsigned_abs() as usize
     };
     if !arity_ok {
         return Plan::Reply(Response::err(format!(
             "wrong number of arguments for '{name}' command"
         )));
     }
-    let mut rest = args.split_off(1).into_iter();
-    // The next argument: there is one, the arity says so.
+    let mut rest = args.into_iter();
+    rest.next(); // the name
+                 // The next argument: there is one, the arity says so.
     macro_rules! next {
         () => {
             rest.next().expect("arity checked")
         };
     }
     let one = |op: Op| Plan::Ops(vec![op], Combine::Single);
-    match name.as_str() {
-        "ping" => match args.len() + rest.len() {
+    match name {
+        "ping" => match 1 + rest.len() {
             1 => Plan::Reply(Response::Status("PONG")),
             2 => Plan::Reply(Response::Bulk(next!())),
             _ => Plan::Reply(Response::err("wrong number of arguments for 'ping' command")),

@@ -200,7 +200,9 @@ async fn ask_all(server: &Server, batches: Vec<Vec<Op>>) -> Vec<std::vec::IntoIt
             if let Answer::Asking(ask) = answer {
                 match Pin::new(ask).poll(cx) {
                     // An ask fails only when the store is gone: shutdown.
-                    Poll::Ready(got) => *answer = Answer::Got(got.unwrap_or_default()),
+                    Poll::Ready(got) => {
+                        *answer = Answer::Got(got.map(Vec::from).unwrap_or_default())
+                    }
                     Poll::Pending => waiting = true,
                 }
             }
@@ -233,7 +235,7 @@ fn combine_replies(
             parts
                 .map(|r| match r {
                     // MGET reads a key of another type as nil.
-                    Response::Error(e) if e.starts_with("WRONGTYPE") => Response::Nil,
+                    Response::WrongType => Response::Nil,
                     r => r,
                 })
                 .collect(),
@@ -248,7 +250,9 @@ fn combine_replies(
             }
             Response::Int(sum)
         }
-        Combine::Ok => parts.find(|r| matches!(r, Response::Error(_))).unwrap_or(Response::Ok),
+        Combine::Ok => parts
+            .find(|r| matches!(r, Response::Error(_) | Response::WrongType))
+            .unwrap_or(Response::Ok),
         Combine::Info => {
             let keys: i64 = parts.map(|r| if let Response::Int(n) = r { n } else { 0 }).sum();
             Response::Bulk(info(server, keys).into_bytes())

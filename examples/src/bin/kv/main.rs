@@ -76,6 +76,12 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Warnings and errors on stderr: a failed accept, and whirl's own (a
+    // store that panicked and was restarted, dead letters).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .init();
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -158,8 +158,10 @@ pub(crate) enum Response {
     Ok,
     /// A status line, such as `+PONG`.
     Status(&'static str),
-    /// An error line, its first word the error's kind (`ERR`, `WRONGTYPE`).
+    /// An error line, its first word the error's kind (`ERR`).
     Error(String),
+    /// The `WRONGTYPE` error: the key holds another kind of value.
+    WrongType,
     Int(i64),
     Bulk(Vec<u8>),
     /// The null bulk string: no such key.
@@ -173,10 +175,6 @@ impl Response {
         Self::Error(format!("ERR {message}"))
     }
 
-    pub(crate) fn wrong_type() -> Self {
-        Self::Error("WRONGTYPE Operation against a key holding the wrong kind of value".into())
-    }
-
     pub(crate) fn not_an_integer() -> Self {
         Self::err("value is not an integer or out of range")
     }
@@ -187,6 +185,9 @@ impl Response {
             Self::Ok => out.extend_from_slice(b"+OK\r\n"),
             Self::Status(s) => line_of(out, b'+', s.as_bytes()),
             Self::Error(e) => line_of(out, b'-', e.as_bytes()),
+            Self::WrongType => out.extend_from_slice(
+                b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+            ),
             Self::Int(n) => {
                 let _ = write!(out, ":{n}\r\n");
             }
