@@ -8,7 +8,7 @@ use futures_lite::future::yield_now;
 use whirl_mailbox::Payload;
 
 use crate::cell::ActorFns;
-use crate::commands::{injected_stop, run_stop};
+use crate::commands::{injected_stop, STOP};
 use crate::entry;
 use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
@@ -369,7 +369,7 @@ impl<M: Send + 'static> ActorRef<M> {
                     shard.request_stop(self.slot, self.generation);
                 } else {
                     let target = entry::target_word(self.slot, self.generation);
-                    shard.send_command(self.shard, run_stop, target, ());
+                    shard.send_command(self.shard, STOP, target, ());
                 }
             }
             _ => {

@@ -51,6 +51,9 @@ impl ReplySlab {
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
+                // The index travels as an entry's target, which has 30 bits
+                // (a billion asks pending on one shard: tens of GiB).
+                assert!(self.entries.len() < entry::SLOT_MASK as usize, "too many pending asks");
                 self.entries.push(ReplyEntry { generation: 0, state: ReplyState::Vacant });
                 (self.entries.len() - 1) as u32
             }
@@ -300,8 +303,18 @@ fn deliver<T: Send + 'static>(target: Target, answer: Option<T>) {
                 }
                 Some(current) if current.mesh.id == mesh => {
                     match answer {
-                        Some(value) => current.send_command(shard, run_reply::<T>, word, value),
-                        None => current.send_command(shard, run_reply_dropped, word, ()),
+                        Some(value) => current.send_command(
+                            shard,
+                            entry::EntryFn::command(run_reply::<T>),
+                            word,
+                            value,
+                        ),
+                        None => current.send_command(
+                            shard,
+                            entry::EntryFn::command(run_reply_dropped),
+                            word,
+                            (),
+                        ),
                     }
                     None
                 }

@@ -12,7 +12,7 @@
 use std::marker::PhantomData;
 
 use crate::dispatch::RELEASE_EVERY;
-use crate::entry::{self, RunFn};
+use crate::entry::{self, Kind};
 use crate::schedule::Priority;
 use crate::shard::Shard;
 use crate::slots::Admit;
@@ -32,9 +32,6 @@ pub struct Batch<'a, M> {
     shard: &'a Shard,
     slot: u32,
     generation: u32,
-    /// The actor type's run function: entries with it (and this target) are
-    /// messages for this actor.
-    run: RunFn,
     source: Source,
     /// Messages it may still take.
     left: usize,
@@ -55,17 +52,15 @@ pub(crate) enum Source {
 }
 
 impl<'a, M> Batch<'a, M> {
-    /// The batch after a first message for the actor at `slot`, whose
-    /// type's run function is `run`, reading on from `source` for at most
-    /// `left` messages.
+    /// The batch after a first message for the actor at `slot`, reading
+    /// on from `source` for at most `left` messages.
     pub(crate) fn new(
         shard: &'a Shard,
         (slot, generation): (u32, u32),
-        run: RunFn,
         source: Source,
         left: usize,
     ) -> Self {
-        Self { shard, slot, generation, run, source, left, taken: 0, _messages: PhantomData }
+        Self { shard, slot, generation, source, left, taken: 0, _messages: PhantomData }
     }
 
     /// Messages taken.
@@ -80,10 +75,10 @@ impl<'a, M> Batch<'a, M> {
     /// `at` points at a complete entry.
     unsafe fn is_mine(&self, at: *const u64) -> bool {
         // SAFETY: as the contract says. Commands for this actor (stops,
-        // restarts) share its target but not its run function.
+        // restarts) share its target but not its kind; a message for its
+        // target is of its type.
         unsafe {
-            entry::run_fn(at) as usize == self.run as usize
-                && entry::target(at) == (self.slot, self.generation)
+            entry::kind(at) == Kind::Message && entry::target(at) == (self.slot, self.generation)
         }
     }
 

@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use whirl_mailbox::Payload;
 
 use crate::batch::{Batch, Source};
-use crate::entry::{self, How, RunFn};
+use crate::entry::{self, EntryFn, How};
 use crate::shard::Shard;
 use crate::slots::{Admit, Lifecycle};
 use crate::{Actor, Context, StopReason};
@@ -22,7 +22,7 @@ use crate::{Actor, Context, StopReason};
 #[derive(Debug)]
 pub(crate) struct ActorFns {
     /// Runs a message entry.
-    pub(crate) run: RunFn,
+    pub(crate) run: EntryFn,
     /// Queues a message sent from outside the runtime; hands it back if the
     /// mailbox is full.
     pub(crate) inject:
@@ -32,7 +32,8 @@ pub(crate) struct ActorFns {
 struct FnsOf<A>(PhantomData<A>);
 
 impl<A: Actor> FnsOf<A> {
-    const FNS: ActorFns = ActorFns { run: run_message::<A>, inject: inject_message::<A> };
+    const FNS: ActorFns =
+        ActorFns { run: EntryFn::message(run_message::<A>), inject: inject_message::<A> };
 }
 
 /// The functions of actor type `A`.
@@ -235,7 +236,7 @@ pub(crate) unsafe fn deliver<A: Actor>(
         _ => Source::Alone,
     };
     let rest = shard.turn_cap.get().min(turn_budget as usize) - 1;
-    let mut rest = Batch::new(shard, (slot, generation), fns_of::<A>().run, source, rest);
+    let mut rest = Batch::new(shard, (slot, generation), source, rest);
     let mut ctx = Context::<A>::new(shard, slot, generation);
     #[cfg(feature = "message-spans")]
     let span =

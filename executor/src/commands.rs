@@ -3,7 +3,7 @@
 
 use whirl_mailbox::Payload;
 
-use crate::entry::{self, How};
+use crate::entry::{self, EntryFn, How};
 use crate::injected::Injected;
 use crate::mesh::{drop_caught, phase};
 use crate::shard::Shard;
@@ -19,12 +19,16 @@ pub(crate) type RunFn = Box<dyn FnOnce() + Send>;
 
 // ----- stop ---------------------------------------------------------------
 
-/// Entry: stop the actor at the target after the messages queued before it.
+/// Entry: stop the actor at the target after the messages queued before it
+/// (written with `()`).
+pub(crate) const STOP: EntryFn = EntryFn::stop(run_stop);
+
+/// The run function of [`STOP`].
 ///
 /// # Safety
 ///
 /// As [`entry::RunFn`], for an entry written with `()` and this function.
-pub(crate) unsafe fn run_stop(shard: *const (), at: *mut u64, how: How) -> usize {
+unsafe fn run_stop(shard: *const (), at: *mut u64, how: How) -> usize {
     // SAFETY: forwarded from the caller; the entry holds a `()`.
     if let Some((shard, (slot, generation), ())) = unsafe { Shard::open_entry(shard, at, how) } {
         match how {
@@ -38,7 +42,7 @@ pub(crate) unsafe fn run_stop(shard: *const (), at: *mut u64, how: How) -> usize
     entry::entry_words::<()>()
 }
 
-/// Injected: as [`run_stop`].
+/// Injected: as [`STOP`].
 ///
 /// # Safety
 ///

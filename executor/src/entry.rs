@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! word 0   run: RunFn        what to do with it (monomorphized per actor
-//!                            type for messages, one per command)
-//! word 1   slot | generation << 32
+//!                            type for messages, one per command); never 0
+//! word 1   slot | kind << 30 | generation << 32
 //! word 2.. the message, inline (or a Box of it, when it is larger than
 //!          MAX_INLINE_BYTES or more aligned than a word)
 //! ```
@@ -13,6 +13,16 @@
 //! consumed (so the run queue may reuse its words before any user code
 //! runs), and then acts: hands the message to its actor, or counts it as a
 //! dead letter. The same function drops an entry that will never run.
+//!
+//! # Identity by value
+//!
+//! What an entry *is* — a message, a stop, another command — is its
+//! [`Kind`], a value in word 1. It is never told by comparing its run
+//! function with a known function's address: Rust may give one function
+//! several addresses (one per codegen unit that instantiates or inlines
+//! it), so such a comparison fails in some builds and not in others. The
+//! run queue's padding is told by a word 0 of zero, which no function
+//! pointer is.
 
 use std::mem::{self, MaybeUninit};
 
@@ -48,6 +58,48 @@ pub(crate) enum How {
     Measure,
 }
 
+/// What an entry is: the value in bits 30-31 of word 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    /// A message for the actor at the target (an `A::Msg` of its type).
+    Message = 0,
+    /// Stop the actor at the target.
+    Stop = 1,
+    /// Any other command (spawn, reply, link, watch, restart, ...); its
+    /// target need not be an actor.
+    Command = 2,
+}
+
+/// The bits of word 1 that hold the slot (the rest of its low half is the
+/// kind). Slots and command targets stay below `1 << 30`.
+pub(crate) const SLOT_MASK: u32 = (1 << 30) - 1;
+
+/// An entry's run function with its kind: what writers of entries are
+/// given, so that the two always agree.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryFn {
+    pub(crate) run: RunFn,
+    pub(crate) kind: Kind,
+}
+
+impl EntryFn {
+    /// A message's run function.
+    pub(crate) const fn message(run: RunFn) -> Self {
+        Self { run, kind: Kind::Message }
+    }
+
+    /// A stop's run function.
+    pub(crate) const fn stop(run: RunFn) -> Self {
+        Self { run, kind: Kind::Stop }
+    }
+
+    /// Another command's run function.
+    pub(crate) const fn command(run: RunFn) -> Self {
+        Self { run, kind: Kind::Command }
+    }
+}
+
 /// Runs or drops one entry; returns its length in words.
 ///
 /// # Safety
@@ -78,19 +130,22 @@ pub(crate) const fn entry_words<M>() -> usize {
     HEADER_WORDS + payload_words::<M>()
 }
 
-/// Packs a slot and its generation into word 1.
+/// Packs a slot and its generation into a target (word 1 without its
+/// kind).
 #[inline(always)]
 pub(crate) fn target_word(slot: u32, generation: u32) -> u64 {
+    debug_assert!(slot <= SLOT_MASK, "slot {slot} leaves no room for the kind");
     slot as u64 | (generation as u64) << 32
 }
 
 /// Writes an entry for `msg` into `words` (exactly [`entry_words::<M>`]
 /// long).
 #[inline(always)]
-pub(crate) fn write<M>(words: &mut [MaybeUninit<u64>], run: RunFn, target: u64, msg: M) {
+pub(crate) fn write<M>(words: &mut [MaybeUninit<u64>], run: EntryFn, target: u64, msg: M) {
     debug_assert_eq!(words.len(), entry_words::<M>());
-    words[0].write(run as usize as u64);
-    words[1].write(target);
+    debug_assert!(target as u32 <= SLOT_MASK, "a target word carries no kind yet");
+    words[0].write(run_word(run.run));
+    words[1].write(target | (run.kind as u64) << 30);
     let payload = words[HEADER_WORDS..].as_mut_ptr().cast::<u8>();
     if is_inline::<M>() {
         // SAFETY: the payload words hold `size_of::<M>()` bytes (rounded up
@@ -104,6 +159,14 @@ pub(crate) fn write<M>(words: &mut [MaybeUninit<u64>], run: RunFn, target: u64, 
     // uninitialised; entries are only ever moved as `MaybeUninit` words.
 }
 
+/// Word 0 for `run`: the one place a function becomes a number, to be
+/// called back ([`run_fn`]), never compared.
+#[inline(always)]
+#[allow(clippy::fn_to_numeric_cast_any, reason = "stored to be called, never compared")]
+pub(crate) fn run_word(run: RunFn) -> u64 {
+    run as usize as u64
+}
+
 /// As [`write`], into the `entry_words::<M>()` words at `at`.
 ///
 /// # Safety
@@ -111,7 +174,7 @@ pub(crate) fn write<M>(words: &mut [MaybeUninit<u64>], run: RunFn, target: u64, 
 /// The caller must ensure: `at` points at that many writable, word-aligned
 /// words.
 #[inline(always)]
-pub(crate) unsafe fn write_at<M>(at: *mut MaybeUninit<u64>, run: RunFn, target: u64, msg: M) {
+pub(crate) unsafe fn write_at<M>(at: *mut MaybeUninit<u64>, run: EntryFn, target: u64, msg: M) {
     // SAFETY: as the contract says.
     let words = unsafe { std::slice::from_raw_parts_mut(at, entry_words::<M>()) };
     write(words, run, target, msg);
@@ -138,7 +201,23 @@ pub(crate) unsafe fn run_fn(entry: *const u64) -> RunFn {
 pub(crate) unsafe fn target(entry: *const u64) -> (u32, u32) {
     // SAFETY: word 1 of every entry is initialised.
     let word = unsafe { *entry.add(1) };
-    (word as u32, (word >> 32) as u32)
+    (word as u32 & SLOT_MASK, (word >> 32) as u32)
+}
+
+/// The [`Kind`] in word 1.
+///
+/// # Safety
+///
+/// The caller must ensure: `entry` points at a complete entry.
+#[inline(always)]
+pub(crate) unsafe fn kind(entry: *const u64) -> Kind {
+    // SAFETY: word 1 of every entry is initialised.
+    let word = unsafe { *entry.add(1) };
+    match (word >> 30) & 0b11 {
+        0 => Kind::Message,
+        1 => Kind::Stop,
+        _ => Kind::Command,
+    }
 }
 
 /// Moves the `M` out of an entry written by [`write`].

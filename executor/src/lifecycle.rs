@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use futures_lite::FutureExt;
 
 use crate::cell::{self, fns_of};
-use crate::commands::run_stop;
+use crate::commands::STOP;
 use crate::entry;
 use crate::mesh::phase;
 use crate::restart::Restarts;
@@ -120,10 +120,10 @@ impl Shard {
             false
         });
         if queue_stop {
-            self.push_command(run_stop, entry::target_word(slot, generation), ());
+            self.push_command(STOP, entry::target_word(slot, generation), ());
         } else if self.is_reserved(slot, generation) {
             // The actor is not built yet: the stop waits for it.
-            self.keep_pending(slot, run_stop, entry::target_word(slot, generation), ());
+            self.keep_pending(slot, STOP, entry::target_word(slot, generation), ());
         }
     }
 
@@ -145,7 +145,7 @@ impl Shard {
             self.slots.with(|slots| slots.live(slot, generation).is_some_and(|s| s.held_back));
         if held_back {
             // Behind the messages waiting in its inbox.
-            self.keep_for_later(slot, generation, crate::commands::run_stop, (), false);
+            self.keep_for_later(slot, generation, crate::commands::STOP, (), false);
             return;
         }
         self.request_stop_now(slot, generation, StopReason::Normal, true);

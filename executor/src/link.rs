@@ -24,7 +24,7 @@
 
 use std::time::Duration;
 
-use crate::commands::run_stop;
+use crate::commands::STOP;
 use crate::entry::{self, How};
 use crate::mesh::phase;
 use crate::shard::Shard;
@@ -54,7 +54,7 @@ impl Shard {
     pub(crate) fn command_to<T: Send + 'static>(
         &self,
         to: u16,
-        run: entry::RunFn,
+        run: entry::EntryFn,
         target: u64,
         payload: T,
     ) {
@@ -69,7 +69,7 @@ impl Shard {
     /// waits to be resumed) or stopped for good.
     pub(crate) fn tell_supervisor(&self, link: Link, reason: StopReason, restarting: bool) {
         let notice = Notice { child: link.child, reason, restarting };
-        self.command_to(link.shard, run_notice, link.target, notice);
+        self.command_to(link.shard, entry::EntryFn::command(run_notice), link.target, notice);
     }
 
     /// The supervisor takes a running child down (to restart it with its
@@ -118,7 +118,11 @@ impl Shard {
             Then::TakeDown(_) if self.running.get() == Some((slot, generation)) => {
                 // Only a pass run from inside the child's own handler could
                 // get here; take it down once it returns.
-                self.push_command(run_suspend, entry::target_word(slot, generation), ());
+                self.push_command(
+                    entry::EntryFn::command(run_suspend),
+                    entry::target_word(slot, generation),
+                    (),
+                );
             }
             Then::TakeDown(link) => {
                 self.take_down_for_supervisor(slot, generation, link, StopReason::Supervisor);
@@ -159,12 +163,12 @@ impl Shard {
 
     /// Tells the child at `to` to go down (see [`Shard::suspend`]).
     pub(crate) fn suspend_child(&self, to: Address) {
-        self.command_to(to.shard, run_suspend, to.target, ());
+        self.command_to(to.shard, entry::EntryFn::command(run_suspend), to.target, ());
     }
 
     /// Tells the child at `to` to come back up after `wait`.
     pub(crate) fn resume_child(&self, to: Address, wait: Duration) {
-        self.command_to(to.shard, run_resume, to.target, wait);
+        self.command_to(to.shard, entry::EntryFn::command(run_resume), to.target, wait);
     }
 
     /// Records `child` as child `index` of the supervisor at `slot` (in
@@ -184,7 +188,7 @@ impl Shard {
     /// last started first.
     pub(crate) fn stop_children(&self, children: Vec<Option<Address>>) {
         for child in children.into_iter().rev().flatten() {
-            self.command_to(child.shard, run_stop, child.target, ());
+            self.command_to(child.shard, STOP, child.target, ());
         }
     }
 }

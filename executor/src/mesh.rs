@@ -20,9 +20,9 @@ use crate::injected::Injected;
 use crate::liveness::Generations;
 use crate::stats::{DeadLetterCause, ShutdownReport, Stats};
 
-/// Slots per shard: slot indices are 32 bits, and the last ones are kept
-/// free so that no index arithmetic can overflow.
-pub(crate) const MAX_SLOTS: u32 = 1 << 31;
+/// Slots per shard: an entry's header keeps 30 bits for the slot (the
+/// other two of its 32 hold the entry's kind).
+pub(crate) const MAX_SLOTS: u32 = entry::SLOT_MASK + 1;
 
 /// Phases of a mesh's life (see [`Mesh::phase`]).
 pub(crate) mod phase {

@@ -36,8 +36,7 @@ use std::sync::atomic::{fence, Ordering};
 
 use whirl_mailbox::entry_ring::WriteError;
 
-use crate::commands::run_stop;
-use crate::entry::{self, How, RunFn, MAX_ENTRY_WORDS};
+use crate::entry::{self, EntryFn, How, Kind, MAX_ENTRY_WORDS};
 use crate::run_queue::RunQueue;
 use crate::shard::Shard;
 use crate::slots::{Slot, Slots, State};
@@ -234,11 +233,11 @@ impl Shard {
         &self,
         slot: u32,
         generation: u32,
-        run: RunFn,
+        run: EntryFn,
         value: T,
         count: bool,
     ) {
-        let is_stop = is_stop(run);
+        let is_stop = run.kind == Kind::Stop;
         let full = self.slots.with(|slots| {
             let s = &mut slots.slots[slot as usize];
             if count && !is_stop {
@@ -510,8 +509,8 @@ impl Shard {
                     return None;
                 };
                 // SAFETY: a complete entry of the inbox (a message or stop).
-                let (words, run) = unsafe { (entry::measure(at), entry::run_fn(at)) };
-                backlog.stops -= usize::from(is_stop(run));
+                let (words, kind) = unsafe { (entry::measure(at), entry::kind(at)) };
+                backlog.stops -= usize::from(kind == Kind::Stop);
                 // SAFETY: `words` words of the entry, copied out before the
                 // inbox is popped, so user code may push to it meanwhile.
                 unsafe { std::ptr::copy_nonoverlapping(at.cast(), held.as_mut_ptr(), words) };
@@ -645,11 +644,6 @@ fn is_full<M>(mesh: &crate::mesh::Mesh, to: &ActorRef<M>) -> bool {
 /// `shared` is published as full (`ShardShared::full` holds generation + 1).
 fn full_at(shared: &crate::mesh::ShardShared, slot: u32, generation: u32) -> bool {
     shared.full.get(slot) == generation.wrapping_add(1)
-}
-
-/// Whether an entry's run function is a stop's.
-fn is_stop(run: RunFn) -> bool {
-    run as usize == run_stop as RunFn as usize
 }
 
 /// The bit of shard `i` in `full_waiters`.

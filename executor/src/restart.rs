@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use glommio::task::JoinHandle;
 
-use crate::entry::{self, How, RunFn};
+use crate::entry::{self, EntryFn, How};
 use crate::link::Link;
 use crate::restart_policy::{MailboxOnRestart, RestartPolicy};
 use crate::restart_window::RestartWindow;
@@ -250,7 +250,11 @@ impl Shard {
             // (and are dropped) before this entry. A restart decided while
             // another is being built (its `started` failed) waits its turn
             // in the queue too, so failing starts never recurse.
-            self.push_command(run_restart_after, entry::target_word(slot, generation), wait);
+            self.push_command(
+                entry::EntryFn::command(run_restart_after),
+                entry::target_word(slot, generation),
+                wait,
+            );
         } else {
             self.restart_after(slot, generation, wait);
         }
@@ -368,7 +372,7 @@ impl Shard {
     /// in the slot's `queued` (it came through the run queue).
     pub(crate) fn hold_for_restart<M>(
         &self,
-        run: RunFn,
+        run: EntryFn,
         slot: u32,
         generation: u32,
         msg: M,

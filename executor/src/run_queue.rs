@@ -3,7 +3,9 @@
 //!
 //! A growable ring of words. An entry is stored contiguously; one that would
 //! run past the end of the buffer is preceded by a padding entry that fills
-//! the rest, and starts again at the front. Entries take an even number of
+//! the rest, and starts again at the front. A padding entry is told by its
+//! word 0 of [`PADDING`] (zero: no run function is null), its length in word
+//! 1 — a value, never a function's address. Entries take an even number of
 //! words, so the space left at the end always fits a padding header.
 //! Growing (only while the queue is deeper than ever before) copies the live
 //! words in order into a buffer twice as large. In steady state nothing
@@ -14,20 +16,14 @@
 
 use std::mem::MaybeUninit;
 
-use crate::entry::{self, How, RunFn};
+use crate::entry::{self, How};
 
 /// The first buffer, in words (entries are 4 words for a one-word message).
 const INITIAL_WORDS: usize = 1024;
 
-/// The run function of a padding entry: its length is in word 1.
-///
-/// # Safety
-///
-/// As [`RunFn`].
-unsafe fn padding(_shard: *const (), entry: *mut u64, _how: How) -> usize {
-    // SAFETY: word 1 of a padding entry holds its length.
-    unsafe { *entry.add(1) as usize }
-}
+/// Word 0 of a padding entry, where other entries hold their run function
+/// (never null); word 1 holds the padding's length.
+const PADDING: u64 = 0;
 
 /// A FIFO of entries.
 pub(crate) struct RunQueue {
@@ -97,7 +93,7 @@ impl RunQueue {
             debug_assert!(room_to_end >= stored, "grow leaves room at the end");
         }
         if room_to_end < stored {
-            self.words[start].write(padding as RunFn as usize as u64);
+            self.words[start].write(PADDING);
             self.words[start + 1].write(room_to_end as u64);
             self.tail += room_to_end;
             start = 0;
@@ -116,12 +112,12 @@ impl RunQueue {
         loop {
             let entry = self.words[self.head & self.mask..].as_mut_ptr().cast::<u64>();
             // SAFETY: the queue is not empty, so `head` starts a complete
-            // entry (or padding).
-            if unsafe { entry::run_fn(entry) } as usize != padding as RunFn as usize {
+            // entry (or padding), whose first two words are written.
+            let (word0, word1) = unsafe { (*entry, *entry.add(1)) };
+            if word0 != PADDING {
                 return Some(entry);
             }
-            // SAFETY: as above; padding entries hold their length.
-            self.head += unsafe { padding(std::ptr::null(), entry, How::Drop) };
+            self.head += word1 as usize;
         }
     }
 
@@ -180,52 +176,104 @@ impl std::fmt::Debug for RunQueue {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+
+    use proptest::prelude::*;
+
     use super::*;
-    use crate::entry::{entry_words, read, target, target_word, write};
+    use crate::entry::MAX_ENTRY_WORDS;
 
-    std::thread_local! {
-        static SEEN: std::cell::RefCell<Vec<(u32, [u64; 3])>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The run function of test entries: says its length (in word 1's
+    /// high half) and does nothing else.
+    unsafe fn length_only(_shard: *const (), entry: *mut u64, _how: How) -> usize {
+        // SAFETY: a test entry, whose word 1 is written.
+        (unsafe { *entry.add(1) } >> 32) as usize
     }
 
-    /// Records the message of a test entry.
-    unsafe fn record(_shard: *const (), entry: *mut u64, _how: How) -> usize {
-        // SAFETY: test entries hold a `[u64; 3]`, read once.
-        let (slot, msg) = unsafe { (target(entry), read::<[u64; 3]>(entry)) };
-        let (slot, _) = slot;
-        SEEN.with(|s| s.borrow_mut().push((slot, msg)));
-        entry_words::<[u64; 3]>()
-    }
-
-    #[test]
-    fn entries_come_out_in_order_across_padding_and_growth() {
-        in_order_across_padding_and_growth(RunQueue::new());
-    }
-
-    #[test]
-    fn an_unallocated_queue_grows_on_its_first_push() {
-        in_order_across_padding_and_growth(RunQueue::unallocated());
-    }
-
-    fn in_order_across_padding_and_growth(mut queue: RunQueue) {
-        let mut next_in = 0u32;
-        let mut next_out = 0u32;
-        for round in 0..200 {
-            for _ in 0..(round % 7) * 40 {
-                queue.push(entry_words::<[u64; 3]>(), |w| {
-                    write(w, record, target_word(next_in, 0), [next_in as u64; 3])
-                });
-                next_in += 1;
-            }
-            for _ in 0..(round % 5) * 50 {
-                let Some(entry) = queue.front() else { break };
-                // SAFETY: the front entry, run once.
-                let words = unsafe { entry::run(std::ptr::null(), entry, How::FromQueue) };
-                queue.pop_front(words);
-                let (slot, msg) = SEEN.with(|s| s.borrow_mut().pop().unwrap());
-                assert_eq!((slot, msg), (next_out, [next_out as u64; 3]));
-                next_out += 1;
-            }
+    /// A test entry of `words` words for `seq`: its header, then words
+    /// that each say `seq` and their place.
+    fn write_entry(w: &mut [MaybeUninit<u64>], seq: u64) {
+        w[0].write(entry::run_word(length_only));
+        w[1].write((w.len() as u64) << 32);
+        for (i, word) in w.iter_mut().enumerate().skip(2) {
+            word.write(seq << 8 | i as u64);
         }
-        assert_eq!(queue.len(), (next_in - next_out) as usize);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Push an entry of this many words.
+        Push(usize),
+        /// Pop up to this many entries.
+        Pop(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (2..=MAX_ENTRY_WORDS).prop_map(Op::Push),
+            1 => (1..40usize).prop_map(Op::Pop),
+        ]
+    }
+
+    /// Runs `ops` on `queue` and on a `VecDeque` of (sequence, words): the
+    /// same entries come out, whole, in the same order, across padding,
+    /// wrap-around and growth.
+    fn against_model(mut queue: RunQueue, ops: &[Op]) {
+        let mut model = VecDeque::new();
+        let mut seq = 0u64;
+        for op in ops {
+            match *op {
+                Op::Push(words) => {
+                    queue.push(words, |w| write_entry(w, seq));
+                    model.push_back((seq, words));
+                    seq += 1;
+                }
+                Op::Pop(n) => {
+                    for _ in 0..n {
+                        let Some((want, words)) = model.pop_front() else {
+                            assert!(queue.front().is_none());
+                            break;
+                        };
+                        let at = queue.front().expect("the model has an entry");
+                        // SAFETY: the front entry, complete.
+                        let got = unsafe { std::slice::from_raw_parts(at, words) };
+                        assert_eq!(got[1] >> 32, words as u64);
+                        for (i, &word) in got.iter().enumerate().skip(2) {
+                            assert_eq!(word, want << 8 | i as u64, "entry {want}, word {i}");
+                        }
+                        // SAFETY: a test entry; `length_only` touches nothing.
+                        assert_eq!(unsafe { entry::run(std::ptr::null(), at, How::Drop) }, words);
+                        queue.pop_front(words);
+                    }
+                }
+            }
+            assert_eq!(queue.len(), model.len());
+        }
+        // Dropped with entries left: each is run with `How::Drop` once.
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_small_queue_matches_its_model(ops in proptest::collection::vec(op(), 1..400)) {
+            against_model(RunQueue::with_words(64), &ops);
+        }
+
+        #[test]
+        fn an_unallocated_queue_matches_its_model(ops in proptest::collection::vec(op(), 1..400)) {
+            against_model(RunQueue::unallocated(), &ops);
+        }
+    }
+
+    /// Every entry length, pushed so that the queue pads before entries at
+    /// many offsets.
+    #[test]
+    fn every_size_wraps_with_padding() {
+        for words in 2..=MAX_ENTRY_WORDS {
+            let ops: Vec<Op> =
+                (0..50).flat_map(|_| [Op::Push(words), Op::Push(words), Op::Pop(1)]).collect();
+            against_model(RunQueue::with_words(64), &ops);
+        }
     }
 }

@@ -21,7 +21,7 @@ use whirl_mailbox::entry_ring::{EntryConsumer, EntryProducer};
 use crate::ask::ReplySlab;
 use crate::cell::ActorFns;
 use crate::dead_letters::Reported;
-use crate::entry::{self, How, RunFn};
+use crate::entry::{self, EntryFn, How};
 use crate::injected::Injected;
 use crate::local_cell::LocalCell;
 use crate::mesh::{drop_caught, Mesh, ShardEnds};
@@ -544,7 +544,7 @@ impl Shard {
     pub(crate) fn push_entry_of_class<M>(
         &self,
         priority: Priority,
-        run: RunFn,
+        run: EntryFn,
         target: u64,
         msg: M,
     ) {
@@ -562,7 +562,7 @@ impl Shard {
     pub(crate) fn try_write_remote<M: Send + 'static>(
         &self,
         to: u16,
-        run: RunFn,
+        run: EntryFn,
         target: u64,
         msg: M,
     ) -> Result<(), M> {
@@ -578,7 +578,7 @@ impl Shard {
     pub(crate) fn try_stage_remote<M: Send + 'static>(
         &self,
         to: u16,
-        run: RunFn,
+        run: EntryFn,
         target: u64,
         msg: M,
     ) -> Result<(), M> {
@@ -631,7 +631,7 @@ impl Shard {
     }
 
     /// Keeps an entry for `msg` until the actor of reserved `slot` is built.
-    pub(crate) fn keep_pending<M>(&self, slot: u32, run: RunFn, target: u64, msg: M) {
+    pub(crate) fn keep_pending<M>(&self, slot: u32, run: EntryFn, target: u64, msg: M) {
         let words = entry::entry_words::<M>();
         let mut buffer = Box::new_uninit_slice(words);
         entry::write(&mut buffer, run, target, msg);
@@ -688,7 +688,7 @@ impl Shard {
     /// in its class's run queue: a command for it (stop, restart, notice),
     /// or a message its caller has counted against its mailbox. Wakes the
     /// dispatch loop if it is parked.
-    pub(crate) fn push_command<T>(&self, run: RunFn, target: u64, payload: T) {
+    pub(crate) fn push_command<T>(&self, run: EntryFn, target: u64, payload: T) {
         self.push_entry_of_class(self.priority_of(target as u32), run, target, payload);
         self.wake_dispatcher();
     }
@@ -701,7 +701,7 @@ impl Shard {
     pub(crate) fn send_remote<M: Send + 'static>(
         &self,
         to: u16,
-        run: RunFn,
+        run: EntryFn,
         target: u64,
         msg: M,
     ) -> Result<(), SendError<M>> {
@@ -729,7 +729,7 @@ impl Shard {
     pub(crate) fn send_command<T: Send + 'static>(
         &self,
         to: u16,
-        run: RunFn,
+        run: EntryFn,
         target: u64,
         payload: T,
     ) {

@@ -88,7 +88,12 @@ pub(crate) fn spawn_set_up<A: Actor>(
             let word = entry::target_word(slot, generation);
             match current {
                 Some(current) if current.mesh.id == mesh.id => {
-                    current.send_command(shard as u16, run_spawn, word, spawn);
+                    current.send_command(
+                        shard as u16,
+                        entry::EntryFn::command(run_spawn),
+                        word,
+                        spawn,
+                    );
                 }
                 _ => {
                     let envelope = Injected {

@@ -63,7 +63,12 @@ impl Shard {
             watches.by_id.insert(id, (slot, fire));
             id
         });
-        self.command_to(to, run_watch, target, Watcher { shard: self.id, id });
+        self.command_to(
+            to,
+            entry::EntryFn::command(run_watch),
+            target,
+            Watcher { shard: self.id, id },
+        );
     }
 
     /// Queues `msg` for the actor at `slot` past its mailbox bound (a
@@ -114,10 +119,15 @@ impl Shard {
                 // Its target is a watch id, not a slot, so no actor's class
                 // applies: `High`, so the notice is queued for the watcher
                 // (in its own class) at once.
-                self.push_entry_of_class(Priority::High, run_fired, watcher.id, reason.clone());
+                self.push_entry_of_class(
+                    Priority::High,
+                    FIRED,
+                    id_target(watcher.id),
+                    reason.clone(),
+                );
                 self.wake_dispatcher();
             } else {
-                self.send_command(watcher.shard, run_fired, watcher.id, reason.clone());
+                self.send_command(watcher.shard, FIRED, id_target(watcher.id), reason.clone());
             }
         }
     }
@@ -157,8 +167,17 @@ unsafe fn run_watch(shard: *const (), at: *mut u64, how: How) -> usize {
     entry::entry_words::<Watcher>()
 }
 
+/// A watch id as an entry's target: its low 30 bits in the slot, the next
+/// 32 in the generation (ids count up from 0 and never reach `1 << 62`).
+fn id_target(id: u64) -> u64 {
+    entry::target_word(id as u32 & entry::SLOT_MASK, (id >> 30) as u32)
+}
+
 /// Entry: the watch whose id is the target fired, with the reason the
 /// entry holds.
+const FIRED: entry::EntryFn = entry::EntryFn::command(run_fired);
+
+/// The run function of [`FIRED`].
 ///
 /// # Safety
 ///
@@ -167,7 +186,7 @@ unsafe fn run_fired(shard: *const (), at: *mut u64, how: How) -> usize {
     // SAFETY: forwarded from the caller; the entry holds a `StopReason`.
     let opened = unsafe { Shard::open_entry::<StopReason>(shard, at, how) };
     if let Some((shard, (low, high), reason)) = opened {
-        shard.fired(u64::from(low) | u64::from(high) << 32, reason);
+        shard.fired(u64::from(low) | u64::from(high) << 30, reason);
     }
     entry::entry_words::<StopReason>()
 }
