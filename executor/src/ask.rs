@@ -305,7 +305,7 @@ fn deliver<T: Send + 'static>(target: Target, answer: Option<T>) {
                     match answer {
                         Some(value) => current.send_command(
                             shard,
-                            entry::EntryFn::command(run_reply::<T>),
+                            entry::EntryFn::reply(run_reply::<T>),
                             word,
                             value,
                         ),

@@ -424,7 +424,8 @@ impl Shard {
         let cause = DeadLetterCause::ShardExited;
         for queue in &self.queues {
             while let Some(at) = queue.with(|q| q.front()) {
-                self.count_dead_letters(cause, 1);
+                // SAFETY: a complete entry.
+                self.count_dead_letters(cause, usize::from(unsafe { entry::kind(at) }.is_letter()));
                 // SAFETY: the front entry, dropped once (a panic in its
                 // `Drop` is caught by its run function), then popped.
                 let words = unsafe { entry::drop_entry(at) };
@@ -435,7 +436,8 @@ impl Shard {
             self.inbound.borrow_mut().iter_mut().filter_map(Option::take).collect();
         for mut ring in rings {
             while let Some(at) = ring.front() {
-                self.count_dead_letters(cause, 1);
+                // SAFETY: a complete entry.
+                self.count_dead_letters(cause, usize::from(unsafe { entry::kind(at) }.is_letter()));
                 // SAFETY: a complete entry, dropped once, then advanced past.
                 let words = unsafe { entry::drop_entry(at) };
                 ring.advance(words);

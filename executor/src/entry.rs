@@ -66,9 +66,20 @@ pub(crate) enum Kind {
     Message = 0,
     /// Stop the actor at the target.
     Stop = 1,
-    /// Any other command (spawn, reply, link, watch, restart, ...); its
-    /// target need not be an actor.
+    /// Any other command (spawn, link, watch, restart, ...); its target
+    /// need not be an actor.
     Command = 2,
+    /// The answer to an ask: its target is the asker's reply entry.
+    Reply = 3,
+}
+
+impl Kind {
+    /// Whether an entry of this kind that is never run is a dead letter:
+    /// messages and answers are what someone sent; stops and other
+    /// commands are the runtime's own, and have no sender to account to.
+    pub(crate) fn is_letter(self) -> bool {
+        matches!(self, Kind::Message | Kind::Reply)
+    }
 }
 
 /// The bits of word 1 that hold the slot (the rest of its low half is the
@@ -97,6 +108,11 @@ impl EntryFn {
     /// Another command's run function.
     pub(crate) const fn command(run: RunFn) -> Self {
         Self { run, kind: Kind::Command }
+    }
+
+    /// The run function of an ask's answer.
+    pub(crate) const fn reply(run: RunFn) -> Self {
+        Self { run, kind: Kind::Reply }
     }
 }
 
@@ -216,7 +232,8 @@ pub(crate) unsafe fn kind(entry: *const u64) -> Kind {
     match (word >> 30) & 0b11 {
         0 => Kind::Message,
         1 => Kind::Stop,
-        _ => Kind::Command,
+        2 => Kind::Command,
+        _ => Kind::Reply,
     }
 }
 

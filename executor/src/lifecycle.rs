@@ -365,14 +365,17 @@ impl Shard {
         }
     }
 
-    /// Drops a boxed entry nobody will run, counted as a dead letter.
+    /// Drops a boxed entry nobody will run: a dead letter if it is a message
+    /// or an answer ([`Kind::is_letter`](entry::Kind::is_letter)).
     pub(crate) fn drop_entry_buffer(
         &self,
         cause: crate::stats::DeadLetterCause,
         buffer: crate::entry::EntryBuffer,
     ) {
         let mut buffer = buffer;
-        self.count_dead_letters(cause, 1);
+        // SAFETY: the buffer holds one complete entry.
+        let kind = unsafe { entry::kind(buffer.as_ptr().cast()) };
+        self.count_dead_letters(cause, usize::from(kind.is_letter()));
         // SAFETY: the buffer holds one complete entry, dropped once. Every
         // run function catches a panic in the `Drop` of what it drops.
         unsafe { entry::drop_entry(buffer.as_mut_ptr().cast()) };

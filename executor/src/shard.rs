@@ -739,7 +739,11 @@ impl Shard {
         match self.try_write_remote(to, run, target, payload) {
             Ok(()) => {}
             Err(payload) if self.ring_closed(to) => {
-                self.dead_letter(DeadLetterCause::ShardExited, payload);
+                self.count_dead_letters(
+                    DeadLetterCause::ShardExited,
+                    usize::from(run.kind.is_letter()),
+                );
+                drop_caught(payload);
             }
             Err(payload) => {
                 // The ring is full, or commands wait before it: wait in line.
