@@ -21,6 +21,17 @@ fn example_00_hello() {
     assert_eq!(run(env!("CARGO_BIN_EXE_00_hello")), "hello, whirl\n");
 }
 
+/// README's example is example 1, word for word.
+#[test]
+fn readme_shows_example_01() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../src/bin/01_counter.rs");
+    assert!(
+        readme.contains(&format!("```rust\n{example}```")),
+        "README's example differs from examples/src/bin/01_counter.rs: copy the file into it"
+    );
+}
+
 #[test]
 fn example_01_counter() {
     assert_eq!(run(env!("CARGO_BIN_EXE_01_counter")), "counter = 42\n");

@@ -212,7 +212,7 @@ impl<T: Send + 'static> Reply<T> {
     /// as a dead letter ([`DeadLetterCause::LateAnswer`]).
     pub fn send(mut self, value: T) {
         let target = std::mem::replace(&mut self.target, Target::Sent);
-        deliver(target, Some(value));
+        deliver(target, Ok(value));
     }
 }
 
@@ -283,37 +283,36 @@ fn with_shared<R>(mesh: u32, shard: u16, f: impl FnOnce(&Mesh, &ShardShared) -> 
     Mesh::with(mesh, |found| found.shards.get(shard as usize).map(|s| f(found, s))).flatten()
 }
 
-/// Completes the ask `target` names with `answer` (`None`: no answer will
-/// come), from wherever the reply is sent: inline on the asker's shard, as a
+/// Completes the ask `target` names with `answer` (an error: no answer will
+/// come, and why), from wherever the reply is sent: inline on the asker's shard, as a
 /// command through the ring from another shard, or through the injection
 /// queue from outside the runtime.
-fn deliver<T: Send + 'static>(target: Target, answer: Option<T>) {
+fn deliver<T: Send + 'static>(target: Target, answer: Result<T, AskError>) {
     match target {
         Target::Sent => {}
         Target::Foreign(cell) => {
-            cell.complete(answer.map(Payload::new).ok_or(AskError::Closed));
+            cell.complete(answer.map(Payload::new));
         }
         Target::Shard { mesh, shard, index, generation } => {
             let word = entry::target_word(index, generation);
             let unsent = with_current(|current| match current {
                 Some(current) if current.mesh.id == mesh && current.id == shard => {
-                    let result = answer.map(Payload::new).ok_or(AskError::Closed);
-                    current.complete_reply(index, generation, result);
+                    current.complete_reply(index, generation, answer.map(Payload::new));
                     None
                 }
                 Some(current) if current.mesh.id == mesh => {
                     match answer {
-                        Some(value) => current.send_command(
+                        Ok(value) => current.send_command(
                             shard,
                             entry::EntryFn::reply(run_reply::<T>),
                             word,
                             value,
                         ),
-                        None => current.send_command(
+                        Err(why) => current.send_command(
                             shard,
                             entry::EntryFn::command(run_reply_dropped),
                             word,
-                            (),
+                            why,
                         ),
                     }
                     None
@@ -323,8 +322,8 @@ fn deliver<T: Send + 'static>(target: Target, answer: Option<T>) {
             if let Some(answer) = unsent {
                 // From a thread outside the runtime: through the injector.
                 let payload = match answer {
-                    Some(value) => Payload::new(value),
-                    None => Payload::new(NoAnswer),
+                    Ok(value) => Payload::new(value),
+                    Err(why) => Payload::new(NoAnswer(why)),
                 };
                 if let Some(target) = Mesh::find(mesh) {
                     if let Some(target) = target.shards.get(shard as usize) {
@@ -344,7 +343,12 @@ impl<T> Drop for Reply<T> {
     fn drop(&mut self) {
         let target = std::mem::replace(&mut self.target, Target::Sent);
         if !matches!(target, Target::Sent) {
-            deliver::<()>(target, None);
+            // Dropped unanswered: by a handler that is failing (a panic
+            // unwinding through it, or `Context::fail` in this call), or
+            // on purpose.
+            let failing = std::thread::panicking()
+                || with_current(|shard| shard.is_some_and(|s| s.failing.get()));
+            deliver::<()>(target, Err(if failing { AskError::Failed } else { AskError::Closed }));
         }
     }
 }
@@ -361,9 +365,10 @@ enum Waiting {
     Finished,
 }
 
-/// A pending ask: resolves with the actor's answer, [`AskError::Closed`] if
-/// the actor stops or drops the [`Reply`], or [`AskError::Timeout`] after
-/// [`timeout`](Self::timeout).
+/// A pending ask: resolves with the actor's answer, [`AskError::Failed`] if
+/// its handler failed (panicked or called `Context::fail`) before
+/// answering, [`AskError::Closed`] if the actor stops or drops the
+/// [`Reply`], or [`AskError::Timeout`] after [`timeout`](Self::timeout).
 ///
 /// The question is sent when the ask is made. If the mailbox (or the queue
 /// to its shard) is full, it is sent once there is room, while the ask is

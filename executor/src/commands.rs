@@ -122,24 +122,26 @@ pub(crate) unsafe fn run_reply<R: Send + 'static>(
     entry::entry_words::<R>()
 }
 
-/// Entry: the ask in the target reply entry will get no answer.
+/// Entry: the ask in the target reply entry will get no answer, for the
+/// reason the entry holds.
 ///
 /// # Safety
 ///
-/// As [`entry::RunFn`], for an entry written with `()`.
+/// As [`entry::RunFn`], for an entry written with an [`AskError`].
 pub(crate) unsafe fn run_reply_dropped(shard: *const (), at: *mut u64, how: How) -> usize {
-    // SAFETY: forwarded from the caller; the entry holds a `()`.
-    if let Some((shard, (index, generation), ())) = unsafe { Shard::open_entry(shard, at, how) } {
-        shard.complete_reply(index, generation, Err(AskError::Closed));
+    // SAFETY: forwarded from the caller; the entry holds an `AskError`.
+    let opened = unsafe { Shard::open_entry::<AskError>(shard, at, how) };
+    if let Some((shard, (index, generation), why)) = opened {
+        shard.complete_reply(index, generation, Err(why));
     }
-    entry::entry_words::<()>()
+    entry::entry_words::<AskError>()
 }
 
-/// The payload of an injected reply that says no answer will come.
-pub(crate) struct NoAnswer;
+/// The payload of an injected reply that says no answer will come, and why.
+pub(crate) struct NoAnswer(pub(crate) AskError);
 
-/// Injected: complete an ask with the payload (an answer), or with `Closed`
-/// when the payload is [`NoAnswer`].
+/// Injected: complete an ask with the payload (an answer), or with the
+/// error a [`NoAnswer`] payload holds.
 ///
 /// # Safety
 ///
@@ -150,7 +152,7 @@ pub(crate) unsafe fn deliver_reply(
     payload: Payload,
 ) -> Result<(), Payload> {
     let result = match payload.downcast::<NoAnswer>() {
-        Ok(NoAnswer) => Err(AskError::Closed),
+        Ok(NoAnswer(why)) => Err(why),
         Err(payload) => Ok(payload),
     };
     shard.complete_reply(target as u32, (target >> 32) as u32, result);

@@ -111,6 +111,9 @@ impl<A: Actor> Context<A> {
     /// Ends this incarnation with `reason` once the current call returns.
     pub(crate) fn fail_with(&mut self, reason: StopReason) {
         self.end = Some((reason, false));
+        // A reply dropped unanswered in the rest of this call says `Failed`
+        // (until `take_end`, right after the call).
+        self.shard().failing.set(true);
         // A batch being handled ends here (see `Batch`).
         self.shard().turn_over.set(true);
     }
@@ -136,6 +139,7 @@ impl<A: Actor> Context<A> {
 
     /// How this call asked the incarnation to end, if it did.
     pub(crate) fn take_end(&mut self) -> Option<(StopReason, bool)> {
+        self.shard().failing.set(false);
         self.end.take()
     }
 

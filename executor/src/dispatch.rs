@@ -323,6 +323,8 @@ impl Shard {
     /// on.
     #[cold]
     pub(crate) fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
+        // The call is over (a `Context::fail` before the panic included).
+        self.failing.set(false);
         let Some((slot, generation)) = self.running.take() else { return };
         let reason = self.failure_of(slot, panic);
         if let Some(end) = self.resumes_after(&reason, slot, generation) {

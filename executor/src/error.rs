@@ -68,6 +68,9 @@ pub enum AskError {
     Closed,
     /// No reply within the time given to [`Ask::timeout`](crate::Ask::timeout).
     Timeout,
+    /// The handler failed while it held the reply handle: it panicked, or
+    /// called [`Context::fail`](crate::Context::fail), before answering.
+    Failed,
 }
 
 impl fmt::Display for AskError {
@@ -75,6 +78,7 @@ impl fmt::Display for AskError {
         match self {
             Self::Closed => f.write_str("ask failed: the actor stopped or dropped the reply"),
             Self::Timeout => f.write_str("ask timed out"),
+            Self::Failed => f.write_str("ask failed: the handler failed before answering"),
         }
     }
 }

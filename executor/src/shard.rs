@@ -57,6 +57,10 @@ pub(crate) struct Shard {
     /// The running actor asked its incarnation to end (`Context::stop`,
     /// `fail`): its batch ends.
     pub(crate) turn_over: Cell<bool>,
+    /// The running handler called `Context::fail`: a `Reply` it drops
+    /// unanswered reports `AskError::Failed`. Cleared when the call returns
+    /// (`Context::take_end`).
+    pub(crate) failing: Cell<bool>,
     /// `outbound[i]`: the ring to shard `i`.
     pub(crate) outbound: LocalCell<Vec<Option<EntryProducer>>>,
     /// Commands (stops, spawns, replies) that found their ring full; they go
@@ -275,6 +279,7 @@ impl Shard {
             turn_cap: Cell::new(usize::MAX),
             turn_extra: Cell::new(0),
             turn_over: Cell::new(false),
+            failing: Cell::new(false),
             outbound: LocalCell::new(ends.outbound),
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),

@@ -15,7 +15,8 @@ use crate::{
 /// Where to spawn an actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
-    /// On this shard.
+    /// On shard `i`, an index below the runtime's shard count (else the
+    /// spawn fails with [`SpawnError::NoSuchShard`](crate::SpawnError)).
     Shard(usize),
     /// On the shards in turn.
     RoundRobin,

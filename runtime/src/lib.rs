@@ -17,7 +17,8 @@
 //!   waits for room. Same-shard senders see the actor's bound; cross-shard
 //!   senders see the bound of the ring to its shard.
 //! * Steady-state sends, handling, and ask/reply allocate nothing on whirl's
-//!   own paths (cross-shard messages up to 16 bytes travel inline); glommio's
+//!   own paths (messages up to 256 bytes, no more aligned than 8, travel
+//!   inline in queues and rings; larger ones are boxed once); glommio's
 //!   reactor still allocates when an executor parks. `tests/allocations.rs`
 //!   checks both apart.
 //!
@@ -45,7 +46,7 @@
 //!     let c: ActorRef<Msg> = sys.spawn_on(1, || Counter { n: 0 }).unwrap();
 //!     c.send(Msg::Add(5)).unwrap();
 //!     c.send_async(Msg::Add(1)).await.unwrap();
-//!     let n = c.ask(Msg::Get).timeout(Duration::from_millis(50)).await.unwrap();
+//!     let n = c.ask(Msg::Get).timeout(Duration::from_secs(5)).await.unwrap();
 //!     sys.shutdown().await;
 //!     n
 //! })?;

@@ -1,0 +1,87 @@
+//! An ask says why no answer came: `Failed` when the handler failed holding
+//! the reply (a panic or `Context::fail`), `Closed` when the actor dropped it
+//! on purpose or is stopped, from the same shard, another shard and a plain
+//! thread.
+
+use std::time::Duration;
+
+use whirl::{Actor, ActorRef, AskError, Context, Reply, Runtime};
+
+enum Msg {
+    Panic(Reply<u64>),
+    Fail(Reply<u64>),
+    Drop(Reply<u64>),
+    Answer(Reply<u64>),
+}
+
+/// Answers as its message says. A bare actor that fails stops, so each
+/// failing case gets a fresh one.
+struct Answerer;
+
+impl Actor for Answerer {
+    type Msg = Msg;
+    fn handle(&mut self, msg: Msg, ctx: &mut Context<Self>) {
+        match msg {
+            Msg::Panic(_reply) => std::panic::panic_any(Quiet),
+            Msg::Fail(reply) => {
+                ctx.fail("cannot answer");
+                drop(reply);
+            }
+            Msg::Drop(reply) => drop(reply),
+            Msg::Answer(reply) => reply.send(7),
+        }
+    }
+}
+
+struct Quiet;
+
+fn quiet_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info.payload().is::<Quiet>() {
+            default(info);
+        }
+    }));
+}
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Each kind of ask, to a fresh actor on `shard`, from the program on
+/// shard 0.
+#[test]
+fn from_a_shard_the_same_and_the_other() {
+    quiet_panics();
+    let rt = Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build().unwrap();
+    rt.block_on(|sys| async move {
+        for shard in [0, 1] {
+            let spawn = || -> ActorRef<Msg> { sys.spawn_on(shard, || Answerer).unwrap() };
+            let ask = |a: &ActorRef<Msg>, m: fn(Reply<u64>) -> Msg| a.ask(m).timeout(LIMIT);
+            assert_eq!(ask(&spawn(), Msg::Panic).await, Err(AskError::Failed), "shard {shard}");
+            assert_eq!(ask(&spawn(), Msg::Fail).await, Err(AskError::Failed), "shard {shard}");
+            let a = spawn();
+            assert_eq!(ask(&a, Msg::Drop).await, Err(AskError::Closed), "shard {shard}");
+            // The actor that dropped a reply on purpose goes on answering.
+            assert_eq!(ask(&a, Msg::Answer).await, Ok(7), "shard {shard}");
+            a.stop();
+            assert_eq!(ask(&a, Msg::Answer).await, Err(AskError::Closed), "shard {shard}");
+        }
+    })
+    .unwrap();
+    rt.shutdown();
+}
+
+#[test]
+fn from_a_plain_thread() {
+    quiet_panics();
+    let rt = Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build().unwrap();
+    let sys = rt.system();
+    for shard in [0, 1] {
+        let spawn = || sys.spawn_on(shard, || Answerer).unwrap();
+        assert_eq!(spawn().ask_blocking(Msg::Panic, LIMIT), Err(AskError::Failed));
+        assert_eq!(spawn().ask_blocking(Msg::Fail, LIMIT), Err(AskError::Failed));
+        let a = spawn();
+        assert_eq!(a.ask_blocking(Msg::Drop, LIMIT), Err(AskError::Closed));
+        assert_eq!(a.ask_blocking(Msg::Answer, LIMIT), Ok(7));
+    }
+    rt.shutdown();
+}
