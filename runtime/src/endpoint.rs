@@ -1,5 +1,7 @@
-//! The metrics endpoint: `GET /metrics` (Prometheus text, see
-//! [`prometheus`](crate::prometheus)) and `GET /health` (JSON), served by a
+//! The metrics endpoint: `GET /metrics` (see
+//! [`prometheus`](crate::prometheus): OpenMetrics 1.0, or the Prometheus
+//! text format 0.0.4 when the request's `Accept` ranks `text/plain` above
+//! `application/openmetrics-text`) and `GET /health` (JSON), served by a
 //! shard over glommio's io_uring TCP.
 //!
 //! Each connection is a task of its own on the shard, so a client that is
@@ -21,6 +23,8 @@ use std::time::Duration;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::{TcpListener, TcpStream};
 use whirl_executor::System;
+
+use crate::prometheus;
 
 /// Bytes a request's head (request line and headers) may take.
 pub const MAX_REQUEST_HEAD: usize = 8 * 1024;
@@ -89,11 +93,13 @@ enum BadRequest {
     Gone(io::Error),
 }
 
-/// A request's method and path (without its query).
+/// A request's method and path (without its query), and whether it asked
+/// for the Prometheus text format 0.0.4 rather than OpenMetrics.
 struct Request {
     head: bool,
     get: bool,
     path: String,
+    text_format: bool,
 }
 
 async fn serve_connection(system: &System, mut stream: TcpStream) -> io::Result<()> {
@@ -134,7 +140,11 @@ async fn read_request(stream: &mut TcpStream) -> Result<Request, BadRequest> {
                 let method = request.method.unwrap_or_default();
                 let path = request.path.unwrap_or_default();
                 let path = path.split('?').next().unwrap_or_default().to_owned();
-                return Ok(Request { head: method == "HEAD", get: method == "GET", path });
+                let accept =
+                    request.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("accept"));
+                let text_format = prefers_text_format(accept.map(|h| h.value));
+                let (head, get) = (method == "HEAD", method == "GET");
+                return Ok(Request { head, get, path, text_format });
             }
             Ok(httparse::Status::Partial) if filled == buffer.len() => {
                 return Err(BadRequest::TooLarge)
@@ -152,9 +162,10 @@ async fn respond(system: &System, request: &Request) -> Vec<u8> {
     }
     let (status, reason, content_type, body) = match request.path.as_str() {
         "/metrics" => match in_time(system.snapshot()).await {
-            Some(snapshot) => {
-                (200, "OK", crate::prometheus::CONTENT_TYPE, crate::prometheus::render(snapshot))
+            Some(snapshot) if request.text_format => {
+                (200, "OK", prometheus::TEXT_CONTENT_TYPE, prometheus::render_text(snapshot))
             }
+            Some(snapshot) => (200, "OK", prometheus::CONTENT_TYPE, prometheus::render(snapshot)),
             None => {
                 return plain(503, "Service Unavailable", "the shards did not answer in time\n")
             }
@@ -171,6 +182,30 @@ async fn respond(system: &System, request: &Request) -> Vec<u8> {
         out.truncate(out.len() - body.len());
     }
     out
+}
+
+/// Whether the `Accept` headers rank the Prometheus text format 0.0.4
+/// (`text/plain`) above OpenMetrics (`application/openmetrics-text`), as
+/// their `q` values say. OpenMetrics wins ties and when neither is named
+/// (no header, `*/*`): it is what Prometheus asks for first.
+fn prefers_text_format<'a>(accept: impl Iterator<Item = &'a [u8]>) -> bool {
+    let (mut openmetrics, mut text) = (-1.0f32, -1.0f32);
+    for value in accept {
+        for range in String::from_utf8_lossy(value).split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .next()
+                .unwrap_or(1.0);
+            match media.as_str() {
+                "application/openmetrics-text" => openmetrics = openmetrics.max(q),
+                "text/plain" => text = text.max(q),
+                _ => {}
+            }
+        }
+    }
+    text > 0.0 && text > openmetrics
 }
 
 /// Whether the runtime is running with every shard answering (a closure
@@ -211,4 +246,29 @@ fn response(status: u16, reason: &str, content_type: &str, body: &[u8]) -> Vec<u
     .into_bytes();
     out.extend_from_slice(body);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefers_text_format;
+
+    fn prefers(accept: &[&str]) -> bool {
+        prefers_text_format(accept.iter().map(|a| a.as_bytes()))
+    }
+
+    #[test]
+    fn accept_decides_the_format() {
+        // What Prometheus 2.x sends: OpenMetrics first.
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                          version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert!(!prefers(&[prometheus]));
+        assert!(prefers(&["text/plain; version=0.0.4"]));
+        assert!(prefers(&["text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"]));
+        assert!(prefers(&["Text/Plain"]));
+        assert!(!prefers(&[]));
+        assert!(!prefers(&["*/*"]));
+        assert!(!prefers(&["text/plain;q=0"]));
+        assert!(!prefers(&["text/plain;q=0.5,application/openmetrics-text;q=0.5"]));
+        assert!(prefers(&["application/json", "text/plain"]));
+    }
 }

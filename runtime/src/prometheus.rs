@@ -44,6 +44,49 @@ pub fn render(snapshot: Snapshot) -> String {
     text
 }
 
+/// The `Content-Type` of [`render_text`]'s text.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `snapshot` in the Prometheus text format 0.0.4, for scrapers that ask
+/// for it (`Accept: text/plain`) and for `promtool check metrics`.
+///
+/// The same series as [`render`]'s, told the older way: a counter's HELP
+/// and TYPE lines name its samples (`whirl_restarts_total`, where
+/// OpenMetrics names the family `whirl_restarts`), and there is no `# EOF`
+/// or `# UNIT` line.
+pub fn render_text(snapshot: Snapshot) -> String {
+    openmetrics_to_text(&render(snapshot))
+}
+
+/// Rewrites OpenMetrics text, as `render` writes it, in text format 0.0.4.
+fn openmetrics_to_text(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    // A HELP line waits for its TYPE line, which says the name to use.
+    let mut help: Option<&str> = None;
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = Some(rest);
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "unknown"));
+            let (name, kind) = match kind {
+                "counter" => (format!("{name}_total"), "counter"),
+                "gauge" | "histogram" | "summary" => (name.to_owned(), kind),
+                _ => (name.to_owned(), "untyped"),
+            };
+            if let Some(text) = help.take().and_then(|h| h.split_once(' ')).map(|(_, t)| t) {
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+        } else if line.starts_with('#') {
+            // `# UNIT`, `# EOF`: OpenMetrics only.
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[derive(Debug)]
 struct SnapshotCollector(Snapshot);
 
@@ -300,6 +343,7 @@ fn histograms(
 #[cfg(test)]
 mod tests {
     use super::escape;
+    use super::openmetrics_to_text;
 
     /// Review finding: names went out raw, so a name with a quote and a line
     /// feed could end the label and add samples of its own.
@@ -307,5 +351,19 @@ mod tests {
     fn label_values_are_escaped() {
         assert_eq!(escape("a\"}\nwhirl_fake 1\\"), "a\\\"}\\nwhirl_fake 1\\\\");
         assert_eq!(escape("plain"), "plain");
+    }
+
+    #[test]
+    fn counters_are_named_by_their_samples_and_openmetrics_lines_go() {
+        let openmetrics = "# HELP whirl_restarts Restarts.\n# TYPE whirl_restarts counter\n\
+                           whirl_restarts_total 3\n# HELP whirl_actors Live actors.\n\
+                           # TYPE whirl_actors gauge\n# UNIT whirl_actors actors\nwhirl_actors 2\n\
+                           # TYPE whirl_x info\nwhirl_x_info 1\n# EOF\n";
+        assert_eq!(
+            openmetrics_to_text(openmetrics),
+            "# HELP whirl_restarts_total Restarts.\n# TYPE whirl_restarts_total counter\n\
+             whirl_restarts_total 3\n# HELP whirl_actors Live actors.\n\
+             # TYPE whirl_actors gauge\nwhirl_actors 2\n# TYPE whirl_x untyped\nwhirl_x_info 1\n"
+        );
     }
 }

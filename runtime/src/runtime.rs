@@ -32,10 +32,10 @@ pub(crate) fn allowed_cpus() -> Vec<usize> {
 }
 
 /// What to do when an executor cannot start.
-const EXECUTOR_ADVICE: &str = "glommio needs io_uring (Linux >= 5.8) and at least 512 KiB of \
-     locked memory per executor (about 10 MiB with its defaults): raise the limit with \
-     `ulimit -l` (memlock in /etc/security/limits.conf, LimitMEMLOCK= for systemd), or run \
-     with CAP_IPC_LOCK";
+const EXECUTOR_ADVICE: &str = "glommio needs io_uring (Linux >= 5.8) and a locked-memory \
+     limit (RLIMIT_MEMLOCK) of at least 512 KiB, which it checks for every user, root included: \
+     see `ulimit -l` (KiB) and raise it with `ulimit -l 512`, memlock in \
+     /etc/security/limits.conf, or LimitMEMLOCK=512K for systemd";
 
 /// A running whirl runtime: one pinned glommio executor per shard, each
 /// running that shard's dispatch loop.

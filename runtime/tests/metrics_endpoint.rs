@@ -92,6 +92,50 @@ fn a_scrape_parses_as_prometheus_text_with_exact_counts() {
     });
 }
 
+/// Asked for the Prometheus text format 0.0.4, `/metrics` answers in it:
+/// every sample's family has HELP and TYPE lines under the sample's own
+/// name (what `promtool check metrics` wants; `.ci/run` runs promtool on
+/// it), the same counts, and no OpenMetrics-only lines.
+#[test]
+fn accept_text_plain_gets_the_0_0_4_text_format() {
+    common::within(120, || {
+        let (rt, addr) = runtime();
+        let counter = rt.system().spawn_on(1, || Counter { n: 0 }).unwrap();
+        rt.system().register("counter", counter).unwrap();
+        for _ in 0..10 {
+            counter.send_blocking(CounterMsg::Add(1)).unwrap();
+        }
+        assert_eq!(counter.ask_blocking(CounterMsg::Get, Duration::from_secs(30)), Ok(10));
+        let answer = raw(
+            addr,
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: text/plain; version=0.0.4\r\n\r\n",
+        );
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a response");
+        assert!(head.contains("Content-Type: text/plain; version=0.0.4"), "{head}");
+        assert!(!body.contains("# EOF") && !body.contains("# UNIT"), "OpenMetrics lines");
+        let typed: Vec<&str> =
+            body.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next()).collect();
+        let helped: Vec<&str> =
+            body.lines().filter_map(|l| l.strip_prefix("# HELP ")?.split(' ').next()).collect();
+        for sample in body.lines().filter(|l| !l.starts_with('#')) {
+            let name = sample.split(['{', ' ']).next().unwrap();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix).filter(|f| typed.contains(f)))
+                .unwrap_or(name);
+            assert!(typed.contains(&family) && helped.contains(&family), "{sample}: no TYPE/HELP");
+        }
+        let lines = body.lines().map(|l| Ok(l.to_owned()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
+        let actor = [("shard", "1"), ("actor", "counter")];
+        assert_eq!(value(&scrape, "whirl_actor_handled_total", &actor), 11.0);
+        // Without a preference for text/plain: OpenMetrics.
+        let (_, openmetrics) = get(addr, "/metrics");
+        assert!(openmetrics.ends_with("# EOF\n"));
+        rt.shutdown();
+    });
+}
+
 #[test]
 fn bad_requests_get_their_status_and_close_only_their_connection() {
     common::within(120, || {
