@@ -255,6 +255,17 @@ impl<A: Actor> Context<A> {
         self.spawn_on(self.shard_id(), factory)
     }
 
+    /// Spawns `actor`, a value already built, on this shard: it need not be
+    /// `Send` (see [`System::spawn_local`](crate::System::spawn_local)). It
+    /// is never restarted.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::ShuttingDown`] during shutdown.
+    pub fn spawn_local<B: Actor>(&self, actor: B) -> Result<ActorRef<B::Msg>, SpawnError> {
+        crate::spawn::spawn_local(&self.shard().mesh, actor)
+    }
+
     /// Spawns an actor on shard `shard`.
     ///
     /// # Errors

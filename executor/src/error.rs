@@ -100,8 +100,12 @@ pub enum SpawnError {
     /// The target shard's injection queue is full (spawning from a thread
     /// outside the runtime); try again.
     Busy,
-    /// The shard has handed out all 2^28 slot indices.
+    /// The shard has handed out all 2^30 slot indices.
     TooManyActors,
+    /// [`System::spawn_local`](crate::System::spawn_local) was called off
+    /// the runtime's shards (a plain thread, another runtime): a value that
+    /// is not `Send` can only be spawned on the shard it is on.
+    NotOnAShard,
     /// A supervisor's spec is wrong (a child on a shard the runtime does
     /// not have, two children with one id); the message says which and what
     /// to do.
@@ -118,8 +122,13 @@ impl fmt::Display for SpawnError {
             Self::ShuttingDown => f.write_str("cannot spawn: the runtime is shutting down"),
             Self::Busy => f.write_str("cannot spawn: the shard's injection queue is full"),
             Self::TooManyActors => {
-                f.write_str("cannot spawn: the shard has used all 2^28 actor slots")
+                f.write_str("cannot spawn: the shard has used all 2^30 actor slots")
             }
+            Self::NotOnAShard => f.write_str(
+                "cannot spawn a local actor here: call spawn_local on one of the runtime's \
+                 shards (in a handler, a piped job or a program task), or spawn_once from \
+                 elsewhere",
+            ),
             Self::InvalidSupervisor(why) => write!(f, "cannot spawn the supervisor: {why}"),
         }
     }

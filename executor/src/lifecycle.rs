@@ -20,7 +20,7 @@ use crate::{Priority, Restart};
 
 impl Shard {
     /// Spawns an actor on this shard, in a free slot or a fresh one.
-    pub(crate) fn spawn_here<A: Actor, F: Fn() -> A + Send + 'static>(
+    pub(crate) fn spawn_here<A: Actor, F: Fn() -> A + 'static>(
         &self,
         setup: Setup,
         factory: F,

@@ -59,6 +59,26 @@ pub(crate) struct Setup {
     pub(crate) schedule: Schedule,
 }
 
+/// Spawns `actor` on the current shard, if it is one of `mesh`'s; never
+/// restarted.
+///
+/// # Errors
+///
+/// [`SpawnError::NotOnAShard`] elsewhere, [`SpawnError::ShuttingDown`].
+pub(crate) fn spawn_local<A: Actor>(
+    mesh: &Arc<Mesh>,
+    actor: A,
+) -> Result<ActorRef<A::Msg>, SpawnError> {
+    let setup = Setup { policy: RestartPolicy::never(), ..Setup::default() };
+    let actor = std::cell::Cell::new(Some(actor));
+    // Never restarted: the factory is called once.
+    let build = move || actor.take().expect("a local actor is built once");
+    with_current(|current| match current {
+        Some(current) if current.mesh.id == mesh.id => current.spawn_here(setup, build),
+        _ => Err(SpawnError::NotOnAShard),
+    })
+}
+
 /// As [`spawn_on_with`], set up as `setup` says.
 pub(crate) fn spawn_set_up<A: Actor>(
     mesh: &Arc<Mesh>,

@@ -152,9 +152,17 @@ impl System {
     }
 
     /// Spawns an actor that is never restarted from a one-shot `build`
-    /// (it may move in what cannot be cloned: a socket, a file, a channel
-    /// end). `build` runs once, on the chosen shard, so the actor itself
-    /// need not be `Send`; `spawn_once(p, move || actor)` spawns a value.
+    /// (it may move in what cannot be cloned: a channel end, a file).
+    /// `build` runs once, on the chosen shard, so the actor it returns need
+    /// not be `Send`, but `build` itself and what it captures must be;
+    /// `spawn_once(p, move || actor)` spawns a `Send` value.
+    ///
+    /// A connection accepted on one shard and owned by an actor on another:
+    /// accept it with glommio's `TcpListener::shared_accept` (a `Send`
+    /// stream) and call `bind_to_executor` on it inside `build`. A value that
+    /// is not `Send` (a glommio `TcpStream` accepted here, an `Rc`) is
+    /// spawned on the shard it is on with [`spawn_local`](Self::spawn_local).
+    /// `tests/local_actors.rs` does both.
     ///
     /// Restartable actors take an `Fn` factory instead (`spawn_with`,
     /// `spawn_restarting`, [`ChildSpec`](crate::ChildSpec)): a restart
@@ -175,6 +183,44 @@ impl System {
             let build = build.take().expect("a spawn_once actor is built once");
             build()
         })
+    }
+
+    /// Spawns `actor`, a value already built, on the shard this is called
+    /// on: from a program task (`Runtime::block_on`), a piped job, or any
+    /// glommio task on one of this runtime's shards. The actor need not be
+    /// `Send`: it may own what lives on this shard only — an accepted
+    /// `glommio::net::TcpStream`, an `Rc`, a file. It is never restarted
+    /// (there is no factory to build another); handlers use
+    /// [`Context::spawn_local`](crate::Context::spawn_local).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use whirl::{Actor, Context, Reply, Runtime};
+    ///
+    /// /// Holds an `Rc`: not `Send`.
+    /// struct Local(Rc<str>);
+    /// impl Actor for Local {
+    ///     type Msg = Reply<usize>;
+    ///     fn handle(&mut self, reply: Reply<usize>, _: &mut Context<Self>) {
+    ///         reply.send(self.0.len());
+    ///     }
+    /// }
+    ///
+    /// let rt = Runtime::builder().shards(1).build()?;
+    /// let len = rt.block_on(|sys| async move {
+    ///     let local = sys.spawn_local(Local(Rc::from("whirl"))).unwrap();
+    ///     local.ask(|r| r).await.unwrap()
+    /// })?;
+    /// assert_eq!(len, 5);
+    /// # Ok::<(), whirl::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::NotOnAShard`] off this runtime's shards (the actor is
+    /// dropped); [`SpawnError::ShuttingDown`] during shutdown.
+    pub fn spawn_local<A: Actor>(&self, actor: A) -> Result<ActorRef<A::Msg>, SpawnError> {
+        crate::spawn::spawn_local(&self.mesh, actor)
     }
 
     /// Spawns the supervisor `spec` where `placement` says; it starts its

@@ -1,5 +1,5 @@
 //! The metrics endpoint: `GET /metrics` (see
-//! [`prometheus`](crate::prometheus): OpenMetrics 1.0, or the Prometheus
+//! [`prometheus`]: OpenMetrics 1.0, or the Prometheus
 //! text format 0.0.4 when the request's `Accept` ranks `text/plain` above
 //! `application/openmetrics-text`) and `GET /health` (JSON), served by a
 //! shard over glommio's io_uring TCP.
