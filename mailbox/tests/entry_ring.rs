@@ -225,3 +225,98 @@ fn a_producer_waiting_for_room_is_woken_once_by_the_release_that_makes_it() {
     assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
     assert!(tx.wait_for_room(4, &waker), "a closed ring is not waited on");
 }
+
+mod model {
+    //! The ring against a model: a `VecDeque` of staged, published and
+    //! read-but-unreleased entries. Any sequence of writes (every size up
+    //! to the bound), publications, reads and releases gives the same
+    //! entries in the same order, and `Full` exactly when the entry does not
+    //! fit in what the consumer has released.
+
+    use std::collections::VecDeque;
+
+    use proptest::prelude::*;
+
+    use super::{read, ring, write};
+    use whirl_mailbox::entry_ring::WriteError;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write(usize),
+        Publish,
+        Read(usize),
+        Release,
+    }
+
+    fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
+        let op = prop_oneof![
+            4 => (1..=max).prop_map(Op::Write),
+            1 => Just(Op::Publish),
+            2 => (1..6usize).prop_map(Op::Read),
+            1 => Just(Op::Release),
+        ];
+        proptest::collection::vec(op, 1..600)
+    }
+
+    fn against_model(capacity: usize, max: usize, ops: &[Op]) {
+        let (mut tx, mut rx) = ring(capacity, max);
+        // (length, sequence) of entries staged, and published but unread.
+        let (mut staged, mut published) = (VecDeque::new(), VecDeque::new());
+        // Words written and words the consumer released.
+        let (mut written, mut released, mut read_words) = (0usize, 0usize, 0usize);
+        let mut seq = 0u64;
+        for op in ops {
+            match *op {
+                Op::Write(len) => {
+                    let fits = written - released + len <= capacity;
+                    match write(&mut tx, len, seq) {
+                        Ok(()) => {
+                            assert!(
+                                fits,
+                                "wrote {len} words into {} free",
+                                capacity - (written - released)
+                            );
+                            staged.push_back((len, if len > 1 { seq } else { u64::MAX }));
+                            written += len;
+                            seq += 1;
+                        }
+                        Err(WriteError::Full) => assert!(!fits, "Full with room for {len} words"),
+                        Err(e) => panic!("{e:?}"),
+                    }
+                }
+                Op::Publish => {
+                    assert_eq!(tx.publish(), !staged.is_empty());
+                    published.extend(staged.drain(..));
+                }
+                Op::Read(n) => {
+                    for _ in 0..n {
+                        let got = read(&mut rx);
+                        assert_eq!(got, published.pop_front(), "the oldest published entry");
+                        read_words += got.map_or(0, |(len, _)| len);
+                    }
+                }
+                Op::Release => {
+                    rx.release();
+                    released = read_words;
+                }
+            }
+            assert_eq!(tx.staged(), staged.iter().map(|(len, _)| len).sum::<usize>());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn a_small_ring_matches_its_model(ops in ops(9)) {
+            against_model(16, 9, &ops);
+        }
+
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn entries_as_long_as_the_ring_match_the_model(ops in ops(32)) {
+            against_model(32, 32, &ops);
+        }
+    }
+}
