@@ -214,6 +214,7 @@ impl<M: Send + 'static> ActorRef<M> {
             deliver: self.fns.inject,
             target: entry::target_word(self.slot, self.generation),
             payload: Payload::new(msg),
+            kind: entry::Kind::Message,
         };
         let back = |envelope: Injected| -> M {
             let payload = envelope.payload.downcast::<M>();

@@ -321,9 +321,9 @@ fn deliver<T: Send + 'static>(target: Target, answer: Result<T, AskError>) {
             });
             if let Some(answer) = unsent {
                 // From a thread outside the runtime: through the injector.
-                let payload = match answer {
-                    Ok(value) => Payload::new(value),
-                    Err(why) => Payload::new(NoAnswer(why)),
+                let (payload, kind) = match answer {
+                    Ok(value) => (Payload::new(value), entry::Kind::Reply),
+                    Err(why) => (Payload::new(NoAnswer(why)), entry::Kind::Command),
                 };
                 if let Some(target) = Mesh::find(mesh) {
                     if let Some(target) = target.shards.get(shard as usize) {
@@ -331,6 +331,7 @@ fn deliver<T: Send + 'static>(target: Target, answer: Result<T, AskError>) {
                             deliver: deliver_reply,
                             target: word,
                             payload,
+                            kind,
                         });
                     }
                 }
@@ -344,10 +345,14 @@ impl<T> Drop for Reply<T> {
         let target = std::mem::replace(&mut self.target, Target::Sent);
         if !matches!(target, Target::Sent) {
             // Dropped unanswered: by a handler that is failing (a panic
-            // unwinding through it, or `Context::fail` in this call), or
-            // on purpose.
+            // unwinding through it, or `Context::fail` in this call of the
+            // running actor), or on purpose.
             let failing = std::thread::panicking()
-                || with_current(|shard| shard.is_some_and(|s| s.failing.get()));
+                || with_current(|shard| {
+                    shard.is_some_and(|s| {
+                        s.failing.get().is_some_and(|f| Some(f) == s.running.get())
+                    })
+                });
             deliver::<()>(target, Err(if failing { AskError::Failed } else { AskError::Closed }));
         }
     }

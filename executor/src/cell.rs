@@ -230,6 +230,7 @@ pub(crate) unsafe fn deliver<A: Actor>(
         };
     shard.running.set(Some((slot, generation)));
     shard.turn_over.set(false);
+    shard.failing.set(None);
     let source = match how {
         How::FromQueue => Source::Queue(shard.serving.get()),
         How::FromRing => Source::Ring,

@@ -58,6 +58,7 @@ pub(crate) fn injected_stop(slot: u32, generation: u32) -> Injected {
         deliver: deliver_stop,
         target: entry::target_word(slot, generation),
         payload: Payload::new(()),
+        kind: entry::Kind::Stop,
     }
 }
 
@@ -78,9 +79,9 @@ pub(crate) unsafe fn run_spawn(shard: *const (), at: *mut u64, how: How) -> usiz
 
 fn spawn_here(shard: &Shard, slot: u32, generation: u32, spawn: SpawnFn) {
     if shard.mesh.phase() >= phase::STOPPING {
-        // Too late to start anything: the factory and whatever waits for
-        // the actor are dead letters.
-        shard.dead_letter(shard.mesh.stop_cause(), spawn);
+        // Too late to start anything: whatever waits for the actor is a
+        // dead letter (the spawn itself is a command, not a letter).
+        drop_caught(spawn);
         shard.give_up_reserved(slot, generation);
         return;
     }
@@ -176,7 +177,12 @@ pub(crate) unsafe fn deliver_run(shard: &Shard, _: u64, payload: Payload) -> Res
 
 /// The envelope that runs `f` on the shard that takes it.
 pub(crate) fn injected_run(f: RunFn) -> Injected {
-    Injected { deliver: deliver_run, target: 0, payload: Payload::new(f) }
+    Injected {
+        deliver: deliver_run,
+        target: 0,
+        payload: Payload::new(f),
+        kind: entry::Kind::Command,
+    }
 }
 
 /// Counts a dead letter of `cause` for whatever an injected envelope held.
@@ -185,6 +191,6 @@ pub(crate) fn discard(
     cause: DeadLetterCause,
     envelope: Injected,
 ) {
-    shard.count_dead_letters(cause, 1);
+    shard.count_dead_letters(cause, usize::from(envelope.kind.is_letter()));
     drop_caught(envelope);
 }

@@ -113,7 +113,7 @@ impl<A: Actor> Context<A> {
         self.end = Some((reason, false));
         // A reply dropped unanswered in the rest of this call says `Failed`
         // (until `take_end`, right after the call).
-        self.shard().failing.set(true);
+        self.shard().failing.set(Some((self.slot, self.generation)));
         // A batch being handled ends here (see `Batch`).
         self.shard().turn_over.set(true);
     }
@@ -139,7 +139,10 @@ impl<A: Actor> Context<A> {
 
     /// How this call asked the incarnation to end, if it did.
     pub(crate) fn take_end(&mut self) -> Option<(StopReason, bool)> {
-        self.shard().failing.set(false);
+        let shard = self.shard();
+        if shard.failing.get() == Some((self.slot, self.generation)) {
+            shard.failing.set(None);
+        }
         self.end.take()
     }
 

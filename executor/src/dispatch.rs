@@ -324,7 +324,7 @@ impl Shard {
     #[cold]
     pub(crate) fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
         // The call is over (a `Context::fail` before the panic included).
-        self.failing.set(false);
+        self.failing.set(None);
         let Some((slot, generation)) = self.running.take() else { return };
         let reason = self.failure_of(slot, panic);
         if let Some(end) = self.resumes_after(&reason, slot, generation) {

@@ -2,6 +2,7 @@
 
 use whirl_mailbox::Payload;
 
+use crate::entry::Kind;
 use crate::shard::Shard;
 
 /// Delivers an injected payload on its shard; hands it back if the target
@@ -21,18 +22,22 @@ pub(crate) struct Injected {
     /// Slot and generation (or reply entry), as in an entry's word 1.
     pub(crate) target: u64,
     pub(crate) payload: Payload,
+    /// What it is, as an entry's kind: a dropped envelope is a dead letter
+    /// only if it is a letter ([`Kind::is_letter`]).
+    pub(crate) kind: Kind,
 }
 
 impl Injected {
     /// Delivers it on `shard`; hands it back if its mailbox is full.
     pub(crate) fn deliver(self, shard: &Shard) -> Result<(), Self> {
-        let Self { deliver, target, payload } = self;
+        let Self { deliver, target, payload, kind } = self;
         // SAFETY: `deliver` was chosen with the payload's type when the
         // envelope was made, and the shard that drains the injector calls it.
         unsafe { deliver(shard, target, payload) }.map_err(|payload| Self {
             deliver,
             target,
             payload,
+            kind,
         })
     }
 }

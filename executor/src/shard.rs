@@ -57,10 +57,12 @@ pub(crate) struct Shard {
     /// The running actor asked its incarnation to end (`Context::stop`,
     /// `fail`): its batch ends.
     pub(crate) turn_over: Cell<bool>,
-    /// The running handler called `Context::fail`: a `Reply` it drops
-    /// unanswered reports `AskError::Failed`. Cleared when the call returns
-    /// (`Context::take_end`).
-    pub(crate) failing: Cell<bool>,
+    /// The actor (slot, generation) that called `Context::fail` in the call
+    /// now running: a `Reply` dropped unanswered while it is the running
+    /// actor reports `AskError::Failed`. Cleared when that call ends
+    /// (`Context::take_end`) and whenever a handler's turn begins, so a
+    /// stale value (a `fail` in a hook) never outlives its call.
+    pub(crate) failing: Cell<Option<(u32, u32)>>,
     /// `outbound[i]`: the ring to shard `i`.
     pub(crate) outbound: LocalCell<Vec<Option<EntryProducer>>>,
     /// Commands (stops, spawns, replies) that found their ring full; they go
@@ -279,7 +281,7 @@ impl Shard {
             turn_cap: Cell::new(usize::MAX),
             turn_extra: Cell::new(0),
             turn_over: Cell::new(false),
-            failing: Cell::new(false),
+            failing: Cell::new(None),
             outbound: LocalCell::new(ends.outbound),
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),

@@ -120,6 +120,7 @@ pub(crate) fn spawn_set_up<A: Actor>(
                         deliver: deliver_spawn,
                         target: word,
                         payload: Payload::new(spawn),
+                        kind: entry::Kind::Command,
                     };
                     if let Err(error) = target.inject(envelope) {
                         target.untake_slot(slot, generation);

@@ -191,29 +191,9 @@ impl System {
     /// `Send`: it may own what lives on this shard only — an accepted
     /// `glommio::net::TcpStream`, an `Rc`, a file. It is never restarted
     /// (there is no factory to build another); handlers use
-    /// [`Context::spawn_local`](crate::Context::spawn_local).
-    ///
-    /// ```
-    /// use std::rc::Rc;
-    /// use whirl::{Actor, Context, Reply, Runtime};
-    ///
-    /// /// Holds an `Rc`: not `Send`.
-    /// struct Local(Rc<str>);
-    /// impl Actor for Local {
-    ///     type Msg = Reply<usize>;
-    ///     fn handle(&mut self, reply: Reply<usize>, _: &mut Context<Self>) {
-    ///         reply.send(self.0.len());
-    ///     }
-    /// }
-    ///
-    /// let rt = Runtime::builder().shards(1).build()?;
-    /// let len = rt.block_on(|sys| async move {
-    ///     let local = sys.spawn_local(Local(Rc::from("whirl"))).unwrap();
-    ///     local.ask(|r| r).await.unwrap()
-    /// })?;
-    /// assert_eq!(len, 5);
-    /// # Ok::<(), whirl::Error>(())
-    /// ```
+    /// [`Context::spawn_local`](crate::Context::spawn_local). The `whirl`
+    /// crate's docs show it; its `tests/local_actors.rs` gives an actor an
+    /// accepted connection.
     ///
     /// # Errors
     ///

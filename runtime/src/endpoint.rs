@@ -194,10 +194,16 @@ fn prefers_text_format<'a>(accept: impl Iterator<Item = &'a [u8]>) -> bool {
         for range in String::from_utf8_lossy(value).split(',') {
             let mut parts = range.split(';').map(str::trim);
             let media = parts.next().unwrap_or_default().to_ascii_lowercase();
-            let q = parts
-                .filter_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-                .next()
-                .unwrap_or(1.0);
+            let q = parts.find_map(|p| {
+                let (name, value) = p.split_once('=')?;
+                name.trim().eq_ignore_ascii_case("q").then(|| value.trim().parse::<f32>())
+            });
+            // A q outside 0..=1 (or not a number) makes the range void.
+            let q = match q {
+                None => 1.0,
+                Some(Ok(q)) if (0.0..=1.0).contains(&q) => q,
+                Some(_) => continue,
+            };
             match media.as_str() {
                 "application/openmetrics-text" => openmetrics = openmetrics.max(q),
                 "text/plain" => text = text.max(q),
@@ -270,5 +276,11 @@ mod tests {
         assert!(!prefers(&["text/plain;q=0"]));
         assert!(!prefers(&["text/plain;q=0.5,application/openmetrics-text;q=0.5"]));
         assert!(prefers(&["application/json", "text/plain"]));
+        // Parameters are case-insensitive; a q that is not one is void.
+        assert!(!prefers(&["text/plain;Q=0"]));
+        assert!(!prefers(&["text/plain;q=5"]));
+        assert!(prefers(&["application/openmetrics-text;q=NaN, text/plain;q=0.1"]));
+        assert!(!prefers(&["text/plain;q=NaN"]));
+        assert!(prefers(&["text/plain; q = 0.9 , application/openmetrics-text;q=0.8"]));
     }
 }

@@ -97,6 +97,35 @@
 //! # Ok::<(), whirl::Error>(())
 //! ```
 //!
+//! # Actors that are not `Send`
+//!
+//! An actor's state never leaves its shard, so it may hold what cannot
+//! cross threads: an `Rc`, a glommio socket. [`System::spawn_local`] (from a
+//! task on a shard) and [`Context::spawn_local`] (from a handler) spawn such
+//! a value on the shard they run on; `spawn_once`'s closure must be `Send`.
+//!
+//! ```
+//! use std::rc::Rc;
+//! use whirl::{Actor, Context, Reply, Runtime};
+//!
+//! /// Holds an `Rc`: not `Send`.
+//! struct Local(Rc<str>);
+//! impl Actor for Local {
+//!     type Msg = Reply<usize>;
+//!     fn handle(&mut self, reply: Reply<usize>, _: &mut Context<Self>) {
+//!         reply.send(self.0.len());
+//!     }
+//! }
+//!
+//! let rt = Runtime::builder().shards(1).build()?;
+//! let len = rt.block_on(|sys| async move {
+//!     let local = sys.spawn_local(Local(Rc::from("whirl"))).unwrap();
+//!     local.ask(|r| r).await.unwrap()
+//! })?;
+//! assert_eq!(len, 5);
+//! # Ok::<(), whirl::Error>(())
+//! ```
+//!
 //! # Backpressure from handlers
 //!
 //! A handler cannot await. [`Context::send`] never drops a message for want

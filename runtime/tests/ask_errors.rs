@@ -85,3 +85,51 @@ fn from_a_plain_thread() {
     }
     rt.shutdown();
 }
+
+/// Fails from its `panicked` hook (with `ctx.fail`), where no call's end
+/// clears the mark; spawns a local child while failing.
+struct HookFails;
+
+impl Actor for HookFails {
+    type Msg = Msg;
+    fn handle(&mut self, msg: Msg, ctx: &mut Context<Self>) {
+        match msg {
+            Msg::Panic(_reply) => std::panic::panic_any(Quiet),
+            Msg::Fail(reply) => {
+                ctx.fail("cannot answer");
+                // A local child starts (and ends its own call) in between.
+                ctx.spawn_local(Answerer).unwrap();
+                drop(reply);
+            }
+            Msg::Drop(reply) => drop(reply),
+            Msg::Answer(reply) => reply.send(7),
+        }
+    }
+    fn panicked(&mut self, _: &str, ctx: &mut Context<Self>) -> whirl::AfterPanic {
+        ctx.fail("from the hook");
+        whirl::AfterPanic::Fail
+    }
+}
+
+/// A failure marks only its own call: after a `fail` in a `panicked` hook,
+/// the failed actor's queued asks and another actor's reply dropped on
+/// purpose say `Closed`; a child started mid-call does not unmark its
+/// failing parent.
+#[test]
+fn a_failure_marks_only_its_own_call() {
+    quiet_panics();
+    let rt = Runtime::builder().shards(1).spin_before_park(Duration::ZERO).build().unwrap();
+    rt.block_on(|sys| async move {
+        let failing = sys.spawn_on(0, || HookFails).unwrap();
+        let other = sys.spawn_on(0, || Answerer).unwrap();
+        let (panic, queued) = (failing.ask(Msg::Panic), failing.ask(Msg::Answer));
+        let on_purpose = other.ask(Msg::Drop);
+        assert_eq!(panic.timeout(LIMIT).await, Err(AskError::Failed));
+        assert_eq!(queued.timeout(LIMIT).await, Err(AskError::Closed), "queued, then stopped");
+        assert_eq!(on_purpose.timeout(LIMIT).await, Err(AskError::Closed), "another actor");
+        let nested = sys.spawn_on(0, || HookFails).unwrap();
+        assert_eq!(nested.ask(Msg::Fail).timeout(LIMIT).await, Err(AskError::Failed));
+    })
+    .unwrap();
+    rt.shutdown();
+}

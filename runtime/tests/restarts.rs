@@ -238,9 +238,9 @@ fn an_ask_to_an_actor_that_fails_while_answering_completes_with_an_error() {
             let policy =
                 RestartPolicy::new(Restart::Permanent).intensity(10, Duration::from_secs(60));
             let f = sys.spawn_restarting(Placement::Shard(shard), policy, || Flaky).unwrap();
-            assert_eq!(f.ask(|reply| reply).await, Err(AskError::Closed));
+            assert_eq!(f.ask(|reply| reply).await, Err(AskError::Failed));
             // Still there, behind the same ref, for the next question.
-            assert_eq!(f.ask(|reply| reply).await, Err(AskError::Closed));
+            assert_eq!(f.ask(|reply| reply).await, Err(AskError::Failed));
         }
         assert_eq!(sys.stats().restarts, 4);
         sys.shutdown().await;
