@@ -7,9 +7,9 @@ use std::marker::PhantomData;
 use futures_lite::future::yield_now;
 use whirl_mailbox::Payload;
 
+use crate::base::entry;
 use crate::cell::ActorFns;
 use crate::commands::{injected_stop, STOP};
-use crate::entry;
 use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
 use crate::room::RoomFor;

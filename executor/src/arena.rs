@@ -19,7 +19,7 @@
 
 use bumpalo::Bump;
 
-use crate::by_slot::BySlot;
+use crate::base::by_slot::BySlot;
 use crate::shard::Shard;
 use crate::StopReason;
 

@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 
 use whirl_mailbox::Payload;
 
+use crate::base::drop_caught;
+use crate::base::entry;
 use crate::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
-use crate::entry;
 use crate::injected::Injected;
-use crate::mesh::{drop_caught, phase, Mesh, ShardShared};
+use crate::mesh::{phase, Mesh, ShardShared};
 use crate::shard::{with_current, Shard};
-use crate::stats::DeadLetterCause;
 use crate::timer_thread::{self, TimerKey};
+use crate::types::stats::DeadLetterCause;
 use crate::{ActorRef, AskError, SendError};
 
 /// State of one pending ask in a shard's reply table.

@@ -11,11 +11,11 @@
 
 use std::marker::PhantomData;
 
+use crate::base::entry::{self, Kind};
 use crate::dispatch::RELEASE_EVERY;
-use crate::entry::{self, Kind};
-use crate::schedule::Priority;
 use crate::shard::Shard;
 use crate::slots::Admit;
+use crate::types::schedule::Priority;
 
 /// The messages that follow the first of an actor's turn, oldest first: an
 /// iterator that moves each message out of its mailbox as it is taken.

@@ -12,8 +12,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use whirl_mailbox::Payload;
 
+use crate::base::entry::{self, EntryFn, How};
 use crate::batch::{Batch, Source};
-use crate::entry::{self, EntryFn, How};
 use crate::shard::Shard;
 use crate::slots::{Admit, Lifecycle};
 use crate::{Actor, Context, StopReason};
@@ -277,7 +277,7 @@ unsafe fn inject_message<A: Actor>(
     let msg = match payload.downcast::<A::Msg>() {
         Ok(msg) => msg,
         Err(payload) => {
-            shard.dead_letter(crate::stats::DeadLetterCause::WrongType, payload);
+            shard.dead_letter(crate::types::stats::DeadLetterCause::WrongType, payload);
             return Ok(());
         }
     };

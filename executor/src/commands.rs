@@ -3,11 +3,12 @@
 
 use whirl_mailbox::Payload;
 
-use crate::entry::{self, EntryFn, How};
+use crate::base::drop_caught;
+use crate::base::entry::{self, EntryFn, How};
 use crate::injected::Injected;
-use crate::mesh::{drop_caught, phase};
+use crate::mesh::phase;
 use crate::shard::Shard;
-use crate::stats::DeadLetterCause;
+use crate::types::stats::DeadLetterCause;
 use crate::AskError;
 
 /// Builds and installs an actor on the shard that receives it, at the slot

@@ -181,11 +181,11 @@ impl<A: Actor> Context<A> {
         let shard = self.shard();
         let (to, target_word) = if target.mesh_id() == shard.mesh.id {
             let (slot, generation) = target.slot();
-            (target.shard() as u16, crate::entry::target_word(slot, generation))
+            (target.shard() as u16, crate::base::entry::target_word(slot, generation))
         } else {
             // Another runtime's actor: never seen here, so gone already
             // (slot 0 of generation `u32::MAX` is never handed out).
-            (shard.id, crate::entry::target_word(0, u32::MAX))
+            (shard.id, crate::base::entry::target_word(0, u32::MAX))
         };
         shard.watch::<A>(self.slot, self.generation, to, target_word, on_stop);
     }

@@ -12,37 +12,12 @@
 //! `Stats` only.
 
 use std::cell::Cell;
-use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::shard::Shard;
-use crate::stats::DeadLetterCause;
-
-/// Dead letters of one cause on one shard since the last report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeadLetters {
-    /// The shard that counted them.
-    pub shard: usize,
-    /// Why they were not handled.
-    pub cause: DeadLetterCause,
-    /// How many.
-    pub count: u64,
-}
-
-/// A function the program installs to hear of dead letters
-/// (`Builder::on_dead_letters` in the `whirl` crate). Called on the shard's
-/// thread; may send, spawn and stop.
-#[derive(Clone)]
-pub struct DeadLetterHook(pub Arc<dyn Fn(DeadLetters) + Send + Sync>);
-
-impl fmt::Debug for DeadLetterHook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DeadLetterHook(..)")
-    }
-}
+use crate::types::stats::{DeadLetterCause, DeadLetters};
 
 /// Without a hook: at most one warning per shard per this long.
 const WARN_EVERY: Duration = Duration::from_secs(1);

@@ -38,11 +38,11 @@ use std::time::{Duration, Instant};
 use futures_lite::future::yield_now;
 use whirl_mailbox::entry_ring::{EntryConsumer, WriteError};
 
-use crate::entry::{self, How};
+use crate::base::entry::{self, How};
 use crate::mesh::{phase, Mesh};
-use crate::schedule::{Priority, HIGH_CHECK_EVERY};
 use crate::shard::{CurrentShard, Shard};
-use crate::stats::DeadLetterCause;
+use crate::types::schedule::{Priority, HIGH_CHECK_EVERY};
+use crate::types::stats::DeadLetterCause;
 
 /// Envelopes taken from the injection queue per pass, so foreign threads
 /// cannot starve the rings.

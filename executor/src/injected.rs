@@ -2,7 +2,7 @@
 
 use whirl_mailbox::Payload;
 
-use crate::entry::Kind;
+use crate::base::entry::Kind;
 use crate::shard::Shard;
 
 /// Delivers an injected payload on its shard; hands it back if the target

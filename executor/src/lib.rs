@@ -29,43 +29,33 @@ mod actor;
 mod actor_ref;
 mod arena;
 mod ask;
+mod base;
 mod batch;
-mod by_slot;
 mod cell;
 mod commands;
-mod config;
 mod context;
 mod dead_letters;
 mod dispatch;
-mod entry;
-mod error;
-mod failure;
 mod injected;
 mod lifecycle;
 mod link;
-mod liveness;
-mod local_cell;
 mod local_waits;
 mod mesh;
 mod metrics;
 mod outbox;
 pub mod registry;
 mod restart;
-mod restart_policy;
-mod restart_window;
 mod room;
-mod run_queue;
-mod schedule;
 mod send_many;
 mod shard;
 mod slots;
 mod snapshot;
 mod spawn;
-mod stats;
 mod supervisor;
 mod system;
 pub mod time;
 mod timer_thread;
+mod types;
 mod watch;
 
 pub use actor::{Actor, AfterPanic};
@@ -73,25 +63,24 @@ pub use actor_ref::ActorRef;
 pub use ask::{Ask, Reply};
 pub use batch::Batch;
 pub use bumpalo;
-pub use config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, MIN_RING_CAPACITY};
 pub use context::{Context, TimerHandle};
-pub use dead_letters::{DeadLetterHook, DeadLetters};
 pub use dispatch::{run_shard, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET};
-pub use error::{AskError, SendError, SpawnError};
-pub use failure::StopReason;
 pub use mesh::Mesh;
 pub use metrics::MAX_TIMED_ACTORS;
-pub use restart_policy::{MailboxOnRestart, Restart, RestartPolicy};
-pub use schedule::{Priority, Schedule, HIGH_CHECK_EVERY};
 pub use shard::spawn_program;
 pub use snapshot::{ActorState, ActorStats, HandlingTime, PeerStats, ShardStats, Snapshot};
 pub use spawn::{spawn_on, spawn_on_with};
-pub use stats::{DeadLetterCause, ShutdownReport, Stats};
 pub use supervisor::{
     spawn_supervisor, ChildError, ChildInfo, ChildSpec, ChildState, Strategy, Supervisor,
     SupervisorMsg, SupervisorRef,
 };
 pub use system::{Placement, Shutdown, SpawnOptions, System};
+pub use types::config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, MIN_RING_CAPACITY};
+pub use types::error::{AskError, SendError, SpawnError};
+pub use types::failure::StopReason;
+pub use types::restart_policy::{MailboxOnRestart, Restart, RestartPolicy};
+pub use types::schedule::{Priority, Schedule, HIGH_CHECK_EVERY};
+pub use types::stats::{DeadLetterCause, DeadLetterHook, DeadLetters, ShutdownReport, Stats};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.
 pub fn current_shard(mesh: &Mesh) -> Option<usize> {

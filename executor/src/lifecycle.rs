@@ -6,15 +6,15 @@ use std::sync::atomic::Ordering;
 
 use futures_lite::FutureExt;
 
+use crate::base::entry;
 use crate::cell::{self, fns_of};
 use crate::commands::STOP;
-use crate::entry;
 use crate::mesh::phase;
 use crate::restart::Restarts;
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
 use crate::spawn::Setup;
-use crate::stats::DeadLetterCause;
+use crate::types::stats::DeadLetterCause;
 use crate::{Actor, ActorRef, SpawnError, StopReason};
 use crate::{Priority, Restart};
 
@@ -369,8 +369,8 @@ impl Shard {
     /// or an answer ([`Kind::is_letter`](entry::Kind::is_letter)).
     pub(crate) fn drop_entry_buffer(
         &self,
-        cause: crate::stats::DeadLetterCause,
-        buffer: crate::entry::EntryBuffer,
+        cause: crate::types::stats::DeadLetterCause,
+        buffer: crate::base::entry::EntryBuffer,
     ) {
         let mut buffer = buffer;
         // SAFETY: the buffer holds one complete entry.

@@ -24,8 +24,8 @@
 
 use std::time::Duration;
 
+use crate::base::entry::{self, How};
 use crate::commands::STOP;
-use crate::entry::{self, How};
 use crate::mesh::phase;
 use crate::shard::Shard;
 use crate::slots::State;

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use crate::by_slot::BySlot;
+use crate::base::by_slot::BySlot;
 
 /// An actor, or a sender held back by it, as `(slot, generation)`.
 pub(crate) type SlotId = (u32, u32);

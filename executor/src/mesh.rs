@@ -13,16 +13,14 @@ use crossbeam_queue::ArrayQueue;
 use whirl_mailbox::entry_ring::{self, EntryConsumer, EntryProducer};
 use whirl_mailbox::{Doorbell, Quiescence};
 
+use crate::base::entry::{self, MAX_ENTRY_WORDS};
+use crate::base::liveness::Generations;
 use crate::commands;
-use crate::config::{ConfigError, ShardConfig, RING_SLOT_WORDS};
-use crate::entry::{self, MAX_ENTRY_WORDS};
 use crate::injected::Injected;
-use crate::liveness::Generations;
-use crate::stats::{DeadLetterCause, ShutdownReport, Stats};
+use crate::types::config::{ConfigError, ShardConfig, RING_SLOT_WORDS};
+use crate::types::stats::{DeadLetterCause, ShutdownReport, Stats};
 
-/// Slots per shard: an entry's header keeps 30 bits for the slot (the
-/// other two of its 32 hold the entry's kind).
-pub(crate) const MAX_SLOTS: u32 = entry::SLOT_MASK + 1;
+pub(crate) use crate::base::entry::MAX_SLOTS;
 
 /// Phases of a mesh's life (see [`Mesh::phase`]).
 pub(crate) mod phase {
@@ -94,7 +92,7 @@ pub(crate) struct ShardShared {
     pub(crate) reply_generations: Generations,
     /// The deadline of the ask in each entry of the reply table, as
     /// `ask::Instant` ticks (0: none).
-    pub(crate) reply_deadlines: crate::liveness::Table<AtomicU64>,
+    pub(crate) reply_deadlines: crate::base::liveness::Table<AtomicU64>,
     /// `full.get(slot) == generation + 1` while the actor at `slot` is held
     /// back with a full mailbox (see `outbox`): `Context::send`s on other
     /// shards keep their messages for it in their outboxes meanwhile.
@@ -244,16 +242,6 @@ impl ShardShared {
             self.returned_slots.lock().unwrap_or_else(|e| e.into_inner()).push((slot, generation));
             self.slots_returned.store(true, Ordering::Release);
         }
-    }
-}
-
-/// Drops `value`, catching a panic of its `Drop` (user code on a message or
-/// closure nobody will handle): logged, and never allowed to unwind into the
-/// shard's loop.
-pub(crate) fn drop_caught<T>(value: T) {
-    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
-    if dropped.is_err() {
-        tracing::error!("a dead letter's drop panicked");
     }
 }
 
@@ -723,7 +711,7 @@ mod tests {
 
     use super::*;
 
-    /// Hardening review, item 7: a slot given back while the offer queue was
+    /// A slot given back while the offer queue was
     /// full went to a side list nobody read, so it was never used again.
     #[test]
     fn a_slot_returned_while_the_offer_queue_was_full_is_offered_again() {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::by_slot::BySlot;
+use crate::base::by_slot::BySlot;
 
 /// Counters of the actor at one slot, reset when the slot is freed (kept
 /// across restarts: the actor's refs stay valid).

@@ -36,11 +36,11 @@ use std::sync::atomic::{fence, Ordering};
 
 use whirl_mailbox::entry_ring::WriteError;
 
-use crate::entry::{self, EntryFn, How, Kind, MAX_ENTRY_WORDS};
-use crate::run_queue::RunQueue;
+use crate::base::entry::{self, EntryFn, How, Kind, MAX_ENTRY_WORDS};
+use crate::base::run_queue::RunQueue;
 use crate::shard::Shard;
 use crate::slots::{Slot, Slots, State};
-use crate::stats::DeadLetterCause;
+use crate::types::stats::DeadLetterCause;
 use crate::{ActorRef, SendError};
 
 /// Messages an actor sent that wait for room at their receivers, in order.

@@ -37,13 +37,13 @@ use std::time::{Duration, Instant};
 
 use glommio::task::JoinHandle;
 
-use crate::entry::{self, EntryFn, How};
+use crate::base::entry::{self, EntryFn, How};
+use crate::base::restart_window::RestartWindow;
 use crate::link::Link;
-use crate::restart_policy::{MailboxOnRestart, RestartPolicy};
-use crate::restart_window::RestartWindow;
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
-use crate::stats::DeadLetterCause;
+use crate::types::restart_policy::{MailboxOnRestart, RestartPolicy};
+use crate::types::stats::DeadLetterCause;
 use crate::StopReason;
 
 /// The restart state of one actor whose policy may restart it, or that has

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use crate::entry;
+use crate::base::entry;
 use crate::shard::{current_of, Shard};
 use crate::{ActorRef, SendError};
 

@@ -19,17 +19,18 @@ use glommio::task::JoinHandle;
 use whirl_mailbox::entry_ring::{EntryConsumer, EntryProducer};
 
 use crate::ask::ReplySlab;
+use crate::base::drop_caught;
+use crate::base::entry::{self, EntryFn, How};
+use crate::base::local_cell::LocalCell;
+use crate::base::run_queue::RunQueue;
 use crate::cell::ActorFns;
 use crate::dead_letters::Reported;
-use crate::entry::{self, EntryFn, How};
 use crate::injected::Injected;
-use crate::local_cell::LocalCell;
-use crate::mesh::{drop_caught, Mesh, ShardEnds};
+use crate::mesh::{Mesh, ShardEnds};
 use crate::room::RoomWaiter;
-use crate::run_queue::RunQueue;
-use crate::schedule::Priority;
 use crate::slots::{Slots, State};
-use crate::stats::DeadLetterCause;
+use crate::types::schedule::Priority;
+use crate::types::stats::DeadLetterCause;
 use crate::SendError;
 
 /// One shard's state, owned by its dispatch loop.
@@ -67,7 +68,7 @@ pub(crate) struct Shard {
     pub(crate) outbound: LocalCell<Vec<Option<EntryProducer>>>,
     /// Commands (stops, spawns, replies) that found their ring full; they go
     /// first at the next flush, and messages wait behind them.
-    pub(crate) overflow: RefCell<Vec<VecDeque<crate::entry::EntryBuffer>>>,
+    pub(crate) overflow: RefCell<Vec<VecDeque<crate::base::entry::EntryBuffer>>>,
     /// `inbound[i]`: the ring from shard `i`.
     pub(crate) inbound: RefCell<Vec<Option<EntryConsumer>>>,
     /// `waiting[i]`: the ring from shard `i` waits, its front entry left in

@@ -11,11 +11,11 @@ use std::collections::VecDeque;
 
 use glommio::task::JoinHandle;
 
-use crate::by_slot::BySlot;
-use crate::liveness::Generations;
+use crate::base::by_slot::BySlot;
+use crate::base::liveness::Generations;
 use crate::metrics::ActorCounters;
 use crate::restart::Restarts;
-use crate::schedule::Priority;
+use crate::types::schedule::Priority;
 use crate::StopReason;
 
 /// Calls an actor's `started` (see [`Lifecycle::start`]).
@@ -162,7 +162,7 @@ pub(crate) struct Slots {
     /// slot (a message that overtook its actor's spawn; not counted in
     /// `queued`), or for a restarting one (counted in `queued`; the front
     /// ones run first when it is live again, see `run_held`).
-    pub(crate) pending: BySlot<VecDeque<crate::entry::EntryBuffer>>,
+    pub(crate) pending: BySlot<VecDeque<crate::base::entry::EntryBuffer>>,
     /// Outboxes and inboxes of actors held back by a full receiver, by slot
     /// (kept once made, so holding an actor back again allocates nothing;
     /// see `outbox`).

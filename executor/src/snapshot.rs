@@ -20,10 +20,10 @@ use hdrhistogram::Histogram;
 
 use crate::mesh::Mesh;
 use crate::metrics::Timings;
-use crate::schedule::Priority;
 use crate::shard::{with_current, Shard};
 use crate::slots::State;
-use crate::stats::{DeadLetterCause, Stats};
+use crate::types::schedule::Priority;
+use crate::types::stats::{DeadLetterCause, Stats};
 
 /// Every shard's counters, and the runtime's, read at one moment on each
 /// shard ([`System::snapshot`](crate::System::snapshot)).

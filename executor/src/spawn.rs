@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use whirl_mailbox::Payload;
 
+use crate::base::entry;
 use crate::cell::fns_of;
 use crate::commands::{deliver_spawn, run_spawn, SpawnFn};
-use crate::entry;
 use crate::injected::Injected;
 use crate::link::Link;
 use crate::mesh::{phase, InjectError, Mesh};

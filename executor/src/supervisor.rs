@@ -290,7 +290,10 @@ impl AnyRef {
     }
 
     fn address(&self) -> Address {
-        Address { shard: self.shard, target: crate::entry::target_word(self.slot, self.generation) }
+        Address {
+            shard: self.shard,
+            target: crate::base::entry::target_word(self.slot, self.generation),
+        }
     }
 
     fn typed<M: Send + 'static>(&self, id: &str) -> Result<ActorRef<M>, ChildError> {
@@ -488,7 +491,7 @@ impl SupervisorActor {
         let (slot, generation) = ctx.myself().slot();
         let link = Link {
             shard: shard as u16,
-            target: crate::entry::target_word(slot, generation),
+            target: crate::base::entry::target_word(slot, generation),
             child: i as u32,
         };
         // A supervisor keeps the notices waiting for it across its restarts,

@@ -13,10 +13,10 @@
 
 use std::collections::HashMap;
 
-use crate::entry::{self, How};
-use crate::schedule::Priority;
+use crate::base::entry::{self, How};
 use crate::shard::Shard;
 use crate::slots::State;
+use crate::types::schedule::Priority;
 use crate::{Actor, StopReason};
 
 /// A watcher's address: its shard and its watch there.
@@ -87,7 +87,7 @@ impl Shard {
         if live {
             self.push_command(run, target, msg);
         } else if let Err(msg) = self.hold_for_restart(run, slot, generation, msg, false) {
-            crate::mesh::drop_caught(msg);
+            crate::base::drop_caught(msg);
         }
     }
 
@@ -149,7 +149,7 @@ impl Shard {
         });
         // The closures hold the watchers' mapping functions: user code may
         // run in their drops, so not inside the borrow.
-        crate::mesh::drop_caught(gone);
+        crate::base::drop_caught(gone);
     }
 }
 

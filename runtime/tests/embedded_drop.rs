@@ -1,7 +1,6 @@
 //! Embedded mode: the program owns the shard's future and may drop it at any
-//! time, even from inside a wake-up whirl makes. Regression test for the
-//! hardening issue's item 1 (a freed shard written to) and the shard exit
-//! guard of item 3.
+//! time, even from inside a wake-up whirl makes: no freed shard is written
+//! to, and the shard is marked exited however its future ends.
 //!
 //! A quarantining allocator stands in for AddressSanitizer: while it
 //! watches, freed blocks are filled with a pattern and kept, not reused; at

@@ -1,6 +1,6 @@
 //! When glommio cannot start a shard's executor inside its thread, `build`
-//! says so, with what to do, instead of returning a runtime that hangs
-//! (hardening issue, item 3). Its own binary: it lowers this process's
+//! says so, with what to do, instead of returning a runtime that hangs.
+//! Its own binary: it lowers this process's
 //! locked-memory limit, which glommio checks when an executor starts.
 
 mod common;

@@ -512,7 +512,7 @@ impl Actor for Blocker {
     }
 }
 
-/// Review of the hardening, item 2: a program's send during the drain makes
+/// A program's send during the drain makes
 /// its quiet shard busy again; when the send came to nothing (the actor had
 /// stopped) the shard stayed busy, unseen, and the drain ran to its deadline.
 #[test]
@@ -546,7 +546,7 @@ fn a_send_that_comes_to_nothing_during_the_drain_does_not_hold_it_to_its_deadlin
     assert!(!timed_out, "the drain ended by itself");
 }
 
-/// Review of the hardening, item 4: a program that polled a `Shutdown` once
+/// A program that polled a `Shutdown` once
 /// and then waited on something else kept its shard running after every
 /// actor had stopped, for ever.
 #[test]
@@ -562,7 +562,7 @@ fn a_shutdown_polled_once_and_then_left_does_not_keep_the_runtime_alive() {
     assert_eq!(result, Err(whirl::Error::ShutDown));
 }
 
-/// Review of the hardening, item 8: a replaced waker was dropped while the
+/// A replaced waker was dropped while the
 /// lock of the shutdown waiters was held, so a waker whose drop came back to
 /// that lock (here: it owns another `Shutdown`) deadlocked.
 #[test]

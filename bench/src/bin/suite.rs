@@ -65,6 +65,10 @@ struct Args {
     /// --quick).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     beats: Option<u32>,
+    /// Also write the results as a markdown page (the machine, the command,
+    /// every table): `bench/RESULTS.md` is written this way, never by hand.
+    #[arg(long, value_name = "PATH")]
+    results_md: Option<PathBuf>,
 }
 
 /// The JSON report.
@@ -110,23 +114,27 @@ fn main() {
         std::process::exit(2);
     }
     let machine = Machine::describe();
-    println!("# whirl benchmark suite{}", if args.quick { " (--quick)" } else { "" });
-    println!();
-    println!(
-        "machine: {} ({} CPUs, {}), {}; {}; commit {}; {}",
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    let head = format!(
+        "# whirl benchmark suite{}\n\n\
+         machine: {} ({} CPUs, {}), {}; {}; commit {}; {}\n\
+         config: {runs} runs per peer after a warm-up, peers interleaved; spread-out variants on \
+         {} cores; open loop {} msg/s for {} beats of 100 ms\n\
+         command: `cargo run --release -p whirl-bench --bin suite -- {}`\n\n",
+        if args.quick { " (--quick)" } else { "" },
         machine.cpu,
         machine.cpus,
         machine.memory,
         machine.kernel,
         machine.rustc,
         machine.commit,
-        machine.date
+        machine.date,
+        config.cores,
+        config.rate,
+        config.beats,
+        command.join(" "),
     );
-    println!(
-        "config: {runs} runs per peer after a warm-up, peers interleaved; spread-out variants on {} cores; open loop {} msg/s for {} beats of 100 ms",
-        config.cores, config.rate, config.beats
-    );
-    println!();
+    print!("{head}");
 
     let total: u64 = scenarios.iter().map(|s| results::runs_of(s, runs)).sum();
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -159,8 +167,14 @@ fn main() {
     }
     let seconds = began.elapsed().as_secs_f64();
 
-    print!("{}", output::markdown(&done));
+    let tables = output::markdown(&done);
+    print!("{tables}");
     println!("\n{count} scenarios in {seconds:.0} s");
+    if let Some(path) = &args.results_md {
+        let page = format!("{head}{tables}\n{count} scenarios in {seconds:.0} s.\n");
+        std::fs::write(path, page).expect("write the results page");
+        println!("wrote {}", path.display());
+    }
 
     std::fs::create_dir_all(&args.out).expect("create the output directory");
     for r in &done {

@@ -95,7 +95,7 @@ impl RestartPolicy {
     /// `max`, each wait drawn at random from its upper half (jitter). Zero
     /// for both restarts at once. Messages that arrive meanwhile wait for
     /// the new incarnation (sends from the actor's own shard within the
-    /// mailbox bound; see the `whirl` README for the gaps).
+    /// mailbox bound; see `docs/failure-and-supervision.md` for the gaps).
     pub const fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;
         self.backoff_max = max;

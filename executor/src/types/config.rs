@@ -35,7 +35,7 @@ pub struct ShardConfig {
     pub shutdown_timeout: Duration,
     /// Called with the dead letters each shard counts; `None`: a warning
     /// through `tracing`, at most one per shard per second.
-    pub dead_letter_hook: Option<crate::DeadLetterHook>,
+    pub dead_letter_hook: Option<crate::types::stats::DeadLetterHook>,
     /// The byte budget of each actor's arena ([`Context::arena`]) unless its
     /// spawn sets one; `None`: unbounded.
     ///

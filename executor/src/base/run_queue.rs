@@ -1,4 +1,4 @@
-//! The shard's run queue: one flat FIFO of entries (see [`entry`](crate::entry))
+//! The shard's run queue: one flat FIFO of entries (see [`entry`](crate::base::entry))
 //! for every actor of the shard, run strictly in order.
 //!
 //! A growable ring of words. An entry is stored contiguously; one that would
@@ -16,7 +16,7 @@
 
 use std::mem::MaybeUninit;
 
-use crate::entry::{self, How};
+use crate::base::entry::{self, How};
 
 /// The first buffer, in words (entries are 4 words for a one-word message).
 const INITIAL_WORDS: usize = 1024;
@@ -181,7 +181,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::entry::MAX_ENTRY_WORDS;
+    use crate::base::entry::MAX_ENTRY_WORDS;
 
     /// The run function of test entries: says its length (in word 1's
     /// high half) and does nothing else.

@@ -2,6 +2,7 @@
 //! cause, and what a shutdown cut short.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a message was not handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,4 +99,27 @@ pub struct ShutdownReport {
     pub cut_short: u64,
     /// Dead letters of every cause over the runtime's life.
     pub dead_letters: u64,
+}
+
+/// Dead letters of one cause on one shard since the last report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadLetters {
+    /// The shard that counted them.
+    pub shard: usize,
+    /// Why they were not handled.
+    pub cause: DeadLetterCause,
+    /// How many.
+    pub count: u64,
+}
+
+/// A function the program installs to hear of dead letters
+/// (`Builder::on_dead_letters` in the `whirl` crate). Called on the shard's
+/// thread; may send, spawn and stop.
+#[derive(Clone)]
+pub struct DeadLetterHook(pub Arc<dyn Fn(DeadLetters) + Send + Sync>);
+
+impl fmt::Debug for DeadLetterHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeadLetterHook(..)")
+    }
 }

@@ -86,6 +86,10 @@ impl Kind {
 /// kind). Slots and command targets stay below `1 << 30`.
 pub(crate) const SLOT_MASK: u32 = (1 << 30) - 1;
 
+/// Slots per shard: an entry's header keeps 30 bits for the slot (the
+/// other two of its 32 hold the entry's kind).
+pub(crate) const MAX_SLOTS: u32 = SLOT_MASK + 1;
+
 /// An entry's run function with its kind: what writers of entries are
 /// given, so that the two always agree.
 #[derive(Debug, Clone, Copy)]

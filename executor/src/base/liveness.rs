@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::mesh::MAX_SLOTS;
+use crate::base::entry::MAX_SLOTS;
 
 /// Slots in the first segment.
 const BASE: u32 = 1024;
