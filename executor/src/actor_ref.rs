@@ -7,10 +7,10 @@ use std::marker::PhantomData;
 use futures_lite::future::yield_now;
 use whirl_mailbox::Payload;
 
+use crate::base::actor_fns::ActorFns;
 use crate::base::entry;
-use crate::cell::ActorFns;
+use crate::base::injected::Injected;
 use crate::commands::{injected_stop, STOP};
-use crate::injected::Injected;
 use crate::mesh::{phase, InjectError, Mesh};
 use crate::room::RoomFor;
 use crate::shard::{current_of, with_current};
@@ -82,7 +82,7 @@ impl<M> ActorRef<M> {
                 !shared.has_exited() && shared.generations.get(self.slot) == self.generation
             })
         };
-        Mesh::with(self.mesh, alive).unwrap_or(false)
+        crate::shard::with_mesh(self.mesh, alive).unwrap_or(false)
     }
 
     /// The actor's counters (messages handled, mailbox depth and

@@ -20,8 +20,8 @@ use whirl_mailbox::Payload;
 
 use crate::base::drop_caught;
 use crate::base::entry;
+use crate::base::injected::Injected;
 use crate::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
-use crate::injected::Injected;
 use crate::mesh::{phase, Mesh, ShardShared};
 use crate::shard::{with_current, Shard};
 use crate::timer_thread::{self, TimerKey};
@@ -232,7 +232,8 @@ impl<T> Reply<T> {
             Target::Foreign(cell) => {
                 cell.given_up.load(Ordering::Acquire)
                     || is_past(cell.deadline.load(Ordering::Acquire))
-                    || Mesh::with(cell.mesh, |mesh| mesh.phase() != phase::RUNNING).unwrap_or(true)
+                    || crate::shard::with_mesh(cell.mesh, |mesh| mesh.phase() != phase::RUNNING)
+                        .unwrap_or(true)
             }
             &Target::Shard { mesh, shard, index, generation } => {
                 with_shared(mesh, shard, |mesh, shared| {
@@ -281,7 +282,8 @@ fn is_past(ticks: u64) -> bool {
 
 /// Runs `f` with shard `shard` of runtime `mesh`, if both exist.
 fn with_shared<R>(mesh: u32, shard: u16, f: impl FnOnce(&Mesh, &ShardShared) -> R) -> Option<R> {
-    Mesh::with(mesh, |found| found.shards.get(shard as usize).map(|s| f(found, s))).flatten()
+    crate::shard::with_mesh(mesh, |found| found.shards.get(shard as usize).map(|s| f(found, s)))
+        .flatten()
 }
 
 /// Completes the ask `target` names with `answer` (an error: no answer will

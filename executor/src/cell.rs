@@ -12,22 +12,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use whirl_mailbox::Payload;
 
+use crate::base::actor_fns::ActorFns;
 use crate::base::entry::{self, EntryFn, How};
 use crate::batch::{Batch, Source};
 use crate::shard::Shard;
 use crate::slots::{Admit, Lifecycle};
 use crate::{Actor, Context, StopReason};
-
-/// What any shard needs to deliver messages to actors of one type.
-#[derive(Debug)]
-pub(crate) struct ActorFns {
-    /// Runs a message entry.
-    pub(crate) run: EntryFn,
-    /// Queues a message sent from outside the runtime; hands it back if the
-    /// mailbox is full.
-    pub(crate) inject:
-        unsafe fn(shard: &Shard, target: u64, payload: Payload) -> Result<(), Payload>,
-}
 
 struct FnsOf<A>(PhantomData<A>);
 
@@ -269,10 +259,12 @@ pub(crate) unsafe fn deliver<A: Actor>(
 /// `shard` runs on this thread, and `target` names an actor of type `A`
 /// (or none).
 unsafe fn inject_message<A: Actor>(
-    shard: &Shard,
+    shard: *const (),
     target: u64,
     payload: Payload,
 ) -> Result<(), Payload> {
+    // SAFETY: the caller's shard (the contract).
+    let shard = unsafe { Shard::from_erased(shard) };
     let (slot, generation) = (target as u32, (target >> 32) as u32);
     let msg = match payload.downcast::<A::Msg>() {
         Ok(msg) => msg,

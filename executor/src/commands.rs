@@ -5,18 +5,14 @@ use whirl_mailbox::Payload;
 
 use crate::base::drop_caught;
 use crate::base::entry::{self, EntryFn, How};
-use crate::injected::Injected;
+use crate::base::injected::Injected;
 use crate::mesh::phase;
 use crate::shard::Shard;
-use crate::types::stats::DeadLetterCause;
 use crate::AskError;
 
 /// Builds and installs an actor on the shard that receives it, at the slot
 /// and generation reserved for it.
 pub(crate) type SpawnFn = Box<dyn FnOnce(&Shard, u32, u32) + Send>;
-
-/// Runs on the shard that receives it (starts `block_on` programs, for one).
-pub(crate) type RunFn = Box<dyn FnOnce() + Send>;
 
 // ----- stop ---------------------------------------------------------------
 
@@ -47,8 +43,14 @@ unsafe fn run_stop(shard: *const (), at: *mut u64, how: How) -> usize {
 ///
 /// # Safety
 ///
-/// As [`crate::injected::DeliverFn`].
-pub(crate) unsafe fn deliver_stop(shard: &Shard, target: u64, _: Payload) -> Result<(), Payload> {
+/// As [`crate::base::injected::DeliverFn`].
+pub(crate) unsafe fn deliver_stop(
+    shard: *const (),
+    target: u64,
+    _: Payload,
+) -> Result<(), Payload> {
+    // SAFETY: the caller's shard (the contract).
+    let shard = unsafe { Shard::from_erased(shard) };
     shard.request_stop(target as u32, (target >> 32) as u32);
     Ok(())
 }
@@ -93,12 +95,14 @@ fn spawn_here(shard: &Shard, slot: u32, generation: u32, spawn: SpawnFn) {
 ///
 /// # Safety
 ///
-/// As [`crate::injected::DeliverFn`], with a [`SpawnFn`] payload.
+/// As [`crate::base::injected::DeliverFn`], with a [`SpawnFn`] payload.
 pub(crate) unsafe fn deliver_spawn(
-    shard: &Shard,
+    shard: *const (),
     target: u64,
     payload: Payload,
 ) -> Result<(), Payload> {
+    // SAFETY: the caller's shard (the contract).
+    let shard = unsafe { Shard::from_erased(shard) };
     let spawn: SpawnFn = payload.downcast().unwrap_or_else(|_| unreachable!("spawn payload"));
     spawn_here(shard, target as u32, (target >> 32) as u32, spawn);
     Ok(())
@@ -147,51 +151,18 @@ pub(crate) struct NoAnswer(pub(crate) AskError);
 ///
 /// # Safety
 ///
-/// As [`crate::injected::DeliverFn`].
+/// As [`crate::base::injected::DeliverFn`].
 pub(crate) unsafe fn deliver_reply(
-    shard: &Shard,
+    shard: *const (),
     target: u64,
     payload: Payload,
 ) -> Result<(), Payload> {
+    // SAFETY: the caller's shard (the contract).
+    let shard = unsafe { Shard::from_erased(shard) };
     let result = match payload.downcast::<NoAnswer>() {
         Ok(NoAnswer(why)) => Err(why),
         Err(payload) => Ok(payload),
     };
     shard.complete_reply(target as u32, (target >> 32) as u32, result);
     Ok(())
-}
-
-// ----- closures -------------------------------------------------------------
-
-/// Injected: run the closure in the payload; a panic is caught and logged.
-///
-/// # Safety
-///
-/// As [`crate::injected::DeliverFn`], with a [`RunFn`] payload.
-pub(crate) unsafe fn deliver_run(shard: &Shard, _: u64, payload: Payload) -> Result<(), Payload> {
-    let run: RunFn = payload.downcast().unwrap_or_else(|_| unreachable!("run payload"));
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
-        tracing::error!(shard = shard.id, "a closure run on the shard panicked");
-    }
-    Ok(())
-}
-
-/// The envelope that runs `f` on the shard that takes it.
-pub(crate) fn injected_run(f: RunFn) -> Injected {
-    Injected {
-        deliver: deliver_run,
-        target: 0,
-        payload: Payload::new(f),
-        kind: entry::Kind::Command,
-    }
-}
-
-/// Counts a dead letter of `cause` for whatever an injected envelope held.
-pub(crate) fn discard(
-    shard: &crate::mesh::ShardShared,
-    cause: DeadLetterCause,
-    envelope: Injected,
-) {
-    shard.count_dead_letters(cause, usize::from(envelope.kind.is_letter()));
-    drop_caught(envelope);
 }

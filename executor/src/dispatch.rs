@@ -346,7 +346,8 @@ impl Shard {
         let mut work = 0;
         let held = self.held.borrow_mut().take();
         if let Some(envelope) = held {
-            if let Err(envelope) = envelope.deliver(self) {
+            // SAFETY: this shard drains its own injector, on its thread.
+            if let Err(envelope) = unsafe { envelope.deliver(self.erased()) } {
                 *self.held.borrow_mut() = Some(envelope);
                 // Refused while an actor restarts: perhaps for a restarting
                 // actor at its bound, which only the restart's end makes room
@@ -362,7 +363,8 @@ impl Shard {
         for _ in 0..INJECTOR_BATCH {
             let Some(envelope) = injector.pop() else { break };
             work += 1;
-            if let Err(envelope) = envelope.deliver(self) {
+            // SAFETY: as above.
+            if let Err(envelope) = unsafe { envelope.deliver(self.erased()) } {
                 *self.held.borrow_mut() = Some(envelope);
                 break;
             }
@@ -447,7 +449,7 @@ impl Shard {
             ring.release();
         }
         if let Some(envelope) = self.held.borrow_mut().take() {
-            crate::commands::discard(self.shared(), cause, envelope);
+            self.shared().discard(cause, envelope);
         }
         self.discard_backlogs(cause);
         let overflow: Vec<_> =

@@ -36,7 +36,6 @@ mod commands;
 mod context;
 mod dead_letters;
 mod dispatch;
-mod injected;
 mod lifecycle;
 mod link;
 mod local_waits;

@@ -19,13 +19,13 @@ use glommio::task::JoinHandle;
 use whirl_mailbox::entry_ring::{EntryConsumer, EntryProducer};
 
 use crate::ask::ReplySlab;
+use crate::base::actor_fns::ActorFns;
 use crate::base::drop_caught;
 use crate::base::entry::{self, EntryFn, How};
+use crate::base::injected::Injected;
 use crate::base::local_cell::LocalCell;
 use crate::base::run_queue::RunQueue;
-use crate::cell::ActorFns;
 use crate::dead_letters::Reported;
-use crate::injected::Injected;
 use crate::mesh::{Mesh, ShardEnds};
 use crate::room::RoomWaiter;
 use crate::slots::{Slots, State};
@@ -163,6 +163,17 @@ thread_local! {
     /// `Rc::into_raw`, whose strong count [`CurrentShard`] holds while it is
     /// set.
     static CURRENT: Cell<*const Shard> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with the mesh `id`, if it is alive: the running shard's own
+/// (a compare) on one of its shards, else a look-up under a read lock.
+pub(crate) fn with_mesh<R>(id: u32, f: impl FnOnce(&Mesh) -> R) -> Option<R> {
+    // SAFETY: the shard is used only within this call, which runs `f` on
+    // its mesh; `f` calls no user code (its callers read tables).
+    if let Some(shard) = unsafe { current_of(id) } {
+        return Some(f(&shard.mesh));
+    }
+    Mesh::find(id).map(|mesh| f(&mesh))
 }
 
 /// Runs `f` with the shard of this thread, or `None` on a thread outside the

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use whirl_mailbox::Payload;
 
 use crate::base::entry;
+use crate::base::injected::Injected;
 use crate::cell::fns_of;
 use crate::commands::{deliver_spawn, run_spawn, SpawnFn};
-use crate::injected::Injected;
 use crate::link::Link;
 use crate::mesh::{phase, InjectError, Mesh};
 use crate::shard::{with_current, Shard};

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cell::ActorFns;
+use crate::base::actor_fns::ActorFns;
 use crate::link::{Address, Link};
 use crate::restart::Restarts;
 use crate::spawn::{spawn_set_up, Setup};

@@ -8,10 +8,15 @@
 //!    every slot, readable from any thread.
 //! 4. [`local_cell`]: a cell for single-threaded state that no borrow may
 //!    outlive; [`restart_window`]: the sliding window of restart intensity.
-//! 5. [`drop_caught`]: dropping a value whose `Drop` (user code) may panic.
+//! 5. [`injected`]: the envelope of work from outside the runtime, and
+//!    [`actor_fns`]: the two functions that deliver an actor type's
+//!    messages (both take the shard erased, as run functions do).
+//! 6. [`drop_caught`]: dropping a value whose `Drop` (user code) may panic.
 
+pub(crate) mod actor_fns;
 pub(crate) mod by_slot;
 pub(crate) mod entry;
+pub(crate) mod injected;
 pub(crate) mod liveness;
 pub(crate) mod local_cell;
 pub(crate) mod restart_window;

@@ -14,9 +14,8 @@ use whirl_mailbox::entry_ring::{self, EntryConsumer, EntryProducer};
 use whirl_mailbox::{Doorbell, Quiescence};
 
 use crate::base::entry::{self, MAX_ENTRY_WORDS};
+use crate::base::injected::Injected;
 use crate::base::liveness::Generations;
-use crate::commands;
-use crate::injected::Injected;
 use crate::types::config::{ConfigError, ShardConfig, RING_SLOT_WORDS};
 use crate::types::stats::{DeadLetterCause, ShutdownReport, Stats};
 
@@ -181,7 +180,7 @@ impl ShardShared {
             match self.inject(envelope) {
                 Ok(()) => return,
                 Err(InjectError::Exited(back)) => {
-                    commands::discard(self, DeadLetterCause::ShardExited, back);
+                    self.discard(DeadLetterCause::ShardExited, back);
                     return;
                 }
                 Err(InjectError::Full(back)) => envelope = back,
@@ -199,8 +198,15 @@ impl ShardShared {
     /// Drops whatever waits in the injector of an exited shard.
     fn drain_exited(&self) {
         while let Some(envelope) = self.injector.pop() {
-            commands::discard(self, DeadLetterCause::ShardExited, envelope);
+            self.discard(DeadLetterCause::ShardExited, envelope);
         }
+    }
+
+    /// Drops an envelope nobody will deliver, counted as a dead letter of
+    /// `cause` if it is a letter.
+    pub(crate) fn discard(&self, cause: DeadLetterCause, envelope: Injected) {
+        let letter = crate::base::injected::discard(envelope);
+        self.count_dead_letters(cause, usize::from(letter));
     }
 
     pub(crate) fn count_dead_letters(&self, cause: DeadLetterCause, n: usize) {
@@ -262,7 +268,7 @@ pub(crate) struct Registration {
     pub(crate) shard: u16,
     pub(crate) slot: u32,
     pub(crate) generation: u32,
-    pub(crate) fns: &'static crate::cell::ActorFns,
+    pub(crate) fns: &'static crate::base::actor_fns::ActorFns,
 }
 
 /// The shared state of one runtime's shards.
@@ -379,17 +385,6 @@ impl Mesh {
     pub(crate) fn find(id: u32) -> Option<Arc<Mesh>> {
         let meshes = MESHES.read().unwrap_or_else(|e| e.into_inner());
         meshes.as_ref()?.get(&id).and_then(Weak::upgrade)
-    }
-
-    /// Runs `f` with the mesh `id`, if it is alive: the running shard's own
-    /// (a compare) on one of its shards, else a look-up under a read lock.
-    pub(crate) fn with<R>(id: u32, f: impl FnOnce(&Mesh) -> R) -> Option<R> {
-        // SAFETY: the shard is used only within this call, which runs `f`
-        // on its mesh; `f` calls no user code (its callers read tables).
-        if let Some(shard) = unsafe { crate::shard::current_of(id) } {
-            return Some(f(&shard.mesh));
-        }
-        Self::find(id).map(|mesh| f(&mesh))
     }
 
     /// The configuration the shards run with.
@@ -655,7 +650,7 @@ impl Mesh {
         f: Box<dyn FnOnce() + Send>,
     ) -> Result<(), Box<dyn FnOnce() + Send>> {
         let Some(target) = self.shards.get(shard) else { return Err(f) };
-        target.inject(commands::injected_run(f)).map_err(|error| {
+        target.inject(crate::base::injected::injected_run(f)).map_err(|error| {
             let (InjectError::Full(envelope) | InjectError::Exited(envelope)) = error;
             envelope.payload.downcast().unwrap_or_else(|_| unreachable!("run payload"))
         })
