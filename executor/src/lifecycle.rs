@@ -50,14 +50,14 @@ impl Shard {
         let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
         let (generation, pending) = self.slots.with(|slots| {
             // A vacant or reserved slot's counters and flags were reset when
-            // it was freed (`Slots::free`) or made (`Slot::vacant`).
+            // it was freed (`Slots::free`) or made (`Slot::reserved`).
             slots.high_actors += u32::from(schedule.priority == Priority::High);
             let s = slots.ensure(slot);
             debug_assert!(s.state != State::Live && s.queued == 0);
             s.state = State::Live;
             s.priority = schedule.priority;
             s.turn_budget = match schedule.turn_budget {
-                0 => u16::try_from(self.mesh.config.fairness_budget).unwrap_or(u16::MAX),
+                0 => u16::try_from(self.mesh.config.turn_budget).unwrap_or(u16::MAX),
                 budget => budget,
             };
             let generation = s.generation;

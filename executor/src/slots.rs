@@ -124,8 +124,12 @@ static NO_LIFECYCLE: Lifecycle = Lifecycle {
     type_name: || "",
 };
 
+const _: () =
+    assert!(std::mem::size_of::<Slot>() == 32, "docs/architecture.md quotes a 32-byte slot");
+
 impl Slot {
-    fn vacant() -> Self {
+    /// A slot reserved for an actor not built yet (what `ensure` fills a table with).
+    fn reserved() -> Self {
         Self {
             generation: 0,
             queued: 0,
@@ -259,7 +263,7 @@ impl Slots {
     /// spawns from other shards and are marked so.
     pub(crate) fn ensure(&mut self, slot: u32) -> &mut Slot {
         if self.slots.len() <= slot as usize {
-            self.slots.resize_with(slot as usize + 1, Slot::vacant);
+            self.slots.resize_with(slot as usize + 1, Slot::reserved);
             self.counters.resize(slot as usize + 1, ActorCounters::default());
         }
         &mut self.slots[slot as usize]

@@ -43,7 +43,7 @@ pub enum Strategy {
 
 /// Starts one child: spawns it on a shard, set up (linked, with its restart
 /// type, mailbox rule and arena budget), and names it if asked.
-type StartFn =
+type StartChild =
     dyn Fn(&Arc<Mesh>, usize, Setup, Option<&str>) -> Result<AnyRef, SpawnError> + Send + Sync;
 
 /// How to start one child of a supervisor, and when to restart it.
@@ -56,7 +56,7 @@ pub struct ChildSpec {
     name: Option<String>,
     arena_budget: Option<usize>,
     schedule: Schedule,
-    start: Arc<StartFn>,
+    start: Arc<StartChild>,
     /// The spec of a child that is a supervisor, for validation.
     nested: Option<Arc<Supervisor>>,
 }

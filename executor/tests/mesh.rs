@@ -13,7 +13,7 @@ fn config(shards: usize) -> ShardConfig {
         shards,
         ring_capacity: 64,
         mailbox_capacity: 64,
-        fairness_budget: 16,
+        turn_budget: 16,
         injector_capacity: 64,
         spin_before_park: Duration::ZERO,
         shutdown_timeout: Duration::from_secs(10),
@@ -33,7 +33,7 @@ fn mesh_new_refuses_what_the_builder_refuses() {
         ShardConfig { ring_capacity: 3, ..config(2) },
         ShardConfig { mailbox_capacity: 0, ..config(1) },
         ShardConfig { injector_capacity: 0, ..config(1) },
-        ShardConfig { fairness_budget: 0, ..config(1) },
+        ShardConfig { turn_budget: 0, ..config(1) },
     ];
     for config in bad {
         assert!(Mesh::new(config.clone()).is_err(), "{config:?} was accepted");

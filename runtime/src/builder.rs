@@ -13,7 +13,11 @@ pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
 /// Default slots in each ring between two shards.
 pub const DEFAULT_RING_CAPACITY: usize = 1024;
 /// Default messages per actor per turn.
-pub const DEFAULT_FAIRNESS_BUDGET: usize = 64;
+pub const DEFAULT_TURN_BUDGET: usize = 64;
+
+/// The old name of [`DEFAULT_TURN_BUDGET`].
+#[deprecated(since = "0.1.0", note = "renamed `DEFAULT_TURN_BUDGET`")]
+pub const DEFAULT_FAIRNESS_BUDGET: usize = DEFAULT_TURN_BUDGET;
 /// Default slots in each shard's queue for sends from outside the runtime.
 pub const DEFAULT_INJECTOR_CAPACITY: usize = 4096;
 /// Default time an idle shard keeps polling before it parks.
@@ -41,7 +45,7 @@ pub struct Builder {
     spin_before_park: Duration,
     ring_capacity: usize,
     mailbox_capacity: usize,
-    fairness_budget: usize,
+    turn_budget: usize,
     injector_capacity: usize,
     shutdown_timeout: Duration,
     dead_letter_hook: Option<DeadLetterHook>,
@@ -59,7 +63,7 @@ impl Default for Builder {
             spin_before_park: DEFAULT_SPIN_BEFORE_PARK,
             ring_capacity: DEFAULT_RING_CAPACITY,
             mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
-            fairness_budget: DEFAULT_FAIRNESS_BUDGET,
+            turn_budget: DEFAULT_TURN_BUDGET,
             injector_capacity: DEFAULT_INJECTOR_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             dead_letter_hook: None,
@@ -113,9 +117,17 @@ impl Builder {
     /// The most messages an actor gets per turn, one `handle_batch` call,
     /// unless its `Schedule` sets its own (default 64, at most 65 535
     /// used).
-    pub fn fairness_budget(mut self, budget: usize) -> Self {
-        self.fairness_budget = budget;
+    pub fn turn_budget(mut self, budget: usize) -> Self {
+        self.turn_budget = budget;
         self
+    }
+
+    /// The old name of [`turn_budget`](Self::turn_budget): the most
+    /// messages an actor gets per turn was never a fairness budget (that is
+    /// the pass's, [`PASS_BUDGET`](crate::PASS_BUDGET)).
+    #[deprecated(since = "0.1.0", note = "renamed `turn_budget`")]
+    pub fn fairness_budget(self, budget: usize) -> Self {
+        self.turn_budget(budget)
     }
 
     /// Slots of each shard's queue for sends from threads outside the
@@ -201,7 +213,7 @@ impl Builder {
             shards,
             ring_capacity: self.ring_capacity,
             mailbox_capacity: self.mailbox_capacity,
-            fairness_budget: self.fairness_budget,
+            turn_budget: self.turn_budget,
             injector_capacity: self.injector_capacity,
             spin_before_park: self.spin_before_park,
             shutdown_timeout: self.shutdown_timeout,

@@ -333,10 +333,11 @@ mod error;
 pub mod prometheus;
 mod runtime;
 
+#[allow(deprecated)]
 pub use builder::{
     Builder, DEFAULT_FAIRNESS_BUDGET, DEFAULT_HANDLING_TIME_SAMPLE_EVERY,
     DEFAULT_INJECTOR_CAPACITY, DEFAULT_MAILBOX_CAPACITY, DEFAULT_RING_CAPACITY,
-    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPIN_BEFORE_PARK,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPIN_BEFORE_PARK, DEFAULT_TURN_BUDGET,
 };
 pub use embed::{Embedded, ShardRunner};
 pub use endpoint::serve_metrics;

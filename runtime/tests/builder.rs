@@ -36,7 +36,7 @@ fn zero_capacities_and_budget() {
     assert!(err.to_string().contains("mailbox capacity must be at least 1"), "{err}");
     let err = Runtime::builder().shards(1).injector_capacity(0).build().unwrap_err();
     assert!(matches!(err, Error::Config(ConfigError::ZeroCapacity(_))));
-    let err = Runtime::builder().shards(1).fairness_budget(0).build().unwrap_err();
+    let err = Runtime::builder().shards(1).turn_budget(0).build().unwrap_err();
     assert_eq!(err, Error::Config(ConfigError::ZeroBudget));
 }
 
@@ -57,4 +57,14 @@ fn unpinned_runtimes_may_have_more_shards_than_cpus() {
 fn default_shard_count_is_one_per_cpu() {
     let rt = Runtime::builder().spin_before_park(std::time::Duration::ZERO).build().unwrap();
     assert_eq!(rt.system().shards(), std::thread::available_parallelism().unwrap().get());
+}
+
+/// The old name of `turn_budget` still works (deprecated for one release).
+#[test]
+#[allow(deprecated)]
+fn fairness_budget_is_a_deprecated_alias_of_turn_budget() {
+    assert_eq!(whirl::DEFAULT_FAIRNESS_BUDGET, whirl::DEFAULT_TURN_BUDGET);
+    let err = Runtime::builder().shards(1).fairness_budget(0).build().unwrap_err();
+    let new = Runtime::builder().shards(1).turn_budget(0).build().unwrap_err();
+    assert_eq!(err.to_string(), new.to_string());
 }

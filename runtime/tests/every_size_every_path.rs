@@ -495,7 +495,7 @@ fn run_case(case: Case) {
         .mailbox_capacity(case.mailbox)
         .ring_capacity(case.ring)
         .injector_capacity(case.injector)
-        .fairness_budget(case.budget)
+        .turn_budget(case.budget)
         .shutdown_timeout(Duration::from_secs(120))
         .build()
         .expect("a runtime");

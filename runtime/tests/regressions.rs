@@ -254,7 +254,7 @@ fn messages_from_outside_the_runtime_respect_the_mailbox_bound() {
         let rt = Runtime::builder()
             .shards(1)
             .mailbox_capacity(4)
-            .fairness_budget(1)
+            .turn_budget(1)
             .spin_before_park(Duration::ZERO)
             .build()
             .unwrap();

@@ -32,6 +32,7 @@ pub(crate) const HEADER_WORDS: usize = 2;
 /// Messages up to this size (and no more aligned than a word) travel inline
 /// in run queues and rings; larger ones are boxed, one word.
 pub(crate) const MAX_INLINE_BYTES: usize = 256;
+const _: () = assert!(MAX_INLINE_BYTES == 256, "README, the crate docs and docs/ quote 256 bytes");
 
 /// The longest entry, in words.
 pub(crate) const MAX_ENTRY_WORDS: usize = HEADER_WORDS + MAX_INLINE_BYTES / 8;

@@ -714,7 +714,7 @@ mod tests {
             shards: 1,
             ring_capacity: 64,
             mailbox_capacity: 64,
-            fairness_budget: 16,
+            turn_budget: 16,
             injector_capacity: 64,
             spin_before_park: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(10),

@@ -6,6 +6,8 @@ use std::time::Duration;
 /// Words of one ring slot: ring capacities count 32-byte slots; a message
 /// entry takes 2 header words and its message's words.
 pub(crate) const RING_SLOT_WORDS: usize = 4;
+const _: () =
+    assert!(RING_SLOT_WORDS * 8 == 32, "the builder's docs and README quote 32-byte ring slots");
 
 /// Fewest slots a ring may have: the largest inline entry must fit.
 pub const MIN_RING_CAPACITY: usize = 16;
@@ -26,7 +28,7 @@ pub struct ShardConfig {
     /// The most messages an actor gets per turn (one `handle_batch` call)
     /// unless its [`Schedule`](crate::Schedule) sets its own; at most
     /// 65 535 are used.
-    pub fairness_budget: usize,
+    pub turn_budget: usize,
     /// Slots of each shard's queue for sends from threads outside the runtime.
     pub injector_capacity: usize,
     /// How long an idle shard keeps polling before it parks.
@@ -90,7 +92,7 @@ impl ShardConfig {
         if self.injector_capacity == 0 {
             return Err(ConfigError::ZeroCapacity("the injector capacity"));
         }
-        if self.fairness_budget == 0 {
+        if self.turn_budget == 0 {
             return Err(ConfigError::ZeroBudget);
         }
         let bytes = self.ring_memory();

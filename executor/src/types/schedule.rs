@@ -72,7 +72,7 @@ impl Priority {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Schedule {
     pub(crate) priority: Priority,
-    /// 0: the runtime's (`ShardConfig::fairness_budget`).
+    /// 0: the runtime's (`ShardConfig::turn_budget`).
     pub(crate) turn_budget: u16,
 }
 
@@ -84,7 +84,7 @@ impl Default for Schedule {
 
 impl Schedule {
     /// `Normal` priority and the runtime's turn budget (its fairness
-    /// budget, `Builder::fairness_budget`, 64 by default): the schedule of
+    /// budget, `Builder::turn_budget`, 64 by default): the schedule of
     /// an actor spawned without one.
     pub const fn new() -> Self {
         Self { priority: Priority::Normal, turn_budget: 0 }
