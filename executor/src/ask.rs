@@ -351,11 +351,7 @@ impl<T> Drop for Reply<T> {
             // unwinding through it, or `Context::fail` in this call of the
             // running actor), or on purpose.
             let failing = std::thread::panicking()
-                || with_current(|shard| {
-                    shard.is_some_and(|s| {
-                        s.failing.get().is_some_and(|f| Some(f) == s.running.get())
-                    })
-                });
+                || with_current(|shard| shard.is_some_and(|s| s.turn.is_failing()));
             deliver::<()>(target, Err(if failing { AskError::Failed } else { AskError::Closed }));
         }
     }

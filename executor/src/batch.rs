@@ -138,7 +138,7 @@ impl<M> Iterator for Batch<'_, M> {
     #[inline]
     fn next(&mut self) -> Option<M> {
         let shard = self.shard;
-        if self.left == 0 || shard.turn_over.get() || shard.stop_after_handler.get() {
+        if self.left == 0 || shard.turn.batch_ends() {
             return None;
         }
         let msg = match self.source {

@@ -218,15 +218,13 @@ pub(crate) unsafe fn deliver<A: Actor>(
                 return;
             }
         };
-    shard.running.set(Some((slot, generation)));
-    shard.turn_over.set(false);
-    shard.failing.set(None);
+    shard.turn.begin((slot, generation));
     let source = match how {
         How::FromQueue => Source::Queue(shard.serving.get()),
         How::FromRing => Source::Ring,
         _ => Source::Alone,
     };
-    let rest = shard.turn_cap.get().min(turn_budget as usize) - 1;
+    let rest = shard.turn.cap().min(turn_budget as usize) - 1;
     let mut rest = Batch::new(shard, (slot, generation), source, rest);
     let mut ctx = Context::<A>::new(shard, slot, generation);
     #[cfg(feature = "message-spans")]
@@ -249,7 +247,7 @@ pub(crate) unsafe fn deliver<A: Actor>(
     shard.handler_returned(slot, generation, ctx.take_end());
     // After: ending the incarnation may run held messages (`run_held`),
     // whose deliveries set it too.
-    shard.turn_extra.set(taken);
+    shard.turn.took_extra(taken);
 }
 
 /// Queues a message sent from outside the runtime.

@@ -97,7 +97,7 @@ impl<A: Actor> Context<A> {
     /// [`Restart::Permanent`]: crate::Restart::Permanent
     pub fn stop(&mut self) {
         self.end.get_or_insert((StopReason::Normal, false));
-        self.shard().turn_over.set(true);
+        self.shard().turn.end_requested();
     }
 
     /// Fails this actor on purpose, without panicking, once the current call
@@ -112,10 +112,9 @@ impl<A: Actor> Context<A> {
     pub(crate) fn fail_with(&mut self, reason: StopReason) {
         self.end = Some((reason, false));
         // A reply dropped unanswered in the rest of this call says `Failed`
-        // (until `take_end`, right after the call).
-        self.shard().failing.set(Some((self.slot, self.generation)));
-        // A batch being handled ends here (see `Batch`).
-        self.shard().turn_over.set(true);
+        // (until `take_end`, right after the call), and a batch being
+        // handled ends here (see `Batch`).
+        self.shard().turn.fail((self.slot, self.generation));
     }
 
     pub(crate) fn mesh(&self) -> std::sync::Arc<crate::Mesh> {
@@ -139,10 +138,7 @@ impl<A: Actor> Context<A> {
 
     /// How this call asked the incarnation to end, if it did.
     pub(crate) fn take_end(&mut self) -> Option<(StopReason, bool)> {
-        let shard = self.shard();
-        if shard.failing.get() == Some((self.slot, self.generation)) {
-            shard.failing.set(None);
-        }
+        self.shard().turn.call_ended((self.slot, self.generation));
         self.end.take()
     }
 

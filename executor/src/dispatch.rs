@@ -287,11 +287,11 @@ impl Shard {
         self.serving.set(priority);
         while ran < limit {
             let Some(at) = queue.with(|q| q.front()) else { break };
-            self.turn_cap.set(limit - ran);
+            self.turn.limit(limit - ran);
             // SAFETY: the front entry of the run queue being served, run
             // once; its run function pops it before any user code runs.
             unsafe { entry::run(self.erased(), at, How::FromQueue) };
-            ran += 1 + self.turn_extra.replace(0);
+            ran += 1 + self.turn.take_extra();
             if ran >= next_check {
                 next_check = ran + HIGH_CHECK_EVERY;
                 self.publish_outbound();
@@ -305,7 +305,7 @@ impl Shard {
                 }
             }
         }
-        self.turn_cap.set(usize::MAX);
+        self.turn.unlimited();
         ran
     }
 
@@ -313,7 +313,7 @@ impl Shard {
     /// rings, the injection queue, and the `High` queue (at most `limit`
     /// messages of it).
     fn serve_high(&self, limit: usize) -> usize {
-        self.turn_cap.set(usize::MAX);
+        self.turn.unlimited();
         let arrived = self.run_rings() + self.drain_injector();
         arrived + self.run_queue(Priority::High, limit.saturating_sub(arrived), None)
     }
@@ -323,9 +323,7 @@ impl Shard {
     /// on.
     #[cold]
     pub(crate) fn handler_panicked(&self, panic: &(dyn std::any::Any + Send)) {
-        // The call is over (a `Context::fail` before the panic included).
-        self.failing.set(None);
-        let Some((slot, generation)) = self.running.take() else { return };
+        let Some((slot, generation)) = self.turn.panicked() else { return };
         let reason = self.failure_of(slot, panic);
         if let Some(end) = self.resumes_after(&reason, slot, generation) {
             tracing::warn!(shard = self.id, slot, %reason, "actor resumes after a panic in `handle`");
@@ -334,7 +332,7 @@ impl Shard {
             self.handler_returned(slot, generation, end);
             return;
         }
-        self.running.set(None);
+        self.turn.returned();
         tracing::error!(shard = self.id, slot, %reason, "actor failed in `handle`");
         self.handler_ended(slot, generation, Some((reason, false)));
     }
@@ -632,7 +630,7 @@ impl<'a> RingInUse<'a> {
                 shard.waiting.borrow_mut()[self.from] = true;
                 break;
             }
-            let taken = 1 + shard.turn_extra.replace(0);
+            let taken = 1 + shard.turn.take_extra();
             let consumed = shard.consumed.replace(0);
             let release = ran / RELEASE_EVERY != (ran + taken) / RELEASE_EVERY;
             shard.ring_in_use.with(|ring| {

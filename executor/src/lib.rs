@@ -54,6 +54,7 @@ mod supervisor;
 mod system;
 pub mod time;
 mod timer_thread;
+mod turn;
 mod types;
 mod watch;
 

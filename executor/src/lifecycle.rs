@@ -161,9 +161,8 @@ impl Shard {
         reason: StopReason,
         for_good: bool,
     ) {
-        if self.running.get() == Some((slot, generation)) {
-            self.stop_after_handler.set(true);
-            merge_end(&mut self.end_after_handler.borrow_mut(), (reason, for_good));
+        if self.turn.is_running((slot, generation)) {
+            self.turn.stop_after((reason, for_good));
         } else {
             self.end_incarnation(slot, generation, reason, for_good);
         }
@@ -178,8 +177,7 @@ impl Shard {
         generation: u32,
         end: Option<(StopReason, bool)>,
     ) {
-        self.running.set(None);
-        if end.is_some() | self.stop_after_handler.get() {
+        if self.turn.returned() | end.is_some() {
             self.handler_ended(slot, generation, end);
         }
     }
@@ -197,11 +195,7 @@ impl Shard {
         end: Option<(StopReason, bool)>,
     ) {
         let handler_failed = end.as_ref().is_some_and(|(reason, _)| reason.is_failure());
-        self.stop_after_handler.set(false);
-        let mut merged = self.end_after_handler.borrow_mut().take();
-        if let Some(end) = end {
-            merge_end(&mut merged, end);
-        }
+        let merged = self.turn.take_end(end);
         let (reason, for_good) = merged.unwrap_or((StopReason::Normal, true));
         if handler_failed {
             // The message it was handling when it failed.
@@ -338,7 +332,7 @@ impl Shard {
             .with(|slots| slots.live(slot, generation).map(|s| (s.actor, s.lifecycle)))?;
         // The hook runs as a handler does: a stop for the actor that comes
         // meanwhile waits for it to return.
-        self.running.set(Some((slot, generation)));
+        self.turn.run_hook((slot, generation));
         // SAFETY: the live cell of the slot, of the lifecycle's type; no
         // handler of it runs (its panic unwound, or it was a task's).
         unsafe { (lifecycle.panicked)(actor, self.erased(), slot, generation, message) }
@@ -523,16 +517,4 @@ impl Shard {
             job.cancel();
         }
     }
-}
-
-/// Folds a second request to end an incarnation into the first: a stop for
-/// good stays for good, and a failure's reason is kept over a plain stop.
-fn merge_end(into: &mut Option<(StopReason, bool)>, end: (StopReason, bool)) {
-    *into = Some(match into.take() {
-        None => end,
-        Some((reason, for_good)) => {
-            let reason = if reason.is_failure() { reason } else { end.0 };
-            (reason, for_good || end.1)
-        }
-    });
 }

@@ -115,7 +115,7 @@ impl Shard {
             }
             // Stopped for good; `finish_stop` tells the supervisor.
             Then::Stop => self.request_stop_now(slot, generation, StopReason::Supervisor, true),
-            Then::TakeDown(_) if self.running.get() == Some((slot, generation)) => {
+            Then::TakeDown(_) if self.turn.is_running((slot, generation)) => {
                 // Only a pass run from inside the child's own handler could
                 // get here; take it down once it returns.
                 self.push_command(

@@ -42,6 +42,8 @@ pub(crate) struct Shard {
     pub(crate) mailbox_capacity: u32,
     pub(crate) mesh: Arc<Mesh>,
     pub(crate) slots: LocalCell<Slots>,
+    /// The handler call running now and its turn.
+    pub(crate) turn: crate::turn::Turn,
     /// Every message and stop for this shard's actors, in order: one queue
     /// per priority class (see `schedule`), indexed by `Priority as usize`.
     pub(crate) queues: [LocalCell<RunQueue>; 3],
@@ -51,19 +53,6 @@ pub(crate) struct Shard {
     /// The ring whose entries run now, taken out of `inbound` (a batch reads
     /// on from it).
     pub(crate) ring_in_use: LocalCell<Option<EntryConsumer>>,
-    /// The most messages the next turn may take (the pass budget left).
-    pub(crate) turn_cap: Cell<usize>,
-    /// Messages the last turn took after its first (a batch's).
-    pub(crate) turn_extra: Cell<usize>,
-    /// The running actor asked its incarnation to end (`Context::stop`,
-    /// `fail`): its batch ends.
-    pub(crate) turn_over: Cell<bool>,
-    /// The actor (slot, generation) that called `Context::fail` in the call
-    /// now running: a `Reply` dropped unanswered while it is the running
-    /// actor reports `AskError::Failed`. Cleared when that call ends
-    /// (`Context::take_end`) and whenever a handler's turn begins, so a
-    /// stale value (a `fail` in a hook) never outlives its call.
-    pub(crate) failing: Cell<Option<(u32, u32)>>,
     /// `outbound[i]`: the ring to shard `i`.
     pub(crate) outbound: LocalCell<Vec<Option<EntryProducer>>>,
     /// Commands (stops, spawns, replies) that found their ring full; they go
@@ -116,15 +105,6 @@ pub(crate) struct Shard {
     /// the shard's tasks to re-check on its behalf (`task_polled`).
     pub(crate) parked_on: Cell<Option<crate::dispatch::MeshView>>,
     pub(crate) dispatcher: RefCell<Option<Waker>>,
-    /// The actor whose handler (or `stopped` hook) runs now:
-    /// `(slot, generation)`. A stop asked for it waits until it returns, and
-    /// a panic fails it.
-    pub(crate) running: Cell<Option<(u32, u32)>>,
-    /// A stop was asked for the running actor: it stops when its handler
-    /// returns.
-    pub(crate) stop_after_handler: Cell<bool>,
-    /// Why the running actor's incarnation ends once its handler returns.
-    pub(crate) end_after_handler: RefCell<Option<(crate::StopReason, bool)>>,
     /// Words of the ring entry being run (its run function reports them
     /// before any user code runs, so a panic does not run it twice).
     pub(crate) consumed: Cell<usize>,
@@ -283,6 +263,7 @@ impl Shard {
             mailbox_capacity: u32::try_from(mesh.config.mailbox_capacity).unwrap_or(u32::MAX),
             mesh,
             slots: LocalCell::new(slots),
+            turn: crate::turn::Turn::new(),
             queues: [
                 LocalCell::new(RunQueue::with_words(SMALL_QUEUE_WORDS)),
                 LocalCell::new(RunQueue::new()),
@@ -290,10 +271,6 @@ impl Shard {
             ],
             serving: Cell::new(Priority::Normal),
             ring_in_use: LocalCell::new(None),
-            turn_cap: Cell::new(usize::MAX),
-            turn_extra: Cell::new(0),
-            turn_over: Cell::new(false),
-            failing: Cell::new(None),
             outbound: LocalCell::new(ends.outbound),
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
             inbound: RefCell::new(ends.inbound),
@@ -313,9 +290,6 @@ impl Shard {
             task_polls: Cell::new(0),
             parked_on: Cell::new(None),
             dispatcher: RefCell::new(None),
-            running: Cell::new(None),
-            stop_after_handler: Cell::new(false),
-            end_after_handler: RefCell::new(None),
             consumed: Cell::new(0),
             recheck: Cell::new(false),
             next_job: Cell::new(0),
