@@ -2,6 +2,12 @@
 //! not hold back what other shards send to that shard's actors. (glommio notices a wake from
 //! another thread only when its task queue runs dry or its 100 ms preempt
 //! timer fires; a yielding task keeps the queue busy.)
+//!
+//! Yields are counted from the moment the relay on the other shard has
+//! handled its message (so a busy machine that delays the other shard's
+//! thread does not count against the shard under test), up to
+//! [`YIELD_BOUND`]: about 20 ms of yields in either build, a fifth of
+//! glommio's preempt timer.
 
 mod common;
 
@@ -10,6 +16,11 @@ use std::sync::Arc;
 
 use futures_lite::future::yield_now;
 use whirl::{Actor, ActorRef, Context};
+
+/// The most yields a task may make after the message was sent before the
+/// test calls it held back (a yield costs ~1 µs in debug builds, ~0.1 µs
+/// optimised).
+const YIELD_BOUND: u64 = if cfg!(debug_assertions) { 20_000 } else { 200_000 };
 
 /// Raises its flag on any message.
 struct Flag(Arc<AtomicBool>);
@@ -22,28 +33,46 @@ impl Actor for Flag {
 }
 
 /// Forwards each message to the flag (from a handler: published by its
-/// shard's pass, across the ring).
-struct Relay(ActorRef<()>);
+/// shard's pass, across the ring), and says it did.
+struct Relay(ActorRef<()>, Arc<AtomicBool>);
 
 impl Actor for Relay {
     type Msg = ();
     fn handle(&mut self, (): (), ctx: &mut Context<Self>) {
         ctx.send(&self.0, ()).expect("room");
+        self.1.store(true, Ordering::SeqCst);
     }
 }
 
+/// Yields until `raised`, counting the yields made once `relayed` (at most
+/// [`YIELD_BOUND`]).
+async fn yield_until(raised: &AtomicBool, relayed: &AtomicBool) -> u64 {
+    let mut yields = 0u64;
+    while !raised.load(Ordering::SeqCst) && yields < YIELD_BOUND {
+        yield_now().await;
+        yields += u64::from(relayed.load(Ordering::SeqCst));
+    }
+    yields
+}
+
 /// A flag on shard `here` and a relay to it on the other shard: a message
-/// to the relay raises the flag after crossing the ring back.
-fn flag_behind_relay(sys: &whirl::System, here: usize) -> (Arc<AtomicBool>, ActorRef<()>) {
+/// to the relay raises the flag after crossing the ring back. Returns the
+/// flag, whether the relay has passed the message on, and the relay.
+fn flag_behind_relay(
+    sys: &whirl::System,
+    here: usize,
+) -> (Arc<AtomicBool>, Arc<AtomicBool>, ActorRef<()>) {
     let raised = Arc::new(AtomicBool::new(false));
+    let relayed = Arc::new(AtomicBool::new(false));
     let flag = sys
         .spawn_on(here, {
             let raised = raised.clone();
             move || Flag(raised.clone())
         })
         .expect("spawn");
-    let relay = sys.spawn_on(1 - here, move || Relay(flag)).expect("spawn");
-    (raised, relay)
+    let said = relayed.clone();
+    let relay = sys.spawn_on(1 - here, move || Relay(flag, said.clone())).expect("spawn");
+    (raised, relayed, relay)
 }
 
 #[test]
@@ -52,23 +81,16 @@ fn a_yielding_program_does_not_hold_back_messages_from_other_shards() {
     let yields = rt
         .block_on(|sys| async move {
             let here = sys.current_shard().expect("on a shard");
-            let (raised, relay) = flag_behind_relay(&sys, here);
+            let (raised, relayed, relay) = flag_behind_relay(&sys, here);
             // Let this shard's loop park: nothing to do here for a while.
             for _ in 0..100 {
                 yield_now().await;
             }
             relay.send(()).expect("room");
-            let mut yields = 0u64;
-            // 20 000 yields take a few milliseconds: far less than glommio's
-            // preempt timer, which alone would let the wake-up in.
-            while !raised.load(Ordering::SeqCst) && yields < 20_000 {
-                yield_now().await;
-                yields += 1;
-            }
-            yields
+            yield_until(&raised, &relayed).await
         })
         .expect("block_on");
-    assert!(yields < 20_000, "the message from the other shard waited behind a yielding task");
+    assert!(yields < YIELD_BOUND, "the message from the other shard waited behind a yielding task");
     rt.shutdown();
 }
 
@@ -76,6 +98,8 @@ fn a_yielding_program_does_not_hold_back_messages_from_other_shards() {
 /// times), then answers how many yields it took.
 struct Waiter {
     raised: Arc<AtomicBool>,
+    /// When yields start to count (see [`yield_until`]).
+    relayed: Arc<AtomicBool>,
     answer: Option<whirl::Reply<u64>>,
 }
 
@@ -90,18 +114,8 @@ impl Actor for Waiter {
         match msg {
             WaiterMsg::Wait(answer) => {
                 self.answer = Some(answer);
-                let raised = self.raised.clone();
-                ctx.pipe(
-                    async move {
-                        let mut yields = 0u64;
-                        while !raised.load(Ordering::SeqCst) && yields < 20_000 {
-                            yield_now().await;
-                            yields += 1;
-                        }
-                        yields
-                    },
-                    WaiterMsg::Waited,
-                );
+                let (raised, relayed) = (self.raised.clone(), self.relayed.clone());
+                ctx.pipe(async move { yield_until(&raised, &relayed).await }, WaiterMsg::Waited);
             }
             WaiterMsg::Waited(yields) => self.answer.take().expect("asked").send(yields),
         }
@@ -114,9 +128,13 @@ fn a_yielding_piped_future_does_not_hold_back_messages_from_other_shards() {
     let yields = rt
         .block_on(|sys| async move {
             let here = sys.current_shard().expect("on a shard");
-            let (raised, relay) = flag_behind_relay(&sys, here);
+            let (raised, relayed, relay) = flag_behind_relay(&sys, here);
             let waiter = sys
-                .spawn_on(here, move || Waiter { raised: raised.clone(), answer: None })
+                .spawn_on(here, move || Waiter {
+                    raised: raised.clone(),
+                    relayed: relayed.clone(),
+                    answer: None,
+                })
                 .expect("spawn");
             let waited = waiter.ask(WaiterMsg::Wait);
             // The piped future spins on this shard while the program waits.
@@ -124,7 +142,7 @@ fn a_yielding_piped_future_does_not_hold_back_messages_from_other_shards() {
             waited.await.expect("answered")
         })
         .expect("block_on");
-    assert!(yields < 20_000, "the message from the other shard waited behind a yielding task");
+    assert!(yields < YIELD_BOUND, "the message from the other shard waited behind a yielding task");
     rt.shutdown();
 }
 
@@ -160,7 +178,13 @@ fn room_in_a_full_ring_reaches_a_sender_beside_a_yielding_task() {
             let waiter = sys
                 .spawn_on(here, {
                     let raised = raised.clone();
-                    move || Waiter { raised: raised.clone(), answer: None }
+                    // Every yield counts: the sends start at once.
+                    let relayed = Arc::new(AtomicBool::new(true));
+                    move || Waiter {
+                        raised: raised.clone(),
+                        relayed: relayed.clone(),
+                        answer: None,
+                    }
                 })
                 .expect("spawn");
             let count = sys.spawn_on(1 - here, || Count(0)).expect("spawn");
@@ -176,6 +200,6 @@ fn room_in_a_full_ring_reaches_a_sender_beside_a_yielding_task() {
         })
         .expect("block_on");
     assert_eq!(total, MESSAGES);
-    assert!(yields < 20_000, "a sender waited for room behind a yielding task");
+    assert!(yields < YIELD_BOUND, "a sender waited for room behind a yielding task");
     rt.shutdown();
 }
