@@ -1,4 +1,4 @@
-//! One whirl shard per core: the actor slots, dispatch loop, fairness budget,
+//! One whirl shard per core: the actor slots, dispatch loop, turn budget,
 //! timers and the ring mesh between shards. Most programs use the `whirl`
 //! crate, which builds on this one and re-exports what users need.
 //!

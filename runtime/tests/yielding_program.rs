@@ -45,10 +45,10 @@ impl Actor for Relay {
 }
 
 /// Yields until `raised`, counting the yields made once `relayed` (at most
-/// [`YIELD_BOUND`]).
-async fn yield_until(raised: &AtomicBool, relayed: &AtomicBool) -> u64 {
+/// `bound`).
+async fn yield_until(raised: &AtomicBool, relayed: &AtomicBool, bound: u64) -> u64 {
     let mut yields = 0u64;
-    while !raised.load(Ordering::SeqCst) && yields < YIELD_BOUND {
+    while !raised.load(Ordering::SeqCst) && yields < bound {
         yield_now().await;
         yields += u64::from(relayed.load(Ordering::SeqCst));
     }
@@ -77,27 +77,36 @@ fn flag_behind_relay(
 
 #[test]
 fn a_yielding_program_does_not_hold_back_messages_from_other_shards() {
-    let rt = common::runtime(2);
-    let yields = rt
-        .block_on(|sys| async move {
-            let here = sys.current_shard().expect("on a shard");
-            let (raised, relayed, relay) = flag_behind_relay(&sys, here);
-            // Let this shard's loop park: nothing to do here for a while.
-            for _ in 0..100 {
-                yield_now().await;
-            }
-            relay.send(()).expect("room");
-            yield_until(&raised, &relayed).await
-        })
-        .expect("block_on");
-    assert!(yields < YIELD_BOUND, "the message from the other shard waited behind a yielding task");
-    rt.shutdown();
+    // A relay that never passes its message on would make the loop
+    // below wait for ever: a hang fails the test instead.
+    common::within(120, || {
+        let rt = common::runtime(2);
+        let yields = rt
+            .block_on(|sys| async move {
+                let here = sys.current_shard().expect("on a shard");
+                let (raised, relayed, relay) = flag_behind_relay(&sys, here);
+                // Let this shard's loop park: nothing to do here for a while.
+                for _ in 0..100 {
+                    yield_now().await;
+                }
+                relay.send(()).expect("room");
+                yield_until(&raised, &relayed, YIELD_BOUND).await
+            })
+            .expect("block_on");
+        assert!(
+            yields < YIELD_BOUND,
+            "the message from the other shard waited behind a yielding task"
+        );
+        rt.shutdown();
+    });
 }
 
-/// Pipes a future that yields until the flag is raised (at most 20 000
-/// times), then answers how many yields it took.
+/// Pipes a future that yields until the flag is raised (see
+/// [`yield_until`]), then answers how many yields it took.
 struct Waiter {
     raised: Arc<AtomicBool>,
+    /// The most yields (see [`yield_until`]).
+    bound: u64,
     /// When yields start to count (see [`yield_until`]).
     relayed: Arc<AtomicBool>,
     answer: Option<whirl::Reply<u64>>,
@@ -114,8 +123,12 @@ impl Actor for Waiter {
         match msg {
             WaiterMsg::Wait(answer) => {
                 self.answer = Some(answer);
-                let (raised, relayed) = (self.raised.clone(), self.relayed.clone());
-                ctx.pipe(async move { yield_until(&raised, &relayed).await }, WaiterMsg::Waited);
+                let (raised, relayed, bound) =
+                    (self.raised.clone(), self.relayed.clone(), self.bound);
+                ctx.pipe(
+                    async move { yield_until(&raised, &relayed, bound).await },
+                    WaiterMsg::Waited,
+                );
             }
             WaiterMsg::Waited(yields) => self.answer.take().expect("asked").send(yields),
         }
@@ -124,26 +137,34 @@ impl Actor for Waiter {
 
 #[test]
 fn a_yielding_piped_future_does_not_hold_back_messages_from_other_shards() {
-    let rt = common::runtime(2);
-    let yields = rt
-        .block_on(|sys| async move {
-            let here = sys.current_shard().expect("on a shard");
-            let (raised, relayed, relay) = flag_behind_relay(&sys, here);
-            let waiter = sys
-                .spawn_on(here, move || Waiter {
-                    raised: raised.clone(),
-                    relayed: relayed.clone(),
-                    answer: None,
-                })
-                .expect("spawn");
-            let waited = waiter.ask(WaiterMsg::Wait);
-            // The piped future spins on this shard while the program waits.
-            relay.send(()).expect("room");
-            waited.await.expect("answered")
-        })
-        .expect("block_on");
-    assert!(yields < YIELD_BOUND, "the message from the other shard waited behind a yielding task");
-    rt.shutdown();
+    // A relay that never passes its message on would make the loop
+    // below wait for ever: a hang fails the test instead.
+    common::within(120, || {
+        let rt = common::runtime(2);
+        let yields = rt
+            .block_on(|sys| async move {
+                let here = sys.current_shard().expect("on a shard");
+                let (raised, relayed, relay) = flag_behind_relay(&sys, here);
+                let waiter = sys
+                    .spawn_on(here, move || Waiter {
+                        raised: raised.clone(),
+                        bound: YIELD_BOUND,
+                        relayed: relayed.clone(),
+                        answer: None,
+                    })
+                    .expect("spawn");
+                let waited = waiter.ask(WaiterMsg::Wait);
+                // The piped future spins on this shard while the program waits.
+                relay.send(()).expect("room");
+                waited.await.expect("answered")
+            })
+            .expect("block_on");
+        assert!(
+            yields < YIELD_BOUND,
+            "the message from the other shard waited behind a yielding task"
+        );
+        rt.shutdown();
+    });
 }
 
 /// Counts what it gets; answers with the count.
@@ -169,37 +190,46 @@ impl Actor for Count {
 /// keeps yielding gets it without waiting for glommio's preempt timer.
 #[test]
 fn room_in_a_full_ring_reaches_a_sender_beside_a_yielding_task() {
-    const MESSAGES: u64 = 200;
-    let rt = common::builder(2).ring_capacity(16).build().unwrap();
-    let (yields, total) = rt
-        .block_on(|sys| async move {
-            let here = sys.current_shard().expect("on a shard");
-            let raised = Arc::new(AtomicBool::new(false));
-            let waiter = sys
-                .spawn_on(here, {
-                    let raised = raised.clone();
-                    // Every yield counts: the sends start at once.
-                    let relayed = Arc::new(AtomicBool::new(true));
-                    move || Waiter {
-                        raised: raised.clone(),
-                        relayed: relayed.clone(),
-                        answer: None,
-                    }
-                })
-                .expect("spawn");
-            let count = sys.spawn_on(1 - here, || Count(0)).expect("spawn");
-            let waited = waiter.ask(WaiterMsg::Wait);
-            // The piped future yields on this shard while this program sends
-            // more than the ring holds, waiting for room again and again.
-            for _ in 0..MESSAGES {
-                count.send_async(CountMsg::One).await.expect("runs");
-            }
-            raised.store(true, Ordering::SeqCst);
-            let yields = waited.await.expect("answered");
-            (yields, count.ask(CountMsg::Total).await.expect("answered"))
-        })
-        .expect("block_on");
-    assert_eq!(total, MESSAGES);
-    assert!(yields < YIELD_BOUND, "a sender waited for room behind a yielding task");
-    rt.shutdown();
+    // A relay that never passes its message on would make the loop
+    // below wait for ever: a hang fails the test instead.
+    common::within(120, || {
+        const MESSAGES: u64 = 200;
+        let rt = common::builder(2).ring_capacity(16).build().unwrap();
+        let (yields, total) = rt
+            .block_on(|sys| async move {
+                let here = sys.current_shard().expect("on a shard");
+                let raised = Arc::new(AtomicBool::new(false));
+                let waiter = sys
+                    .spawn_on(here, {
+                        let raised = raised.clone();
+                        // Every yield counts: the sends start at once.
+                        let relayed = Arc::new(AtomicBool::new(true));
+                        move || Waiter {
+                            raised: raised.clone(),
+                            bound: 10 * YIELD_BOUND,
+                            relayed: relayed.clone(),
+                            answer: None,
+                        }
+                    })
+                    .expect("spawn");
+                let count = sys.spawn_on(1 - here, || Count(0)).expect("spawn");
+                let waited = waiter.ask(WaiterMsg::Wait);
+                // The piped future yields on this shard while this program sends
+                // more than the ring holds, waiting for room again and again.
+                for _ in 0..MESSAGES {
+                    count.send_async(CountMsg::One).await.expect("runs");
+                }
+                raised.store(true, Ordering::SeqCst);
+                let yields = waited.await.expect("answered");
+                (yields, count.ask(CountMsg::Total).await.expect("answered"))
+            })
+            .expect("block_on");
+        assert_eq!(total, MESSAGES);
+        // Every yield counts here, while 200 sends wait on the other shard's
+        // thread 13 times over: ten times the bound (~200 ms) leaves room for
+        // that thread's delays on a loaded machine, and is still well under the
+        // 13 preempt-timer waits (~0.6 s on average) a missed wake would cost.
+        assert!(yields < 10 * YIELD_BOUND, "a sender waited for room behind a yielding task");
+        rt.shutdown();
+    });
 }

@@ -2,7 +2,6 @@
 
 use whirl_mailbox::Payload;
 
-use crate::base::drop_caught;
 use crate::base::entry::Kind;
 
 /// Delivers an injected payload on its shard; hands it back if the target
@@ -73,12 +72,4 @@ unsafe fn deliver_run(_: *const (), _: u64, payload: Payload) -> Result<(), Payl
 /// The envelope that runs `f` on the shard that takes it.
 pub(crate) fn injected_run(f: RunOnShard) -> Injected {
     Injected { deliver: deliver_run, target: 0, payload: Payload::new(f), kind: Kind::Command }
-}
-
-/// Drops an envelope nobody will deliver; returns whether it was a letter
-/// (a dead letter for the caller to count).
-pub(crate) fn discard(envelope: Injected) -> bool {
-    let letter = envelope.kind.is_letter();
-    drop_caught(envelope);
-    letter
 }

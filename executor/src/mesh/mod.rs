@@ -205,8 +205,8 @@ impl ShardShared {
     /// Drops an envelope nobody will deliver, counted as a dead letter of
     /// `cause` if it is a letter.
     pub(crate) fn discard(&self, cause: DeadLetterCause, envelope: Injected) {
-        let letter = crate::base::injected::discard(envelope);
-        self.count_dead_letters(cause, usize::from(letter));
+        self.count_dead_letters(cause, usize::from(envelope.kind.is_letter()));
+        crate::base::drop_caught(envelope);
     }
 
     pub(crate) fn count_dead_letters(&self, cause: DeadLetterCause, n: usize) {

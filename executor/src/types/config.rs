@@ -124,7 +124,7 @@ pub enum ConfigError {
     RingCapacity(usize),
     /// A zero capacity (mailbox or injection queue).
     ZeroCapacity(&'static str),
-    /// The fairness budget is zero.
+    /// The turn budget is zero.
     ZeroBudget,
     /// This process has built 2^32 runtimes; runtime ids are never reused,
     /// so that a ref kept from a dropped runtime never reaches a newer one.
@@ -163,7 +163,9 @@ impl fmt::Display for ConfigError {
             )
             }
             Self::ZeroCapacity(what) => write!(f, "{what} must be at least 1"),
-            Self::ZeroBudget => f.write_str("the fairness budget must be at least 1 message"),
+            Self::ZeroBudget => {
+                f.write_str("the turn budget (messages an actor gets per turn) must be at least 1")
+            }
             Self::TooManyRuntimes => f.write_str(
                 "this process has built 2^32 runtimes, and runtime ids are never reused: \
                  keep one runtime for the life of the process",

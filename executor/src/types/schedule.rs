@@ -83,8 +83,8 @@ impl Default for Schedule {
 }
 
 impl Schedule {
-    /// `Normal` priority and the runtime's turn budget (its fairness
-    /// budget, `Builder::turn_budget`, 64 by default): the schedule of
+    /// `Normal` priority and the runtime's turn budget
+    /// (`Builder::turn_budget`, 64 by default): the schedule of
     /// an actor spawned without one.
     pub const fn new() -> Self {
         Self { priority: Priority::Normal, turn_budget: 0 }
