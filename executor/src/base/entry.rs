@@ -225,6 +225,17 @@ pub(crate) unsafe fn target(entry: *const u64) -> (u32, u32) {
     (word as u32 & SLOT_MASK, (word >> 32) as u32)
 }
 
+/// Word 1 as it is: target and kind.
+///
+/// # Safety
+///
+/// The caller must ensure: `entry` points at a complete entry.
+#[inline(always)]
+pub(crate) unsafe fn word1(entry: *const u64) -> u64 {
+    // SAFETY: word 1 of every entry is initialised.
+    unsafe { *entry.add(1) }
+}
+
 /// The [`Kind`] in word 1.
 ///
 /// # Safety

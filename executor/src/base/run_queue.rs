@@ -113,11 +113,11 @@ impl RunQueue {
             let entry = self.words[self.head & self.mask..].as_mut_ptr().cast::<u64>();
             // SAFETY: the queue is not empty, so `head` starts a complete
             // entry (or padding), whose first two words are written.
-            let (word0, word1) = unsafe { (*entry, *entry.add(1)) };
-            if word0 != PADDING {
+            if unsafe { *entry } != PADDING {
                 return Some(entry);
             }
-            self.head += word1 as usize;
+            // SAFETY: as above; word 1 of padding is its length.
+            self.head += unsafe { *entry.add(1) } as usize;
         }
     }
 
