@@ -74,11 +74,11 @@ impl<'a, M> Batch<'a, M> {
     ///
     /// `at` points at a complete entry.
     unsafe fn is_mine(&self, at: *const u64) -> bool {
+        const _: () = assert!(Kind::Message as u64 == 0);
         // SAFETY: as the contract says. Commands for this actor (stops,
         // restarts) share its target but not its kind; a message for its
         // target is of its type. A message's kind bits are 0, so word 1 of
         // one for this actor is exactly its target word: one compare.
-        const _: () = assert!(Kind::Message as u64 == 0);
         unsafe { entry::word1(at) == entry::target_word(self.slot, self.generation) }
     }
 

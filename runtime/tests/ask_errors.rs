@@ -15,8 +15,15 @@ enum Msg {
 }
 
 /// Answers as its message says. A bare actor that fails stops, so each
-/// failing case gets a fresh one.
-struct Answerer;
+/// failing case gets a fresh one. `odd` makes the failures harder to
+/// account: its `panicked` hook fails again (with `ctx.fail`, where no
+/// call's end clears the mark), and a failing call spawns a local child
+/// (which starts, and ends its own call, in between).
+struct Answerer {
+    odd: bool,
+}
+
+const PLAIN: fn() -> Answerer = || Answerer { odd: false };
 
 impl Actor for Answerer {
     type Msg = Msg;
@@ -25,11 +32,20 @@ impl Actor for Answerer {
             Msg::Panic(_reply) => std::panic::panic_any(Quiet),
             Msg::Fail(reply) => {
                 ctx.fail("cannot answer");
+                if self.odd {
+                    ctx.spawn_local(PLAIN()).unwrap();
+                }
                 drop(reply);
             }
             Msg::Drop(reply) => drop(reply),
             Msg::Answer(reply) => reply.send(7),
         }
+    }
+    fn panicked(&mut self, _: &str, ctx: &mut Context<Self>) -> whirl::AfterPanic {
+        if self.odd {
+            ctx.fail("from the hook");
+        }
+        whirl::AfterPanic::Fail
     }
 }
 
@@ -54,7 +70,7 @@ fn from_a_shard_the_same_and_the_other() {
     let rt = Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build().unwrap();
     rt.block_on(|sys| async move {
         for shard in [0, 1] {
-            let spawn = || -> ActorRef<Msg> { sys.spawn_on(shard, || Answerer).unwrap() };
+            let spawn = || -> ActorRef<Msg> { sys.spawn_on(shard, PLAIN).unwrap() };
             let ask = |a: &ActorRef<Msg>, m: fn(Reply<u64>) -> Msg| a.ask(m).timeout(LIMIT);
             assert_eq!(ask(&spawn(), Msg::Panic).await, Err(AskError::Failed), "shard {shard}");
             assert_eq!(ask(&spawn(), Msg::Fail).await, Err(AskError::Failed), "shard {shard}");
@@ -76,7 +92,7 @@ fn from_a_plain_thread() {
     let rt = Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build().unwrap();
     let sys = rt.system();
     for shard in [0, 1] {
-        let spawn = || sys.spawn_on(shard, || Answerer).unwrap();
+        let spawn = || sys.spawn_on(shard, PLAIN).unwrap();
         assert_eq!(spawn().ask_blocking(Msg::Panic, LIMIT), Err(AskError::Failed));
         assert_eq!(spawn().ask_blocking(Msg::Fail, LIMIT), Err(AskError::Failed));
         let a = spawn();
@@ -84,31 +100,6 @@ fn from_a_plain_thread() {
         assert_eq!(a.ask_blocking(Msg::Answer, LIMIT), Ok(7));
     }
     rt.shutdown();
-}
-
-/// Fails from its `panicked` hook (with `ctx.fail`), where no call's end
-/// clears the mark; spawns a local child while failing.
-struct HookFails;
-
-impl Actor for HookFails {
-    type Msg = Msg;
-    fn handle(&mut self, msg: Msg, ctx: &mut Context<Self>) {
-        match msg {
-            Msg::Panic(_reply) => std::panic::panic_any(Quiet),
-            Msg::Fail(reply) => {
-                ctx.fail("cannot answer");
-                // A local child starts (and ends its own call) in between.
-                ctx.spawn_local(Answerer).unwrap();
-                drop(reply);
-            }
-            Msg::Drop(reply) => drop(reply),
-            Msg::Answer(reply) => reply.send(7),
-        }
-    }
-    fn panicked(&mut self, _: &str, ctx: &mut Context<Self>) -> whirl::AfterPanic {
-        ctx.fail("from the hook");
-        whirl::AfterPanic::Fail
-    }
 }
 
 /// A failure marks only its own call: after a `fail` in a `panicked` hook,
@@ -120,14 +111,14 @@ fn a_failure_marks_only_its_own_call() {
     quiet_panics();
     let rt = Runtime::builder().shards(1).spin_before_park(Duration::ZERO).build().unwrap();
     rt.block_on(|sys| async move {
-        let failing = sys.spawn_on(0, || HookFails).unwrap();
-        let other = sys.spawn_on(0, || Answerer).unwrap();
+        let failing = sys.spawn_on(0, || Answerer { odd: true }).unwrap();
+        let other = sys.spawn_on(0, PLAIN).unwrap();
         let (panic, queued) = (failing.ask(Msg::Panic), failing.ask(Msg::Answer));
         let on_purpose = other.ask(Msg::Drop);
         assert_eq!(panic.timeout(LIMIT).await, Err(AskError::Failed));
         assert_eq!(queued.timeout(LIMIT).await, Err(AskError::Closed), "queued, then stopped");
         assert_eq!(on_purpose.timeout(LIMIT).await, Err(AskError::Closed), "another actor");
-        let nested = sys.spawn_on(0, || HookFails).unwrap();
+        let nested = sys.spawn_on(0, || Answerer { odd: true }).unwrap();
         assert_eq!(nested.ask(Msg::Fail).timeout(LIMIT).await, Err(AskError::Failed));
     })
     .unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_lite::{AsyncBufReadExt, AsyncWriteExt};
 use whirl::glommio::net::{TcpListener, TcpStream};
-use whirl::{Actor, ActorRef, Context, Placement, Reply, Runtime, SpawnError};
+use whirl::{Actor, ActorRef, Context, Placement, Reply, Runtime, SpawnError, System};
 
 fn runtime() -> Runtime {
     Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build().unwrap()
@@ -59,7 +59,7 @@ fn a_value_that_is_not_send_is_spawned_where_it_is() {
 /// the test what it served once the client closes.
 struct Connection {
     stream: Option<TcpStream>,
-    served: mpsc::Sender<(usize, Vec<String>)>,
+    served: Served,
 }
 
 impl Actor for Connection {
@@ -107,51 +107,49 @@ fn client(port: u16) -> std::thread::JoinHandle<Vec<String>> {
     })
 }
 
-/// Accepted on shard 0 and owned there: `spawn_local` moves the stream in.
-#[test]
-fn an_actor_owns_a_connection_accepted_on_its_shard() {
+/// What a `Connection` reports: its shard and the lines it served.
+type Served = mpsc::Sender<(usize, Vec<String>)>;
+
+/// Listens, starts a client, and lets `hand_over` give the first connection
+/// to a `Connection` actor; checks what the client got back, and that the
+/// actor served both lines on shard `owner`.
+fn serve_one_client<F, Fut>(owner: usize, hand_over: F)
+where
+    F: FnOnce(System, TcpListener, Served) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
     let rt = runtime();
     let (served, heard) = mpsc::channel();
-    let answers = rt
+    let client = rt
         .block_on(move |sys| async move {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let client = client(listener.local_addr().unwrap().port());
-            let stream = listener.accept().await.unwrap();
-            sys.spawn_local(Connection { stream: Some(stream), served }).unwrap();
+            hand_over(sys, listener, served).await;
             client
         })
-        .unwrap()
-        .join()
         .unwrap();
-    assert_eq!(answers, ["HELLO", "WHIRL"]);
+    assert_eq!(client.join().unwrap(), ["HELLO", "WHIRL"]);
     let (shard, lines) = heard.recv_timeout(Duration::from_secs(30)).unwrap();
-    assert_eq!((shard, lines), (0, vec!["hello".to_owned(), "whirl".to_owned()]));
+    assert_eq!((shard, lines), (owner, vec!["hello".to_owned(), "whirl".to_owned()]));
     rt.shutdown();
+}
+
+/// Accepted on shard 0 and owned there: `spawn_local` moves the stream in.
+#[test]
+fn an_actor_owns_a_connection_accepted_on_its_shard() {
+    serve_one_client(0, |sys, listener, served| async move {
+        let stream = listener.accept().await.unwrap();
+        sys.spawn_local(Connection { stream: Some(stream), served }).unwrap();
+    });
 }
 
 /// Accepted on shard 0, owned on shard 1: `shared_accept` gives a `Send`
 /// stream, which the one-shot factory binds to shard 1's executor.
 #[test]
 fn an_actor_owns_a_connection_accepted_on_another_shard() {
-    let rt = runtime();
-    let (served, heard) = mpsc::channel();
-    let answers = rt
-        .block_on(move |sys| async move {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let client = client(listener.local_addr().unwrap().port());
-            let accepted = listener.shared_accept().await.unwrap();
-            sys.spawn_once(Placement::Shard(1), move || Connection {
-                stream: Some(accepted.bind_to_executor()),
-                served,
-            })
-            .unwrap();
-            client
-        })
-        .unwrap()
-        .join()
-        .unwrap();
-    assert_eq!(answers, ["HELLO", "WHIRL"]);
-    let (shard, lines) = heard.recv_timeout(Duration::from_secs(30)).unwrap();
-    assert_eq!((shard, lines), (1, vec!["hello".to_owned(), "whirl".to_owned()]));
-    rt.shutdown();
+    serve_one_client(1, |sys, listener, served| async move {
+        let accepted = listener.shared_accept().await.unwrap();
+        let build = move || Connection { stream: Some(accepted.bind_to_executor()), served };
+        sys.spawn_once(Placement::Shard(1), build).unwrap();
+    });
 }
