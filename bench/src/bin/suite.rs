@@ -172,6 +172,9 @@ fn main() {
     println!("\n{count} scenarios in {seconds:.0} s");
     if let Some(path) = &args.results_md {
         let page = format!("{head}{tables}\n{count} scenarios in {seconds:.0} s.\n");
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).expect("create the results page's directory");
+        }
         std::fs::write(path, page).expect("write the results page");
         println!("wrote {}", path.display());
     }
