@@ -111,9 +111,8 @@ impl<A: Actor> Context<A> {
     /// Ends this incarnation with `reason` once the current call returns.
     pub(crate) fn fail_with(&mut self, reason: StopReason) {
         self.end = Some((reason, false));
-        // A reply dropped unanswered in the rest of this call says `Failed`
-        // (until `take_end`, right after the call), and a batch being
-        // handled ends here (see `Batch`).
+        // A reply dropped unanswered in the rest of this call says `Failed`,
+        // and a batch being handled ends here (see `Batch`).
         self.shard().turn.fail((self.slot, self.generation));
     }
 
@@ -138,7 +137,6 @@ impl<A: Actor> Context<A> {
 
     /// How this call asked the incarnation to end, if it did.
     pub(crate) fn take_end(&mut self) -> Option<(StopReason, bool)> {
-        self.shard().turn.call_ended((self.slot, self.generation));
         self.end.take()
     }
 

@@ -33,9 +33,10 @@ pub(crate) struct Turn {
     over: Cell<bool>,
     /// The actor that called `Context::fail` in the call now running: a
     /// `Reply` dropped unanswered while it is the running actor reports
-    /// `AskError::Failed`. Cleared when that call ends and whenever a
-    /// handler's turn begins, so a stale value (a `fail` in a hook) never
-    /// outlives its call.
+    /// `AskError::Failed`. Once its call returns it no longer runs, so the
+    /// mark is void (nothing clears it per call); it is cleared when a
+    /// handler's turn begins or a call panics, so it never outlives the
+    /// incarnation that set it.
     failing: Cell<Option<Actor>>,
     /// A stop was asked for the running actor, for when its handler
     /// returns, and why (merged with any others).
@@ -102,13 +103,6 @@ impl Turn {
     pub(crate) fn fail(&self, actor: Actor) {
         self.failing.set(Some(actor));
         self.over.set(true);
-    }
-
-    /// `actor`'s call ended: its `fail`, if any, no longer marks replies.
-    pub(crate) fn call_ended(&self, actor: Actor) {
-        if self.failing.get() == Some(actor) {
-            self.failing.set(None);
-        }
     }
 
     /// Whether the running call is failing on purpose: a reply it drops

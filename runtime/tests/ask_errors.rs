@@ -3,6 +3,11 @@
 //! on purpose or is stopped, from the same shard, another shard and a plain
 //! thread.
 
+mod common;
+
+/// How the tests' own panics begin: not printed.
+const QUIET: &str = "quiet test panic";
+
 use std::time::Duration;
 
 use whirl::{Actor, ActorRef, AskError, Context, Reply, Runtime};
@@ -29,7 +34,7 @@ impl Actor for Answerer {
     type Msg = Msg;
     fn handle(&mut self, msg: Msg, ctx: &mut Context<Self>) {
         match msg {
-            Msg::Panic(_reply) => std::panic::panic_any(Quiet),
+            Msg::Panic(_reply) => panic!("{QUIET}"),
             Msg::Fail(reply) => {
                 ctx.fail("cannot answer");
                 if self.odd {
@@ -49,24 +54,13 @@ impl Actor for Answerer {
     }
 }
 
-struct Quiet;
-
-fn quiet_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !info.payload().is::<Quiet>() {
-            default(info);
-        }
-    }));
-}
-
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Each kind of ask, to a fresh actor on `shard`, from the program on
 /// shard 0.
 #[test]
 fn from_a_shard_the_same_and_the_other() {
-    quiet_panics();
+    common::quiet_panics(QUIET);
     let rt = Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build().unwrap();
     rt.block_on(|sys| async move {
         for shard in [0, 1] {
@@ -88,7 +82,7 @@ fn from_a_shard_the_same_and_the_other() {
 
 #[test]
 fn from_a_plain_thread() {
-    quiet_panics();
+    common::quiet_panics(QUIET);
     let rt = Runtime::builder().shards(2).spin_before_park(Duration::ZERO).build().unwrap();
     let sys = rt.system();
     for shard in [0, 1] {
@@ -108,7 +102,7 @@ fn from_a_plain_thread() {
 /// failing parent.
 #[test]
 fn a_failure_marks_only_its_own_call() {
-    quiet_panics();
+    common::quiet_panics(QUIET);
     let rt = Runtime::builder().shards(1).spin_before_park(Duration::ZERO).build().unwrap();
     rt.block_on(|sys| async move {
         let failing = sys.spawn_on(0, || Answerer { odd: true }).unwrap();

@@ -18,6 +18,11 @@
 //! handled + dead letters == sent. Cases come from proptest: capacities,
 //! budgets and counts; a failure prints its case.
 
+mod common;
+
+/// How the tests' own panics begin: not printed.
+const QUIET: &str = "quiet test panic";
+
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
@@ -184,14 +189,11 @@ impl<T: Message> Receiver<T> {
         self.tally.check(&msg, self.gaps);
         let seen = self.tally.seen.load(Ordering::Relaxed);
         if self.fail_every > 0 && seen % self.fail_every == 0 {
-            std::panic::panic_any(Quiet);
+            panic!("{QUIET}");
         }
         self.tally.handled.fetch_add(1, Ordering::Relaxed);
     }
 }
-
-/// The payload of the receivers' own panics (not printed).
-struct Quiet;
 
 impl<T: Message> Actor for Receiver<T> {
     type Msg = T;
@@ -587,15 +589,6 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-fn quiet_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !info.payload().is::<Quiet>() {
-            default(info);
-        }
-    }));
-}
-
 proptest! {
     // Each case builds a runtime and sends ~40 k messages of 19 sizes over
     // 13 paths; a few cases cover the capacities, proptest shrinks a
@@ -604,7 +597,7 @@ proptest! {
 
     #[test]
     fn every_size_every_path_nothing_lost(case in case()) {
-        quiet_panics();
+        common::quiet_panics(QUIET);
         run_case(case);
     }
 }
@@ -613,7 +606,7 @@ proptest! {
 /// ring wraps hundreds of times.
 #[test]
 fn smallest_capacities_many_messages() {
-    quiet_panics();
+    common::quiet_panics(QUIET);
     run_case(Case {
         mailbox: 1,
         ring: 16,

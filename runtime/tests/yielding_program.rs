@@ -112,6 +112,12 @@ struct Waiter {
     answer: Option<whirl::Reply<u64>>,
 }
 
+impl Waiter {
+    fn new(raised: &Arc<AtomicBool>, relayed: &Arc<AtomicBool>, bound: u64) -> Self {
+        Self { raised: raised.clone(), bound, relayed: relayed.clone(), answer: None }
+    }
+}
+
 enum WaiterMsg {
     Wait(whirl::Reply<u64>),
     Waited(u64),
@@ -146,12 +152,7 @@ fn a_yielding_piped_future_does_not_hold_back_messages_from_other_shards() {
                 let here = sys.current_shard().expect("on a shard");
                 let (raised, relayed, relay) = flag_behind_relay(&sys, here);
                 let waiter = sys
-                    .spawn_on(here, move || Waiter {
-                        raised: raised.clone(),
-                        bound: YIELD_BOUND,
-                        relayed: relayed.clone(),
-                        answer: None,
-                    })
+                    .spawn_on(here, move || Waiter::new(&raised, &relayed, YIELD_BOUND))
                     .expect("spawn");
                 let waited = waiter.ask(WaiterMsg::Wait);
                 // The piped future spins on this shard while the program waits.
@@ -204,12 +205,7 @@ fn room_in_a_full_ring_reaches_a_sender_beside_a_yielding_task() {
                         let raised = raised.clone();
                         // Every yield counts: the sends start at once.
                         let relayed = Arc::new(AtomicBool::new(true));
-                        move || Waiter {
-                            raised: raised.clone(),
-                            bound: 10 * YIELD_BOUND,
-                            relayed: relayed.clone(),
-                            answer: None,
-                        }
+                        move || Waiter::new(&raised, &relayed, 10 * YIELD_BOUND)
                     })
                     .expect("spawn");
                 let count = sys.spawn_on(1 - here, || Count(0)).expect("spawn");
