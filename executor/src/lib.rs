@@ -26,51 +26,32 @@
 //! decides whether it is built again in place, behind the same refs.
 
 mod actor;
-mod actor_ref;
-mod arena;
-mod ask;
 mod base;
-mod batch;
-mod cell;
-mod commands;
-mod context;
-mod dead_letters;
-mod dispatch;
-mod lifecycle;
-mod link;
-mod local_waits;
 mod mesh;
-mod metrics;
-mod outbox;
-pub mod registry;
-mod restart;
-mod room;
-mod send_many;
+mod refs;
 mod shard;
-mod slots;
-mod snapshot;
-mod spawn;
-mod supervisor;
+mod supervision;
 mod system;
-pub mod time;
-mod timer_thread;
-mod turn;
 mod types;
-mod watch;
 
+pub use base::time;
+pub use refs::registry;
+
+pub use actor::batch::Batch;
+pub use actor::context::{Context, TimerHandle};
+pub use actor::spawn::{spawn_on, spawn_on_with};
 pub use actor::{Actor, AfterPanic};
-pub use actor_ref::ActorRef;
-pub use ask::{Ask, Reply};
-pub use batch::Batch;
 pub use bumpalo;
-pub use context::{Context, TimerHandle};
-pub use dispatch::{run_shard, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET};
 pub use mesh::Mesh;
-pub use metrics::MAX_TIMED_ACTORS;
+pub use refs::actor_ref::ActorRef;
+pub use refs::ask::{Ask, Reply};
+pub use shard::ops::pass::{run_shard, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET};
+pub use shard::ops::snapshot::{
+    ActorState, ActorStats, HandlingTime, PeerStats, ShardStats, Snapshot,
+};
+pub use shard::parts::metrics::MAX_TIMED_ACTORS;
 pub use shard::spawn_program;
-pub use snapshot::{ActorState, ActorStats, HandlingTime, PeerStats, ShardStats, Snapshot};
-pub use spawn::{spawn_on, spawn_on_with};
-pub use supervisor::{
+pub use supervision::supervisor::{
     spawn_supervisor, ChildError, ChildInfo, ChildSpec, ChildState, Strategy, Supervisor,
     SupervisorMsg, SupervisorRef,
 };

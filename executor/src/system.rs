@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::registry::{self, RegistryError};
-use crate::spawn::Setup;
+use crate::refs::registry::{self, RegistryError};
+use crate::shard::ops::lifecycle::Setup;
 use crate::{
     Actor, ActorRef, Mesh, RestartPolicy, Schedule, ShutdownReport, SpawnError, Stats, Supervisor,
     SupervisorRef,
@@ -200,7 +200,7 @@ impl System {
     /// [`SpawnError::NotOnAShard`] off this runtime's shards (the actor is
     /// dropped); [`SpawnError::ShuttingDown`] during shutdown.
     pub fn spawn_local<A: Actor>(&self, actor: A) -> Result<ActorRef<A::Msg>, SpawnError> {
-        crate::spawn::spawn_local(&self.mesh, actor)
+        crate::actor::spawn::spawn_local(&self.mesh, actor)
     }
 
     /// Spawns the supervisor `spec` where `placement` says; it starts its
@@ -251,7 +251,7 @@ impl System {
         options: SpawnOptions,
         factory: impl Fn() -> A + Send + 'static,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
-        crate::spawn::spawn_set_up(
+        crate::actor::spawn::spawn_set_up(
             &self.mesh,
             self.place(options.placement),
             options.setup,
@@ -334,7 +334,7 @@ impl System {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<crate::ActorStats, RegistryError>> + Send + 'static {
-        let found = registry::address_of(&self.mesh, name);
+        let found = self.mesh.address_of(name);
         let mesh = self.mesh.clone();
         let name = name.to_owned();
         async move {
@@ -374,6 +374,19 @@ pub struct Shutdown {
     key: u64,
     /// Counted in the mesh's shutdown waiters on shards.
     counted: bool,
+}
+
+/// A handler reaches its runtime (here, above the actor layer, which knows
+/// nothing of `System`).
+impl<A: Actor> crate::Context<A> {
+    /// The runtime this actor runs in, as a [`System`](crate::System): look
+    /// up names, spawn anywhere (with a restart policy, a supervisor), read
+    /// stats, from a handler, without a `System` captured in each factory.
+    /// A clone of one `Arc` (an atomic increment): keep it in the actor if
+    /// a hot handler needs it each time.
+    pub fn system(&self) -> System {
+        System::new(self.shard().mesh.clone())
+    }
 }
 
 impl Shutdown {

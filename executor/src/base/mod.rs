@@ -21,6 +21,8 @@ pub(crate) mod liveness;
 pub(crate) mod local_cell;
 pub(crate) mod restart_window;
 pub(crate) mod run_queue;
+pub mod time;
+pub(crate) mod timer_thread;
 
 /// Drops `value`, catching a panic of its `Drop` (user code on a message or
 /// closure nobody will handle): logged, and never allowed to unwind into the

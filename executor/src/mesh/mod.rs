@@ -688,6 +688,24 @@ impl Mesh {
     pub fn dead_letters(&self) -> u64 {
         self.stats().dead_letters
     }
+
+    /// The address (shard, slot, generation) of the actor registered as
+    /// `name`, whatever its message type.
+    pub(crate) fn address_of(&self, name: &str) -> Option<(u16, u32, u32)> {
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        registry.get(name).map(|r| (r.shard, r.slot, r.generation))
+    }
+
+    /// Frees every name of the actor at this address (it stopped for good).
+    pub(crate) fn forget_names(&self, shard: u16, slot: u32, generation: u32) {
+        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let before = registry.len();
+        registry.retain(|_, r| !(r.shard == shard && r.slot == slot && r.generation == generation));
+        let freed = before - registry.len();
+        if freed > 0 {
+            self.shards[shard as usize].registered.fetch_sub(freed, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Drop for Mesh {

@@ -33,85 +33,15 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
-
-use glommio::task::JoinHandle;
+use std::time::Duration;
 
 use crate::base::entry::{self, EntryFn, How};
-use crate::base::restart_window::RestartWindow;
-use crate::link::Link;
+use crate::shard::parts::link::Link;
+use crate::shard::parts::slots::State;
 use crate::shard::{with_current, Shard};
-use crate::slots::State;
-use crate::types::restart_policy::{MailboxOnRestart, RestartPolicy};
+use crate::types::restart_policy::MailboxOnRestart;
 use crate::types::stats::DeadLetterCause;
 use crate::StopReason;
-
-/// The restart state of one actor whose policy may restart it, or that has
-/// a supervisor.
-#[derive(Debug)]
-pub(crate) struct Restarts {
-    policy: RestartPolicy,
-    /// The restarts inside the intensity window (unused under a
-    /// supervisor, which keeps its own).
-    recent: RestartWindow,
-    pub(crate) incarnation: u32,
-    /// The timer that ends the backoff, while one runs.
-    backoff: Option<JoinHandle<()>>,
-    /// The supervisor that decides this actor's restarts, if it has one.
-    pub(crate) link: Option<Link>,
-    /// Down and waiting for its supervisor to resume it.
-    awaiting: bool,
-    /// Restarting under `MailboxOnRestart::Drop`: how many of the messages
-    /// queued when it failed are still to be dropped as they come up.
-    pub(crate) discard: u32,
-}
-
-impl Restarts {
-    pub(crate) fn new(policy: RestartPolicy, link: Option<Link>) -> Self {
-        Self {
-            policy,
-            recent: RestartWindow::default(),
-            incarnation: 0,
-            backoff: None,
-            link,
-            awaiting: false,
-            discard: 0,
-        }
-    }
-
-    /// Records a restart now against the intensity of `policy`; returns the
-    /// backoff before it, or `None` if it would exceed the intensity. (A
-    /// supervisor keeps one of these for its children.)
-    pub(crate) fn admit_now(&mut self) -> Option<Duration> {
-        let (max, within) = self.policy.window();
-        let before = self.recent.admit(Instant::now(), max, within)?;
-        Some(self.policy.backoff_before(before as usize, random_bits))
-    }
-
-    pub(crate) fn restart_type(&self) -> crate::Restart {
-        self.policy.restart_type()
-    }
-
-    /// Down and waiting for its supervisor to resume it.
-    pub(crate) fn is_awaiting(&self) -> bool {
-        self.awaiting
-    }
-
-    /// The supervisor took the actor down again before its scheduled
-    /// rebuild: the rebuild is called off until the supervisor resumes it.
-    pub(crate) fn wait_again(&mut self) {
-        self.awaiting = true;
-        if let Some(timer) = self.backoff.take() {
-            timer.cancel();
-        }
-    }
-
-    pub(crate) fn cancel_backoff(self) {
-        if let Some(timer) = self.backoff {
-            timer.cancel();
-        }
-    }
-}
 
 impl Shard {
     /// Ends the incarnation of the actor at `slot`: restarts it if its
@@ -142,7 +72,10 @@ impl Shard {
             }
             let stopping = slots.live(slot, generation).is_none_or(|s| s.stopping);
             let Some(restarts) = slots.restarts.get_mut(&slot) else { return Some(Then::Stop) };
-            if for_good || stopping || !restarts_allowed || !restarts.policy.restarts_after(&reason)
+            if for_good
+                || stopping
+                || !restarts_allowed
+                || !restarts.policy().restarts_after(&reason)
             {
                 return Some(Then::Stop);
             }
@@ -181,7 +114,7 @@ impl Shard {
             let drop_waiting = slots
                 .restarts
                 .get(&slot)
-                .is_some_and(|r| r.policy.mailbox_on_restart() == MailboxOnRestart::Drop);
+                .is_some_and(|r| r.policy().mailbox_on_restart() == MailboxOnRestart::Drop);
             slots.live(slot, generation)?;
             // Entries still held from the last restart (it failed while
             // running them) go now under `Drop`; under `Keep` they stay.
@@ -241,7 +174,7 @@ impl Shard {
     pub(crate) fn schedule_rebuild(&self, slot: u32, generation: u32, wait: Duration) {
         let drop_waiting = self.slots.with(|slots| {
             if let Some(restarts) = slots.restarts.get_mut(&slot) {
-                restarts.awaiting = false;
+                restarts.stop_awaiting();
             }
             slots.restarts.get(&slot).is_some_and(|r| r.discard > 0)
         });
@@ -295,7 +228,7 @@ impl Shard {
         })
         .detach();
         let replaced = self.slots.with(|slots| match slots.restarts.get_mut(&slot) {
-            Some(restarts) => restarts.backoff.replace(timer),
+            Some(restarts) => restarts.set_backoff(timer),
             None => Some(timer),
         });
         if let Some(timer) = replaced {
@@ -335,9 +268,7 @@ impl Shard {
             debug_assert_eq!(s.state, State::Restarting);
             s.state = State::Live;
             if let Some(restarts) = slots.restarts.get_mut(&slot) {
-                restarts.discard = 0;
-                restarts.incarnation += 1;
-                restarts.backoff = None;
+                restarts.rebuilt();
             }
         });
         self.restarting.set(self.restarting.get() - 1);
@@ -494,17 +425,4 @@ unsafe fn run_restart_after(shard: *const (), at: *mut u64, how: entry::How) -> 
         shard.restart_after(slot, generation, wait);
     }
     entry::entry_words::<Duration>()
-}
-
-/// 64 bits for the backoff's jitter: a xorshift of the clock, good enough
-/// to keep restarts of many actors from marching in step.
-fn random_bits() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64 ^ d.as_secs());
-    let mut x = nanos | 1;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    x
 }

@@ -10,9 +10,9 @@ use whirl_mailbox::Payload;
 use crate::base::actor_fns::ActorFns;
 use crate::base::entry;
 use crate::base::injected::Injected;
-use crate::commands::{injected_stop, STOP};
 use crate::mesh::{phase, InjectError, Mesh};
-use crate::room::RoomFor;
+use crate::shard::ops::commands::{injected_stop, STOP};
+use crate::shard::ops::room::RoomFor;
 use crate::shard::{current_of, with_current};
 use crate::{Ask, Reply, SendError};
 

@@ -1,4 +1,13 @@
-//! The `Actor` trait.
+//! The typed actor layer, above the shard: the [`Actor`] trait (here), the
+//! handler's [`Context`](context::Context) and [`Batch`](batch::Batch), the
+//! cells that run a typed actor in an untyped slot (`cell`), and spawning
+//! (`spawn`, with `install` for the shard's side).
+
+pub(crate) mod batch;
+pub(crate) mod cell;
+pub(crate) mod context;
+pub(crate) mod install;
+pub(crate) mod spawn;
 
 use crate::{Batch, Context, StopReason};
 

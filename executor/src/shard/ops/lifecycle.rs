@@ -7,47 +7,42 @@ use std::sync::atomic::Ordering;
 use futures_lite::FutureExt;
 
 use crate::base::entry;
-use crate::cell::{self, fns_of};
-use crate::commands::STOP;
 use crate::mesh::phase;
-use crate::restart::Restarts;
+use crate::shard::ops::commands::STOP;
+use crate::shard::parts::link::Link;
+use crate::shard::parts::restarts::Restarts;
+use crate::shard::parts::slots::Lifecycle;
+use crate::shard::parts::slots::State;
 use crate::shard::{with_current, Shard};
-use crate::slots::State;
-use crate::spawn::Setup;
 use crate::types::stats::DeadLetterCause;
-use crate::{Actor, ActorRef, SpawnError, StopReason};
-use crate::{Priority, Restart};
+use crate::{Priority, Restart, RestartPolicy, Schedule, StopReason};
+
+/// How a spawned actor is set up besides its factory, whatever its type.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Setup {
+    pub(crate) policy: RestartPolicy,
+    /// Its supervisor, if it has one.
+    pub(crate) link: Option<Link>,
+    /// Its arena's byte budget, if not the runtime's default.
+    pub(crate) arena_budget: Option<usize>,
+    pub(crate) schedule: Schedule,
+}
 
 impl Shard {
-    /// Spawns an actor on this shard, in a free slot or a fresh one.
-    pub(crate) fn spawn_here<A: Actor, F: Fn() -> A + 'static>(
-        &self,
-        setup: Setup,
-        factory: F,
-    ) -> Result<ActorRef<A::Msg>, SpawnError> {
-        if self.mesh.phase() != phase::RUNNING {
-            return Err(SpawnError::ShuttingDown);
-        }
-        let reused = self.slots.with(|slots| slots.free.pop());
-        let slot = match reused {
-            Some(slot) => slot,
-            None => self.shared().take_slot(false)?.0,
-        };
-        let generation = self.install(slot, setup, factory);
-        Ok(ActorRef::new(self.mesh.id, self.id, slot, generation, fns_of::<A>()))
-    }
-
-    /// Builds the actor and makes it live at `slot` (vacant, or reserved for
-    /// this spawn): runs `started`, then queues the messages that arrived
-    /// while the slot was only reserved. Returns the slot's generation.
-    pub(crate) fn install<A: Actor, F: Fn() -> A + 'static>(
+    /// Makes an actor live at `slot` (vacant, or reserved for this spawn):
+    /// `built` is its cell as the actor layer built it (or the panic of its
+    /// factory), `lifecycle` the functions that run it. Runs `started`,
+    /// then queues the messages that arrived while the slot was only
+    /// reserved. Returns the slot's generation.
+    pub(crate) fn install(
         &self,
         slot: u32,
         setup: Setup,
-        factory: F,
+        built: std::thread::Result<*mut ()>,
+        lifecycle: &'static Lifecycle,
+        actor_type: &'static str,
     ) -> u32 {
         let Setup { policy, link, arena_budget, schedule } = setup;
-        let built = catch_unwind(AssertUnwindSafe(|| cell::build(factory)));
         let (generation, pending) = self.slots.with(|slots| {
             // A vacant or reserved slot's counters and flags were reset when
             // it was freed (`Slots::free`) or made (`Slot::reserved`).
@@ -64,7 +59,7 @@ impl Shard {
             match &built {
                 Ok(actor) => {
                     s.actor = *actor;
-                    s.lifecycle = cell::lifecycle_of::<A, F>();
+                    s.lifecycle = lifecycle;
                 }
                 // Live for a moment with no actor: the pending messages
                 // below become dead letters, then the slot is freed.
@@ -80,13 +75,11 @@ impl Shard {
         }
 
         self.shared().actors.fetch_add(1, Ordering::Relaxed);
-        let actor_type = std::any::type_name::<A>();
         tracing::debug!(shard = self.id, slot, actor = actor_type, "actor spawned");
         let ended = match built {
             Ok(actor) => {
-                let lifecycle = cell::lifecycle_of::<A, F>();
-                // SAFETY: the cell was just built for an `A` by `F`, and
-                // lives in `slot` on this shard.
+                // SAFETY: the cell was just built for the actor type that
+                // `lifecycle` runs, and lives in `slot` on this shard.
                 let ended = unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) };
                 if ended.is_none() {
                     tracing::trace!(shard = self.id, slot, actor = actor_type, "actor started");
@@ -145,7 +138,7 @@ impl Shard {
             self.slots.with(|slots| slots.live(slot, generation).is_some_and(|s| s.held_back));
         if held_back {
             // Behind the messages waiting in its inbox.
-            self.keep_for_later(slot, generation, crate::commands::STOP, (), false);
+            self.keep_for_later(slot, generation, crate::shard::ops::commands::STOP, (), false);
             return;
         }
         self.request_stop_now(slot, generation, StopReason::Normal, true);
@@ -309,7 +302,7 @@ impl Shard {
         }
         self.shared().actors.fetch_sub(1, Ordering::Relaxed);
         if self.shared().registered.load(Ordering::Relaxed) > 0 {
-            crate::registry::forget(&self.mesh, self.id, slot, generation);
+            self.mesh.forget_names(self.id, slot, generation);
         }
     }
 

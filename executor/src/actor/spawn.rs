@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use whirl_mailbox::Payload;
 
+use crate::actor::cell::fns_of;
 use crate::base::entry;
 use crate::base::injected::Injected;
-use crate::cell::fns_of;
-use crate::commands::{deliver_spawn, run_spawn, SpawnFn};
-use crate::link::Link;
 use crate::mesh::{phase, InjectError, Mesh};
+use crate::shard::ops::commands::{deliver_spawn, run_spawn, SpawnFn};
+use crate::shard::ops::lifecycle::Setup;
 use crate::shard::{with_current, Shard};
-use crate::{Actor, ActorRef, RestartPolicy, Schedule, SpawnError};
+use crate::{Actor, ActorRef, RestartPolicy, SpawnError};
 
 /// Spawns the actor `factory` builds on shard `shard` of `mesh`, from any
 /// thread. The factory runs on that shard (now, or when the spawn request
@@ -46,17 +46,6 @@ pub fn spawn_on_with<A: Actor>(
     factory: impl Fn() -> A + Send + 'static,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
     spawn_set_up(mesh, shard, Setup { policy, ..Setup::default() }, factory)
-}
-
-/// How a spawned actor is set up besides its factory.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Setup {
-    pub(crate) policy: RestartPolicy,
-    /// Its supervisor, if it has one.
-    pub(crate) link: Option<Link>,
-    /// Its arena's byte budget, if not the runtime's default.
-    pub(crate) arena_budget: Option<usize>,
-    pub(crate) schedule: Schedule,
 }
 
 /// Spawns `actor` on the current shard, if it is one of `mesh`'s; never
@@ -102,7 +91,7 @@ pub(crate) fn spawn_set_up<A: Actor>(
             let from_outside = current.is_none_or(|c| c.mesh.id != mesh.id);
             let (slot, generation) = target.take_slot(from_outside)?;
             let spawn: SpawnFn = Box::new(move |shard: &Shard, slot, generation| {
-                let installed = shard.install(slot, setup, factory);
+                let installed = shard.install_actor(slot, setup, factory);
                 debug_assert_eq!(installed, generation, "reserved under this generation");
             });
             let word = entry::target_word(slot, generation);

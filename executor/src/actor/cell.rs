@@ -12,11 +12,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use whirl_mailbox::Payload;
 
+use crate::actor::batch::{Batch, Source};
 use crate::base::actor_fns::ActorFns;
 use crate::base::entry::{self, EntryFn, How};
-use crate::batch::{Batch, Source};
+use crate::shard::parts::slots::{Admit, Lifecycle};
 use crate::shard::Shard;
-use crate::slots::{Admit, Lifecycle};
 use crate::{Actor, Context, StopReason};
 
 struct FnsOf<A>(PhantomData<A>);

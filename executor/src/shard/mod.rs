@@ -7,6 +7,9 @@
 //! while a handler, hook, factory or `Drop` runs, so user code may send,
 //! spawn and stop freely.
 
+pub(crate) mod ops;
+pub(crate) mod parts;
+
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ptr;
@@ -18,17 +21,17 @@ use std::task::Waker;
 use glommio::task::JoinHandle;
 use whirl_mailbox::entry_ring::{EntryConsumer, EntryProducer};
 
-use crate::ask::ReplySlab;
 use crate::base::actor_fns::ActorFns;
 use crate::base::drop_caught;
 use crate::base::entry::{self, EntryFn, How};
 use crate::base::injected::Injected;
 use crate::base::local_cell::LocalCell;
 use crate::base::run_queue::RunQueue;
-use crate::dead_letters::Reported;
 use crate::mesh::{Mesh, ShardEnds};
-use crate::room::RoomWaiter;
-use crate::slots::{Slots, State};
+use crate::shard::ops::report::Reported;
+use crate::shard::ops::room::RoomWaiter;
+use crate::shard::parts::replies::ReplySlab;
+use crate::shard::parts::slots::{Slots, State};
 use crate::types::schedule::Priority;
 use crate::types::stats::DeadLetterCause;
 use crate::SendError;
@@ -43,7 +46,7 @@ pub(crate) struct Shard {
     pub(crate) mesh: Arc<Mesh>,
     pub(crate) slots: LocalCell<Slots>,
     /// The handler call running now and its turn.
-    pub(crate) turn: crate::turn::Turn,
+    pub(crate) turn: crate::shard::parts::turn::Turn,
     /// Every message and stop for this shard's actors, in order: one queue
     /// per priority class (see `schedule`), indexed by `Priority as usize`.
     pub(crate) queues: [LocalCell<RunQueue>; 3],
@@ -70,9 +73,9 @@ pub(crate) struct Shard {
     pub(crate) outboxes: RefCell<Vec<(u32, u32)>>,
     /// Actors whose outbox waits for room in the mailbox of an actor of
     /// this shard, by that actor (not in `outboxes` meanwhile).
-    pub(crate) local_waits: RefCell<crate::local_waits::LocalWaits>,
+    pub(crate) local_waits: RefCell<crate::shard::parts::local_waits::LocalWaits>,
     /// Outboxes of actors that stopped for good, still to be delivered.
-    pub(crate) orphans: RefCell<Vec<crate::outbox::Outbox>>,
+    pub(crate) orphans: RefCell<Vec<crate::shard::parts::outbox::Outbox>>,
     /// `room_wanted[i]`: words the first outbox entry waiting for the ring
     /// to shard `i` needs (0: none), as of the last pass.
     pub(crate) room_wanted: RefCell<Vec<usize>>,
@@ -103,7 +106,7 @@ pub(crate) struct Shard {
     pub(crate) task_polls: Cell<u64>,
     /// While the dispatch loop is parked: the mesh view it parked on, for
     /// the shard's tasks to re-check on its behalf (`task_polled`).
-    pub(crate) parked_on: Cell<Option<crate::dispatch::MeshView>>,
+    pub(crate) parked_on: Cell<Option<crate::shard::ops::pass::MeshView>>,
     pub(crate) dispatcher: RefCell<Option<Waker>>,
     /// Words of the ring entry being run (its run function reports them
     /// before any user code runs, so a panic does not run it twice).
@@ -123,11 +126,11 @@ pub(crate) struct Shard {
     /// waits for them, so messages held for a new incarnation reach it.
     pub(crate) restarting: Cell<u32>,
     /// The arenas of this shard's actors.
-    pub(crate) arenas: LocalCell<crate::arena::Arenas>,
+    pub(crate) arenas: LocalCell<crate::shard::ops::arena::Arenas>,
     /// The watches this shard's actors have set on others.
-    pub(crate) watches: LocalCell<crate::watch::Watches>,
+    pub(crate) watches: LocalCell<crate::shard::ops::watch::Watches>,
     /// What the shard counts about itself and its actors (see `metrics`).
-    pub(crate) metrics: crate::metrics::ShardMetrics,
+    pub(crate) metrics: crate::shard::parts::metrics::ShardMetrics,
 }
 
 /// The first buffer of the `High` and `Low` run queues, in words (most
@@ -251,10 +254,12 @@ pub(crate) enum Refusal {
 impl Shard {
     pub(crate) fn new(mesh: Arc<Mesh>, id: usize, ends: ShardEnds) -> Rc<Self> {
         let shards = mesh.shard_count();
-        let metrics = crate::metrics::ShardMetrics::new(shards);
+        let metrics = crate::shard::parts::metrics::ShardMetrics::new(shards);
         let slots = Slots {
             metrics: mesh.config.metrics,
-            timed_every: crate::metrics::timed_every(mesh.config.handling_time_sample_every),
+            timed_every: crate::shard::parts::metrics::timed_every(
+                mesh.config.handling_time_sample_every,
+            ),
             ..Slots::default()
         };
         Rc::new(Self {
@@ -263,7 +268,7 @@ impl Shard {
             mailbox_capacity: u32::try_from(mesh.config.mailbox_capacity).unwrap_or(u32::MAX),
             mesh,
             slots: LocalCell::new(slots),
-            turn: crate::turn::Turn::new(),
+            turn: crate::shard::parts::turn::Turn::new(),
             queues: [
                 LocalCell::new(RunQueue::with_words(SMALL_QUEUE_WORDS)),
                 LocalCell::new(RunQueue::new()),
@@ -297,8 +302,8 @@ impl Shard {
             rebuilding: Cell::new(false),
             reported: Reported::new(),
             restarting: Cell::new(0),
-            arenas: LocalCell::new(crate::arena::Arenas::default()),
-            watches: LocalCell::new(crate::watch::Watches::default()),
+            arenas: LocalCell::new(crate::shard::ops::arena::Arenas::default()),
+            watches: LocalCell::new(crate::shard::ops::watch::Watches::default()),
             metrics,
         })
     }
@@ -639,7 +644,7 @@ impl Shard {
     /// yet (they waited for a spawn), so they are now, past the bound if
     /// they must; entries held for a restart are counted already.
     ///
-    /// [`Slots::pending`]: crate::slots::Slots::pending
+    /// [`Slots::pending`]: crate::shard::parts::slots::Slots::pending
     pub(crate) fn queue_pending(
         &self,
         slot: u32,

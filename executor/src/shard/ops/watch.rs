@@ -14,20 +14,13 @@
 use std::collections::HashMap;
 
 use crate::base::entry::{self, How};
+use crate::shard::parts::slots::{State, Watcher};
 use crate::shard::Shard;
-use crate::slots::State;
 use crate::types::schedule::Priority;
-use crate::{Actor, StopReason};
-
-/// A watcher's address: its shard and its watch there.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Watcher {
-    pub(crate) shard: u16,
-    pub(crate) id: u64,
-}
+use crate::StopReason;
 
 /// Turns the reason into the watcher's message and queues it.
-type Fire = Box<dyn FnOnce(&Shard, StopReason)>;
+pub(crate) type Fire = Box<dyn FnOnce(&Shard, StopReason)>;
 
 /// The watches set by the actors of one shard.
 #[derive(Default)]
@@ -44,19 +37,9 @@ impl std::fmt::Debug for Watches {
 }
 
 impl Shard {
-    /// The actor at `slot` (of type `A`) watches the actor at `target` on
-    /// shard `to`; `map` makes its message.
-    pub(crate) fn watch<A: Actor>(
-        &self,
-        slot: u32,
-        generation: u32,
-        to: u16,
-        target: u64,
-        map: impl FnOnce(StopReason) -> A::Msg + 'static,
-    ) {
-        let fire: Fire = Box::new(move |shard: &Shard, reason| {
-            shard.queue_unbounded::<A>(slot, generation, map(reason));
-        });
+    /// The actor at `slot` watches the actor at `target` on shard `to`;
+    /// `fire` queues its message when the watch fires.
+    pub(crate) fn watch(&self, slot: u32, to: u16, target: u64, fire: Fire) {
         let id = self.watches.with(|watches| {
             let id = watches.next;
             watches.next += 1;
@@ -72,10 +55,15 @@ impl Shard {
     }
 
     /// Queues `msg` for the actor at `slot` past its mailbox bound (a
-    /// watch or a notice fires once); held if it is restarting, dropped if
-    /// it is gone.
-    pub(crate) fn queue_unbounded<A: Actor>(&self, slot: u32, generation: u32, msg: A::Msg) {
-        let run = crate::cell::fns_of::<A>().run;
+    /// watch or a notice fires once), `run` being its actor type's run
+    /// function; held if it is restarting, dropped if it is gone.
+    pub(crate) fn queue_unbounded<M: Send + 'static>(
+        &self,
+        slot: u32,
+        generation: u32,
+        run: entry::EntryFn,
+        msg: M,
+    ) {
         let live = self.slots.with(|slots| match slots.live(slot, generation) {
             Some(s) if !s.stopping => {
                 s.queued += 1;

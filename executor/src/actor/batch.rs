@@ -12,9 +12,9 @@
 use std::marker::PhantomData;
 
 use crate::base::entry::{self, Kind};
-use crate::dispatch::RELEASE_EVERY;
+use crate::shard::ops::pass::RELEASE_EVERY;
+use crate::shard::parts::slots::Admit;
 use crate::shard::Shard;
-use crate::slots::Admit;
 use crate::types::schedule::Priority;
 
 /// The messages that follow the first of an actor's turn, oldest first: an

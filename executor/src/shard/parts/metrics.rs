@@ -4,7 +4,7 @@
 //!
 //! * Per actor, by slot, beside the slot table (the slot stays 32 bytes):
 //!   messages handed to it and its mailbox's high-water mark, updated by
-//!   [`Slots::admit`](crate::slots::Slots::admit) for every message it
+//!   [`Slots::admit`](crate::shard::parts::slots::Slots::admit) for every message it
 //!   admits (one add and one max, only with `ShardConfig::metrics`).
 //! * Handling times, sampled: a turn is timed (two clock reads) when its
 //!   first message brings its actor's `handled` to `next_timed`, which then

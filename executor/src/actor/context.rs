@@ -27,7 +27,7 @@ impl<A: Actor> Context<A> {
         Self { shard: NonNull::from(shard), slot, generation, end: None, _actor: PhantomData }
     }
 
-    fn shard(&self) -> &Shard {
+    pub(crate) fn shard(&self) -> &Shard {
         // SAFETY: a Context is created by the shard for one call into the
         // actor and handed out only as `&mut` for that call, so the shard
         // (which made the call) is alive and on this thread.
@@ -42,7 +42,7 @@ impl<A: Actor> Context<A> {
             shard.id,
             self.slot,
             self.generation,
-            crate::cell::fns_of::<A>(),
+            crate::actor::cell::fns_of::<A>(),
         )
     }
 
@@ -121,17 +121,17 @@ impl<A: Actor> Context<A> {
     }
 
     /// Records `child` as this supervisor's, to be stopped with it.
-    pub(crate) fn adopt(&self, index: usize, child: crate::link::Address) {
+    pub(crate) fn adopt(&self, index: usize, child: crate::shard::parts::link::Address) {
         self.shard().adopt(self.slot, index, child);
     }
 
     /// Tells a child of this supervisor to go down.
-    pub(crate) fn suspend_child(&self, child: crate::link::Address) {
+    pub(crate) fn suspend_child(&self, child: crate::shard::parts::link::Address) {
         self.shard().suspend_child(child);
     }
 
     /// Tells a child of this supervisor to come back up after `wait`.
-    pub(crate) fn resume_child(&self, child: crate::link::Address, wait: Duration) {
+    pub(crate) fn resume_child(&self, child: crate::shard::parts::link::Address, wait: Duration) {
         self.shard().resume_child(child, wait);
     }
 
@@ -181,7 +181,12 @@ impl<A: Actor> Context<A> {
             // (slot 0 of generation `u32::MAX` is never handed out).
             (shard.id, crate::base::entry::target_word(0, u32::MAX))
         };
-        shard.watch::<A>(self.slot, self.generation, to, target_word, on_stop);
+        let (slot, generation) = (self.slot, self.generation);
+        let run = crate::actor::cell::fns_of::<A>().run;
+        let fire: crate::shard::ops::watch::Fire = Box::new(move |shard: &Shard, reason| {
+            shard.queue_unbounded(slot, generation, run, on_stop(reason));
+        });
+        shard.watch(slot, to, target_word, fire);
     }
 
     /// This actor's bump arena, for scratch and per-incarnation data: made
@@ -231,15 +236,6 @@ impl<A: Actor> Context<A> {
         self.shard().incarnation(self.slot)
     }
 
-    /// The runtime this actor runs in, as a [`System`](crate::System): look
-    /// up names, spawn anywhere (with a restart policy, a supervisor), read
-    /// stats, from a handler, without a `System` captured in each factory.
-    /// A clone of one `Arc` (an atomic increment): keep it in the actor if
-    /// a hot handler needs it each time.
-    pub fn system(&self) -> crate::System {
-        crate::System::new(self.shard().mesh.clone())
-    }
-
     /// Spawns an actor on this shard.
     ///
     /// # Errors
@@ -260,7 +256,7 @@ impl<A: Actor> Context<A> {
     ///
     /// [`SpawnError::ShuttingDown`] during shutdown.
     pub fn spawn_local<B: Actor>(&self, actor: B) -> Result<ActorRef<B::Msg>, SpawnError> {
-        crate::spawn::spawn_local(&self.shard().mesh, actor)
+        crate::actor::spawn::spawn_local(&self.shard().mesh, actor)
     }
 
     /// Spawns an actor on shard `shard`.

@@ -20,10 +20,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::actor::cell::fns_of;
+use crate::actor::spawn::spawn_set_up;
 use crate::base::actor_fns::ActorFns;
-use crate::link::{Address, Link};
-use crate::restart::Restarts;
-use crate::spawn::{spawn_set_up, Setup};
+use crate::base::entry::{self, EntryFn, How};
+use crate::shard::ops::lifecycle::Setup;
+use crate::shard::parts::link::{Address, Link, Notice};
+use crate::shard::parts::restarts::Restarts;
+use crate::shard::Shard;
 use crate::{
     registry, Actor, ActorRef, AskError, Context, MailboxOnRestart, Mesh, Reply, Restart,
     RestartPolicy, Schedule, SpawnError, StopReason,
@@ -368,15 +372,6 @@ impl fmt::Display for ChildError {
 
 impl std::error::Error for ChildError {}
 
-/// A child's word to its supervisor: it went down (`restarting`: and waits
-/// to be resumed) or stopped for good.
-#[derive(Debug)]
-pub(crate) struct Notice {
-    pub(crate) child: u32,
-    pub(crate) reason: StopReason,
-    pub(crate) restarting: bool,
-}
-
 /// The messages a supervisor handles. Opaque: use [`SupervisorRef`].
 #[derive(Debug)]
 pub struct SupervisorMsg(Request);
@@ -493,6 +488,7 @@ impl SupervisorActor {
             shard: shard as u16,
             target: crate::base::entry::target_word(slot, generation),
             child: i as u32,
+            notice: NOTICE,
         };
         // A supervisor keeps the notices waiting for it across its restarts,
         // whatever its spec says: they are its children's state.
@@ -687,4 +683,24 @@ pub fn spawn_supervisor(
     let spec = Arc::new(spec);
     let actor = crate::spawn_on(mesh, shard, move || SupervisorActor::new(&spec))?;
     Ok(SupervisorRef { actor })
+}
+
+/// How a child's [`Notice`] reaches its supervisor (`Link::notice`).
+const NOTICE: EntryFn = EntryFn::command(run_notice);
+
+/// Entry: a child's notice for the supervisor at the target, delivered as a
+/// message past its mailbox bound (notices are few: at most a couple per
+/// child and restart).
+///
+/// # Safety
+///
+/// As [`entry::RunFn`], for an entry written with a [`Notice`].
+unsafe fn run_notice(shard: *const (), at: *mut u64, how: How) -> usize {
+    // SAFETY: forwarded from the caller; the entry holds a `Notice`.
+    if let Some((shard, (slot, generation), notice)) = unsafe { Shard::open_entry(shard, at, how) }
+    {
+        let notice = SupervisorMsg::notice(notice);
+        shard.queue_unbounded(slot, generation, fns_of::<SupervisorActor>().run, notice);
+    }
+    entry::entry_words::<Notice>()
 }

@@ -13,10 +13,17 @@ use glommio::task::JoinHandle;
 
 use crate::base::by_slot::BySlot;
 use crate::base::liveness::Generations;
-use crate::metrics::ActorCounters;
-use crate::restart::Restarts;
+use crate::shard::parts::metrics::ActorCounters;
+use crate::shard::parts::restarts::Restarts;
 use crate::types::schedule::Priority;
 use crate::StopReason;
+
+/// A watcher's address: its shard and its watch there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watcher {
+    pub(crate) shard: u16,
+    pub(crate) id: u64,
+}
 
 /// Calls an actor's `started` (see [`Lifecycle::start`]).
 pub(crate) type StartFn = unsafe fn(
@@ -170,16 +177,16 @@ pub(crate) struct Slots {
     /// Outboxes and inboxes of actors held back by a full receiver, by slot
     /// (kept once made, so holding an actor back again allocates nothing;
     /// see `outbox`).
-    pub(crate) backlogs: BySlot<Box<crate::outbox::Backlog>>,
+    pub(crate) backlogs: BySlot<Box<crate::shard::parts::outbox::Backlog>>,
     /// Restart policies and histories of actors that have one, by slot.
     pub(crate) restarts: BySlot<Restarts>,
     /// Values actors keep for their next incarnation (`Context::keep`).
     pub(crate) kept: BySlot<Box<dyn std::any::Any>>,
     /// The children of supervisors, by the supervisor's slot, in start
     /// order: stopped for good with their supervisor.
-    pub(crate) children: BySlot<Vec<Option<crate::link::Address>>>,
+    pub(crate) children: BySlot<Vec<Option<crate::shard::parts::link::Address>>>,
     /// Who watches the actor at a slot (see `watch`).
-    pub(crate) watchers: BySlot<Vec<crate::watch::Watcher>>,
+    pub(crate) watchers: BySlot<Vec<crate::shard::parts::slots::Watcher>>,
     /// Timers and piped jobs of actors that have some, by slot.
     pub(crate) jobs: BySlot<Vec<(u64, JoinHandle<()>)>>,
 }

@@ -21,95 +21,12 @@ use whirl_mailbox::Payload;
 use crate::base::drop_caught;
 use crate::base::entry;
 use crate::base::injected::Injected;
-use crate::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
+use crate::base::timer_thread::{self, TimerKey};
 use crate::mesh::{phase, Mesh, ShardShared};
-use crate::shard::{with_current, Shard};
-use crate::timer_thread::{self, TimerKey};
+use crate::shard::ops::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
+use crate::shard::with_current;
 use crate::types::stats::DeadLetterCause;
 use crate::{ActorRef, AskError, SendError};
-
-/// State of one pending ask in a shard's reply table.
-enum ReplyState {
-    Vacant,
-    Waiting(Option<Waker>),
-    Done(Result<Payload, AskError>),
-}
-
-struct ReplyEntry {
-    generation: u32,
-    state: ReplyState,
-}
-
-/// The asks pending on one shard.
-#[derive(Default)]
-pub(crate) struct ReplySlab {
-    entries: Vec<ReplyEntry>,
-    free: Vec<u32>,
-}
-
-impl ReplySlab {
-    fn open(&mut self) -> (u32, u32) {
-        let index = match self.free.pop() {
-            Some(index) => index,
-            None => {
-                // The index travels as an entry's target, which has 30 bits
-                // (a billion asks pending on one shard: tens of GiB).
-                assert!(self.entries.len() < entry::SLOT_MASK as usize, "too many pending asks");
-                self.entries.push(ReplyEntry { generation: 0, state: ReplyState::Vacant });
-                (self.entries.len() - 1) as u32
-            }
-        };
-        let entry = &mut self.entries[index as usize];
-        entry.state = ReplyState::Waiting(None);
-        (index, entry.generation)
-    }
-
-    /// Frees the entry; returns what it held, for the caller to drop once
-    /// the table is no longer borrowed (an answer's `Drop` is user code).
-    /// The new generation is mirrored in `shared`, so its `Reply`, wherever
-    /// it is, sees that the asker is gone ([`Reply::is_cancelled`]).
-    #[must_use]
-    fn close(&mut self, index: u32, shared: &ShardShared) -> ReplyState {
-        let entry = &mut self.entries[index as usize];
-        entry.generation = entry.generation.wrapping_add(1);
-        // Generation first, then the deadline: a reader that loads them the
-        // other way round (`deadline_of`) and sees the next ask's deadline
-        // also sees the generation move on.
-        shared.reply_generations.set(index, entry.generation);
-        shared.reply_deadlines.set(index, 0);
-        self.free.push(index);
-        std::mem::replace(&mut entry.state, ReplyState::Vacant)
-    }
-}
-
-impl Shard {
-    /// Completes the ask in reply entry `index`, if it still waits.
-    pub(crate) fn complete_reply(
-        &self,
-        index: u32,
-        generation: u32,
-        result: Result<Payload, AskError>,
-    ) {
-        let mut replies = self.replies.borrow_mut();
-        let Some(entry) = replies.entries.get_mut(index as usize) else { return };
-        if entry.generation != generation {
-            // The ask gave up (timeout, dropped): the answer is a dead letter.
-            drop(replies);
-            if result.is_ok() {
-                self.dead_letter(DeadLetterCause::LateAnswer, result);
-            }
-            return;
-        }
-        if let ReplyState::Waiting(waker) =
-            std::mem::replace(&mut entry.state, ReplyState::Done(result))
-        {
-            drop(replies);
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
-    }
-}
 
 /// The answer, once there is one, and whom to wake for it.
 type ForeignState = (Option<Result<Payload, AskError>>, Option<Waker>);
@@ -576,7 +493,7 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
                     let current = current
                         .filter(|c| c.mesh.id == mesh && c.id == shard)
                         .expect("an ask made on a shard must be awaited on that shard");
-                    if let Some(result) = take_answer(current, index, generation, None) {
+                    if let Some(result) = current.take_answer(index, generation, None) {
                         return Some(result);
                     }
                     if local && !current.in_dispatch.get() {
@@ -586,7 +503,7 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
                         // entry as it runs.
                         current.pass_from_task();
                     }
-                    take_answer(current, index, generation, Some(cx.waker()))
+                    current.take_answer(index, generation, Some(cx.waker()))
                 })
             }
             Waiting::Foreign(cell) => {
@@ -622,34 +539,6 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
     }
 }
 
-/// The answer in reply entry `index`, if it came; otherwise registers
-/// `waker` (if given) to be woken when it does.
-fn take_answer(
-    shard: &Shard,
-    index: u32,
-    generation: u32,
-    waker: Option<&Waker>,
-) -> Option<Result<Payload, AskError>> {
-    let mut replies = shard.replies.borrow_mut();
-    let entry = &mut replies.entries[index as usize];
-    debug_assert_eq!(entry.generation, generation);
-    match &mut entry.state {
-        ReplyState::Done(_) => match std::mem::replace(&mut entry.state, ReplyState::Vacant) {
-            ReplyState::Done(result) => Some(result),
-            _ => unreachable!(),
-        },
-        ReplyState::Waiting(registered) => {
-            if let Some(waker) = waker {
-                if !registered.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    *registered = Some(waker.clone());
-                }
-            }
-            None
-        }
-        ReplyState::Vacant => Some(Err(AskError::Closed)),
-    }
-}
-
 impl<M, R> Ask<M, R> {
     /// Gives the reply entry back (a late answer then counts as a dead
     /// letter); the ask is over. A question never sent is a dead letter.
@@ -658,10 +547,7 @@ impl<M, R> Ask<M, R> {
         let unanswered = match &self.waiting {
             &Waiting::Shard { shard, mesh, index, .. } => with_current(|current| {
                 let current = current.filter(|c| c.mesh.id == mesh && c.id == shard)?;
-                match current.replies.borrow_mut().close(index, current.shared()) {
-                    ReplyState::Done(answer) => Some(answer),
-                    _ => None,
-                }
+                current.replies.borrow_mut().close(index, current.shared())
             }),
             Waiting::Foreign(cell) => {
                 let mut state = cell.state.lock().unwrap_or_else(|e| e.into_inner());

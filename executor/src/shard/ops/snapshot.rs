@@ -19,9 +19,9 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::mesh::Mesh;
-use crate::metrics::Timings;
+use crate::shard::parts::metrics::Timings;
+use crate::shard::parts::slots::State;
 use crate::shard::{with_current, Shard};
-use crate::slots::State;
 use crate::types::schedule::Priority;
 use crate::types::stats::{DeadLetterCause, Stats};
 
@@ -281,7 +281,7 @@ impl Shard {
     /// The stats of the actor at `slot`, if one is there.
     fn actor_stats_of(
         &self,
-        slots: &mut crate::slots::Slots,
+        slots: &mut crate::shard::parts::slots::Slots,
         slot: u32,
         names: &Names,
     ) -> Option<ActorStats> {

@@ -107,13 +107,6 @@ pub fn lookup<M: Send + 'static>(mesh: &Mesh, name: &str) -> Result<ActorRef<M>,
     Ok(ActorRef::new(mesh.id, entry.shard, entry.slot, entry.generation, entry.fns))
 }
 
-/// The address (shard, slot, generation) of the actor registered as
-/// `name`, whatever its message type.
-pub(crate) fn address_of(mesh: &Mesh, name: &str) -> Option<(u16, u32, u32)> {
-    let registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
-    registry.get(name).map(|r| (r.shard, r.slot, r.generation))
-}
-
 /// Frees `name`; returns whether it was registered.
 pub fn unregister(mesh: &Mesh, name: &str) -> bool {
     let mut registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
@@ -123,16 +116,5 @@ pub fn unregister(mesh: &Mesh, name: &str) -> bool {
             true
         }
         None => false,
-    }
-}
-
-/// Frees every name of the actor at this address (it stopped for good).
-pub(crate) fn forget(mesh: &Mesh, shard: u16, slot: u32, generation: u32) {
-    let mut registry = mesh.registry.lock().unwrap_or_else(|e| e.into_inner());
-    let before = registry.len();
-    registry.retain(|_, r| !(r.shard == shard && r.slot == slot && r.generation == generation));
-    let freed = before - registry.len();
-    if freed > 0 {
-        mesh.shards[shard as usize].registered.fetch_sub(freed, Ordering::Relaxed);
     }
 }

@@ -29,7 +29,6 @@
 //! wait on each other in a cycle, each with a full mailbox, wait forever, as
 //! bounded channels in a cycle do.
 
-use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{fence, Ordering};
@@ -37,86 +36,11 @@ use std::sync::atomic::{fence, Ordering};
 use whirl_mailbox::entry_ring::WriteError;
 
 use crate::base::entry::{self, EntryFn, How, Kind, MAX_ENTRY_WORDS};
-use crate::base::run_queue::RunQueue;
+use crate::shard::parts::outbox::{Backlog, Outbox};
+use crate::shard::parts::slots::{Slot, Slots, State};
 use crate::shard::Shard;
-use crate::slots::{Slot, Slots, State};
 use crate::types::stats::DeadLetterCause;
 use crate::{ActorRef, SendError};
-
-/// Messages an actor sent that wait for room at their receivers, in order.
-#[derive(Debug)]
-pub(crate) struct Outbox {
-    entries: RunQueue,
-    /// The shard of each entry's receiver, in the same order.
-    to: VecDeque<u16>,
-}
-
-/// What an actor held back by a full receiver keeps.
-#[derive(Debug)]
-pub(crate) struct Backlog {
-    pub(crate) outbox: Outbox,
-    /// Messages (and stops) for the actor that came while it was held back,
-    /// in order; the messages are counted in its slot's `queued`.
-    pub(crate) inbox: RunQueue,
-    /// Stops among the inbox's entries.
-    stops: usize,
-}
-
-impl Backlog {
-    /// Boxed: the table of backlogs then moves a pointer, not the two
-    /// queues, when it grows.
-    fn boxed() -> Box<Self> {
-        Box::new(Self {
-            outbox: Outbox { entries: RunQueue::unallocated(), to: VecDeque::new() },
-            inbox: RunQueue::unallocated(),
-            stops: 0,
-        })
-    }
-}
-
-impl Backlog {
-    /// Nothing waits in it.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.outbox.is_empty() && self.inbox.is_empty()
-    }
-
-    /// Messages (not stops) in the inbox.
-    pub(crate) fn inbox_messages(&self) -> usize {
-        self.inbox.len() - self.stops
-    }
-
-    /// Takes what waits in the inbox and how many of its entries are
-    /// messages, leaving it empty (allocating nothing: only when a restart drops
-    /// a mailbox).
-    pub(crate) fn take_inbox(&mut self) -> (RunQueue, usize) {
-        let messages = self.inbox_messages();
-        self.stops = 0;
-        (std::mem::replace(&mut self.inbox, RunQueue::unallocated()), messages)
-    }
-}
-
-impl Outbox {
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The shard and length (in words) of the first entry, if any.
-    fn front(&mut self) -> Option<(*mut u64, u16, usize)> {
-        let at = self.entries.front()?;
-        // SAFETY: a complete message entry, written by `Shard::send_from_handler`.
-        let words = unsafe { entry::measure(at) };
-        Some((at, self.to[0], words))
-    }
-
-    fn pop_front(&mut self, words: usize) {
-        self.entries.pop_front(words);
-        self.to.pop_front();
-    }
-}
 
 /// How far one outbox got.
 enum Drained {
@@ -187,12 +111,10 @@ impl Shard {
             if backlog.outbox.len() >= capacity {
                 return Err(msg);
             }
-            let outbox = &mut backlog.outbox;
-            outbox
-                .entries
-                .push(entry::entry_words::<M>(), |w| entry::write(w, to.fns().run, target, msg));
-            outbox.to.push_back(to.shard);
-            let first = outbox.len() == 1;
+            backlog.keep_sent(to.shard, entry::entry_words::<M>(), |w| {
+                entry::write(w, to.fns().run, target, msg)
+            });
+            let first = backlog.outbox.len() == 1;
             let s = &mut slots.slots[slot as usize];
             if s.generation == generation {
                 self.hold_back(s);
@@ -246,8 +168,9 @@ impl Shard {
             let full = s.queued >= self.mailbox_capacity;
             let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::boxed);
             let target = entry::target_word(slot, generation);
-            backlog.inbox.push(entry::entry_words::<T>(), |w| entry::write(w, run, target, value));
-            backlog.stops += usize::from(is_stop);
+            backlog.keep_received(is_stop, entry::entry_words::<T>(), |w| {
+                entry::write(w, run, target, value)
+            });
             full
         });
         if full {
@@ -510,11 +433,10 @@ impl Shard {
                 };
                 // SAFETY: a complete entry of the inbox (a message or stop).
                 let (words, kind) = unsafe { (entry::measure(at), entry::kind(at)) };
-                backlog.stops -= usize::from(kind == Kind::Stop);
                 // SAFETY: `words` words of the entry, copied out before the
                 // inbox is popped, so user code may push to it meanwhile.
                 unsafe { std::ptr::copy_nonoverlapping(at.cast(), held.as_mut_ptr(), words) };
-                backlog.inbox.pop_front(words);
+                backlog.pop_received(kind == Kind::Stop, words);
                 // Handed this one; held back again below if more wait.
                 self.let_go(s);
                 Some(())

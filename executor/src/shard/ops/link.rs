@@ -25,29 +25,12 @@
 use std::time::Duration;
 
 use crate::base::entry::{self, How};
-use crate::commands::STOP;
 use crate::mesh::phase;
+use crate::shard::ops::commands::STOP;
+use crate::shard::parts::link::{Address, Link, Notice};
+use crate::shard::parts::slots::State;
 use crate::shard::Shard;
-use crate::slots::State;
-use crate::supervisor::{Notice, SupervisorActor, SupervisorMsg};
 use crate::{Restart, StopReason};
-
-/// Where a child reports: its supervisor's shard and slot, and its own
-/// index among the supervisor's children.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Link {
-    pub(crate) shard: u16,
-    /// The supervisor's slot and generation (`entry::target_word`).
-    pub(crate) target: u64,
-    pub(crate) child: u32,
-}
-
-/// A runtime-wide actor address without its message type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Address {
-    pub(crate) shard: u16,
-    pub(crate) target: u64,
-}
 
 impl Shard {
     /// Sends a command to shard `to`, this one included; never refused.
@@ -69,7 +52,7 @@ impl Shard {
     /// waits to be resumed) or stopped for good.
     pub(crate) fn tell_supervisor(&self, link: Link, reason: StopReason, restarting: bool) {
         let notice = Notice { child: link.child, reason, restarting };
-        self.command_to(link.shard, entry::EntryFn::command(run_notice), link.target, notice);
+        self.command_to(link.shard, link.notice, link.target, notice);
     }
 
     /// The supervisor takes a running child down (to restart it with its
@@ -191,23 +174,6 @@ impl Shard {
             self.command_to(child.shard, STOP, child.target, ());
         }
     }
-}
-
-/// Entry: a child's notice for the supervisor at the target, delivered as a
-/// message past its mailbox bound (notices are few: at most a couple per
-/// child and restart).
-///
-/// # Safety
-///
-/// As [`entry::RunFn`], for an entry written with a [`Notice`].
-unsafe fn run_notice(shard: *const (), at: *mut u64, how: How) -> usize {
-    // SAFETY: forwarded from the caller; the entry holds a `Notice`.
-    if let Some((shard, (slot, generation), notice)) = unsafe { Shard::open_entry(shard, at, how) }
-    {
-        let notice = SupervisorMsg::notice(notice);
-        shard.queue_unbounded::<SupervisorActor>(slot, generation, notice);
-    }
-    entry::entry_words::<Notice>()
 }
 
 /// Entry: take the child at the target down.

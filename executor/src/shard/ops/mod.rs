@@ -1,0 +1,24 @@
+//! What a shard does, one feature a file, each an `impl Shard` block.
+//!
+//! 1. [`pass`]: the dispatch loop — a pass over rings, injector and run
+//!    queues, and parking when there is nothing to do.
+//! 2. [`lifecycle`]: an actor's start, stop and removal; [`restart`]: a
+//!    new incarnation in place; [`link`]: the child–supervisor link.
+//! 3. [`backpressure`]: outboxes that wait for room; [`room`]: tasks that
+//!    wait for room in a ring.
+//! 4. [`commands`]: stops, spawns and replies as entries; [`replies`]:
+//!    answers to this shard's asks.
+//! 5. [`watch`], [`arena`], [`snapshot`], [`report`] (dead letters).
+
+pub(crate) mod arena;
+pub(crate) mod backpressure;
+pub(crate) mod commands;
+pub(crate) mod lifecycle;
+pub(crate) mod link;
+pub(crate) mod pass;
+pub(crate) mod replies;
+pub(crate) mod report;
+pub(crate) mod restart;
+pub(crate) mod room;
+pub(crate) mod snapshot;
+pub(crate) mod watch;
