@@ -41,16 +41,18 @@ pub use actor::batch::Batch;
 pub use actor::context::{Context, TimerHandle};
 pub use actor::spawn::{spawn_on, spawn_on_with};
 pub use actor::{Actor, AfterPanic};
+pub use base::tunables::{
+    HIGH_CHECK_EVERY, LOW_SHARE, MAX_TIMED_ACTORS, NORMAL_SHARE, PASS_BUDGET,
+};
 pub use bumpalo;
 pub use mesh::Mesh;
 pub use refs::actor_ref::ActorRef;
 pub use refs::ask::{Ask, Reply};
-pub use shard::ops::pass::{run_shard, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET};
+pub use shard::ops::pass::run_shard;
 pub use shard::ops::snapshot::{
     ActorState, ActorStats, HandlingTime, PeerStats, ShardStats, Snapshot,
 };
-pub use shard::parts::metrics::MAX_TIMED_ACTORS;
-pub use shard::spawn_program;
+pub use shard::ops::tasks::spawn_program;
 pub use supervision::supervisor::{
     spawn_supervisor, ChildError, ChildInfo, ChildSpec, ChildState, Strategy, Supervisor,
     SupervisorMsg, SupervisorRef,
@@ -60,7 +62,7 @@ pub use types::config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, M
 pub use types::error::{AskError, SendError, SpawnError};
 pub use types::failure::StopReason;
 pub use types::restart_policy::{MailboxOnRestart, Restart, RestartPolicy};
-pub use types::schedule::{Priority, Schedule, HIGH_CHECK_EVERY};
+pub use types::schedule::{Priority, Schedule};
 pub use types::stats::{DeadLetterCause, DeadLetterHook, DeadLetters, ShutdownReport, Stats};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.

@@ -12,7 +12,7 @@
 use std::marker::PhantomData;
 
 use crate::base::entry::{self, Kind};
-use crate::shard::ops::pass::RELEASE_EVERY;
+use crate::base::tunables::RELEASE_EVERY;
 use crate::shard::parts::slots::Admit;
 use crate::shard::Shard;
 use crate::types::schedule::Priority;
@@ -91,7 +91,7 @@ impl<'a, M> Batch<'a, M> {
     }
 
     fn next_from_queue(&mut self, priority: Priority) -> Option<M> {
-        let queue = self.shard.queue(priority);
+        let queue = self.shard.queues.of(priority);
         let at = queue.with(|q| q.front())?;
         // SAFETY: the front entry of the queue is complete.
         if !unsafe { self.is_mine(at) } || !self.admit(true) {
@@ -108,9 +108,9 @@ impl<'a, M> Batch<'a, M> {
     fn next_from_ring(&mut self) -> Option<M> {
         let shard = self.shard;
         // The entry taken last is read: move past it now.
-        let consumed = shard.consumed.replace(0);
+        let consumed = shard.rings.take_consumed();
         let release = (self.taken + 1) % RELEASE_EVERY == 0;
-        let at = shard.ring_in_use.with(|ring| {
+        let at = shard.rings.in_use().with(|ring| {
             let ring = ring.as_mut()?;
             if consumed > 0 {
                 ring.advance(consumed);
@@ -127,7 +127,7 @@ impl<'a, M> Batch<'a, M> {
         // SAFETY: as in `next_from_queue`; the pass advances past it
         // (`consumed`), also if a handler panics before the next `next`.
         let msg = unsafe { entry::read::<M>(at) };
-        shard.consumed.set(entry::entry_words::<M>());
+        shard.rings.set_consumed(entry::entry_words::<M>());
         Some(msg)
     }
 }

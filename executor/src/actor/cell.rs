@@ -220,7 +220,7 @@ pub(crate) unsafe fn deliver<A: Actor>(
         };
     shard.turn.begin((slot, generation));
     let source = match how {
-        How::FromQueue => Source::Queue(shard.serving.get()),
+        How::FromQueue => Source::Queue(shard.queues.serving_class()),
         How::FromRing => Source::Ring,
         _ => Source::Alone,
     };

@@ -12,6 +12,8 @@
 //!    [`actor_fns`]: the two functions that deliver an actor type's
 //!    messages (both take the shard erased, as run functions do).
 //! 6. [`drop_caught`]: dropping a value whose `Drop` (user code) may panic.
+//! 7. [`tunables`]: every tunable constant; [`time`] and [`timer_thread`]:
+//!    timers for tasks and for asks from any thread.
 
 pub(crate) mod actor_fns;
 pub(crate) mod by_slot;
@@ -23,6 +25,7 @@ pub(crate) mod restart_window;
 pub(crate) mod run_queue;
 pub mod time;
 pub(crate) mod timer_thread;
+pub(crate) mod tunables;
 
 /// Drops `value`, catching a panic of its `Drop` (user code on a message or
 /// closure nobody will handle): logged, and never allowed to unwind into the

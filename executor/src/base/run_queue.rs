@@ -14,12 +14,10 @@
 //! Single-threaded; no method calls user code, so no borrow of the queue is
 //! ever held while a handler runs.
 
+use crate::base::tunables::RUN_QUEUE_INITIAL_WORDS;
 use std::mem::MaybeUninit;
 
 use crate::base::entry::{self, How};
-
-/// The first buffer, in words (entries are 4 words for a one-word message).
-const INITIAL_WORDS: usize = 1024;
 
 /// Word 0 of a padding entry, where other entries hold their run function
 /// (never null); word 1 holds the padding's length.
@@ -40,7 +38,7 @@ pub(crate) struct RunQueue {
 
 impl RunQueue {
     pub(crate) fn new() -> Self {
-        Self::with_words(INITIAL_WORDS)
+        Self::with_words(RUN_QUEUE_INITIAL_WORDS)
     }
 
     /// A queue whose first buffer holds `words` words (a power of two).

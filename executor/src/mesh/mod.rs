@@ -2,6 +2,7 @@
 //! shards, each shard's doorbell and injection queue, the shutdown phase and
 //! the name registry.
 
+use crate::base::tunables::FREE_SLOTS_OFFERED;
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -34,9 +35,6 @@ pub(crate) mod phase {
     /// Every actor is stopped; shards drain what is left and exit.
     pub(crate) const DONE: u8 = 3;
 }
-
-/// Slots each shard keeps ready for spawns from other shards and threads.
-const FREE_SLOTS_OFFERED: usize = 4096;
 
 /// What one shard shares with the others.
 #[derive(Debug)]

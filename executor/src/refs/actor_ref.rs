@@ -152,7 +152,7 @@ impl<M: Send + 'static> ActorRef<M> {
         let back = if shard.id == self.shard {
             match shard.try_push_local(self.fns, self.slot, self.generation, msg) {
                 Ok(()) => {
-                    if shard.idle.get() && !shard.in_dispatch.get() {
+                    if shard.parking.is_idle() && !shard.parking.in_pass() {
                         wake_dispatcher();
                     }
                     return Ok(());
@@ -348,7 +348,7 @@ impl<M: Send + 'static> ActorRef<M> {
     pub(crate) fn make_room_here(&self) -> bool {
         with_current(|shard| {
             shard
-                .filter(|s| s.mesh_id == self.mesh && s.id == self.shard && !s.in_dispatch.get())
+                .filter(|s| s.mesh_id == self.mesh && s.id == self.shard && !s.parking.in_pass())
                 .is_some_and(|s| s.pass_from_task() > 0)
         })
     }

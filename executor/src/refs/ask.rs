@@ -8,6 +8,7 @@
 //! steady state of ask and reply allocates nothing for replies of up to 16
 //! bytes. Asks from threads outside the runtime allocate one shared cell.
 
+use crate::base::tunables::{ASK_BACKOFF, ASK_RETRIES_BEFORE_BACKOFF};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -358,12 +359,6 @@ impl Drop for Deadline {
     }
 }
 
-/// Polls of a full mailbox that retry at the executor's next turn before an
-/// ask backs off to a timer.
-const RETRIES_BEFORE_BACKOFF: u32 = 64;
-/// How long an ask waits between retries once it backs off.
-const BACKOFF: Duration = Duration::from_micros(20);
-
 impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     pub(crate) fn new(to: ActorRef<M>, make: impl FnOnce(Reply<R>) -> M) -> Self {
         let (reply_target, waiting) = with_current(|shard| match shard {
@@ -441,12 +436,12 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     /// at the executor's next turn at first, then after a short sleep.
     fn retry_later(&mut self, cx: &mut Context<'_>) {
         self.retries += 1;
-        if self.retries < RETRIES_BEFORE_BACKOFF {
+        if self.retries < ASK_RETRIES_BEFORE_BACKOFF {
             cx.waker().wake_by_ref();
             return;
         }
         let on_shard = self.on_shard();
-        let retry = self.retry.get_or_insert_with(|| Deadline::after(BACKOFF, on_shard));
+        let retry = self.retry.get_or_insert_with(|| Deadline::after(ASK_BACKOFF, on_shard));
         if retry.poll(cx) {
             self.retry = None;
             cx.waker().wake_by_ref();
@@ -496,7 +491,7 @@ impl<M: Send + 'static, R: Send + 'static> Future for Ask<M, R> {
                     if let Some(result) = current.take_answer(index, generation, None) {
                         return Some(result);
                     }
-                    if local && !current.in_dispatch.get() {
+                    if local && !current.parking.in_pass() {
                         // The actor is on this shard: run its queue here and
                         // now, instead of waking the dispatch loop and
                         // switching tasks twice; the answer lands in our

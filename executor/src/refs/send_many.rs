@@ -76,7 +76,7 @@ impl<M: Send + 'static> ActorRef<M> {
             sent += 1;
         }
         if sent > 0 {
-            shard.publish_remote(self.shard, shard.in_dispatch.get());
+            shard.publish_remote(self.shard, shard.parking.in_pass());
         }
         Ok(sent)
     }

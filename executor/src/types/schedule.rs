@@ -1,9 +1,5 @@
 //! How a shard schedules an actor's messages (see [`Schedule`]).
 
-/// Messages a shard runs from a lower class between two looks at what came
-/// for its `High` actors (only on shards that have some).
-pub const HIGH_CHECK_EVERY: usize = 64;
-
 /// An actor's priority class on its shard (see [`Schedule`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 #[repr(u8)]
@@ -38,7 +34,7 @@ impl Priority {
 /// ([`NORMAL_SHARE`](crate::NORMAL_SHARE), [`LOW_SHARE`](crate::LOW_SHARE)
 /// messages), so a flood in a higher class delays them by at most one pass
 /// and never starves them. While `Normal` or `Low` work runs on a shard that
-/// has `High` actors, the shard looks every [`HIGH_CHECK_EVERY`] messages
+/// has `High` actors, the shard looks every [`HIGH_CHECK_EVERY`](crate::HIGH_CHECK_EVERY) messages
 /// at what came for them (its rings, its injection queue and the `High`
 /// queue): a `High` actor waits for at most that many messages of a flood,
 /// and the end of the turn in progress, as long as the pass's allowance

@@ -69,7 +69,7 @@ impl Shard {
         // Held back: messages wait in its outbox (or will, once its inbox
         // runs). One load while no actor of the shard is; else a look at its
         // own slot.
-        let held_back = self.held_back_actors.get() > 0
+        let held_back = self.backpressure.any_held_back()
             && self.slots.with(|slots| {
                 let s = slots.slots.get(slot as usize);
                 s.is_some_and(|s| s.generation == generation && s.held_back)
@@ -124,7 +124,7 @@ impl Shard {
         match kept {
             Ok(first) => {
                 if first {
-                    self.outboxes.borrow_mut().push((slot, generation));
+                    self.backpressure.outboxes().borrow_mut().push((slot, generation));
                 }
                 Ok(())
             }
@@ -136,7 +136,7 @@ impl Shard {
     pub(crate) fn hold_back(&self, s: &mut Slot) {
         if !s.held_back {
             s.held_back = true;
-            self.held_back_actors.set(self.held_back_actors.get() + 1);
+            self.backpressure.hold_back();
         }
     }
 
@@ -144,7 +144,7 @@ impl Shard {
     pub(crate) fn let_go(&self, s: &mut Slot) {
         if s.held_back {
             s.held_back = false;
-            self.held_back_actors.set(self.held_back_actors.get() - 1);
+            self.backpressure.let_go();
         }
     }
 
@@ -216,17 +216,19 @@ impl Shard {
         let mut moved = 0;
         // News of room is acted on now; later news sets it again.
         self.shared().room_news.store(false, Ordering::SeqCst);
-        self.room_wanted.borrow_mut().fill(0);
+        self.rings.room_wanted().borrow_mut().fill(0);
         let mut i = 0;
         loop {
-            let Some(mut orphan) = take_at(&mut self.orphans.borrow_mut(), i) else { break };
+            let Some(mut orphan) = take_at(&mut self.backpressure.orphans().borrow_mut(), i) else {
+                break;
+            };
             match self.drain(&mut orphan, &mut moved) {
                 Drained::Empty => {}
                 waiting => {
                     if let Drained::Waiting(room) = waiting {
                         self.want_room(room);
                     }
-                    put_at(&mut self.orphans.borrow_mut(), i, orphan);
+                    put_at(&mut self.backpressure.orphans().borrow_mut(), i, orphan);
                     i += 1;
                 }
             }
@@ -234,21 +236,21 @@ impl Shard {
         self.flush_local_waits(&mut moved);
         let mut i = 0;
         loop {
-            let Some(&sender) = self.outboxes.borrow().get(i) else { break };
+            let Some(&sender) = self.backpressure.outboxes().borrow().get(i) else { break };
             match self.drain_outbox_of(sender, &mut moved) {
                 None => {
-                    self.outboxes.borrow_mut().swap_remove(i);
+                    self.backpressure.outboxes().borrow_mut().swap_remove(i);
                 }
                 Some(Drained::Here(target)) => {
-                    self.outboxes.borrow_mut().swap_remove(i);
-                    self.local_waits.borrow_mut().push_back(target, sender);
+                    self.backpressure.outboxes().borrow_mut().swap_remove(i);
+                    self.backpressure.local_waits().borrow_mut().push_back(target, sender);
                 }
                 Some(Drained::Waiting(room)) => {
                     self.want_room(room);
                     i += 1;
                 }
                 Some(Drained::Empty) => {
-                    self.outboxes.borrow_mut().swap_remove(i);
+                    self.backpressure.outboxes().borrow_mut().swap_remove(i);
                     self.release(sender.0, sender.1);
                 }
             }
@@ -263,7 +265,7 @@ impl Shard {
     fn flush_local_waits(&self, moved: &mut usize) {
         let mut w = 0;
         loop {
-            let target = self.local_waits.borrow().target(w);
+            let target = self.backpressure.local_waits().borrow().target(w);
             let Some(target) = target else { break };
             loop {
                 let (slot, generation) = target;
@@ -273,24 +275,26 @@ impl Shard {
                 if full {
                     break;
                 }
-                let Some(sender) = self.local_waits.borrow_mut().pop_front(w) else { break };
+                let Some(sender) = self.backpressure.local_waits().borrow_mut().pop_front(w) else {
+                    break;
+                };
                 match self.drain_outbox_of(sender, moved) {
                     None => {}
                     Some(Drained::Here(again)) if again == target => {
-                        self.local_waits.borrow_mut().push_front(w, target, sender);
+                        self.backpressure.local_waits().borrow_mut().push_front(w, target, sender);
                         break;
                     }
                     Some(Drained::Here(other)) => {
-                        self.local_waits.borrow_mut().push_back(other, sender)
+                        self.backpressure.local_waits().borrow_mut().push_back(other, sender)
                     }
                     Some(Drained::Waiting(room)) => {
                         self.want_room(room);
-                        self.outboxes.borrow_mut().push(sender);
+                        self.backpressure.outboxes().borrow_mut().push(sender);
                     }
                     Some(Drained::Empty) => self.release(sender.0, sender.1),
                 }
             }
-            if !self.local_waits.borrow_mut().end_if_empty(w) {
+            if !self.backpressure.local_waits().borrow_mut().end_if_empty(w) {
                 w += 1;
             }
         }
@@ -317,7 +321,7 @@ impl Shard {
     /// shard `to` (so the loop asks that ring to wake it before parking).
     fn want_room(&self, room: Option<(u16, usize)>) {
         if let Some((to, words)) = room {
-            let mut wanted = self.room_wanted.borrow_mut();
+            let mut wanted = self.rings.room_wanted().borrow_mut();
             let want = &mut wanted[to as usize];
             *want = if *want == 0 { words } else { (*want).min(words) };
         }
@@ -347,7 +351,8 @@ impl Shard {
                     // actor is there; a gone actor's is a dead letter when it
                     // comes up.
                     Room::Counted | Room::Gone => self
-                        .queue(self.priority_of(slot))
+                        .queues
+                        .of(self.priority_of(slot))
                         .with(|q| q.push(words, |w| w.copy_from_slice(src))),
                     Room::Reserved => {
                         // Behind what came before the actor: as `keep_pending`.
@@ -359,20 +364,21 @@ impl Shard {
                         });
                     }
                 }
-            } else if !self.overflow.borrow()[to as usize].is_empty() {
+            } else if !self.rings.overflow().borrow()[to as usize].is_empty() {
                 // Commands wait for that ring first.
                 break Drained::Waiting(Some((to, words)));
             } else if self.wait_for_room_at(to, at) {
                 break Drained::Waiting(None);
             } else {
-                let wrote = self.outbound.with(|outbound| match outbound[to as usize].as_mut() {
-                    // SAFETY: one complete entry, moved (not duplicated) into
-                    // the ring: it is popped from the outbox right after.
-                    Some(producer) => unsafe {
-                        producer.try_write(words, |w| w.copy_from_slice(src))
-                    },
-                    None => Err(WriteError::Closed),
-                });
+                let wrote =
+                    self.rings.outbound().with(|outbound| match outbound[to as usize].as_mut() {
+                        // SAFETY: one complete entry, moved (not duplicated) into
+                        // the ring: it is popped from the outbox right after.
+                        Some(producer) => unsafe {
+                            producer.try_write(words, |w| w.copy_from_slice(src))
+                        },
+                        None => Err(WriteError::Closed),
+                    });
                 match wrote {
                     Ok(()) => {}
                     Err(WriteError::Full) => break Drained::Waiting(Some((to, words))),
@@ -480,14 +486,14 @@ impl Shard {
         // Dropping the queue drops its entries (a panic in one's `Drop` is
         // caught by its run function).
         drop(inbox);
-        let mut outboxes = self.outboxes.borrow_mut();
+        let mut outboxes = self.backpressure.outboxes().borrow_mut();
         if let Some(at) = outboxes.iter().position(|&(s, _)| s == slot) {
             outboxes.swap_remove(at);
         }
         drop(outboxes);
         // A wait for it here is skipped when it comes up (`drain_outbox_of`).
         if !outbox.is_empty() {
-            self.orphans.borrow_mut().push(outbox);
+            self.backpressure.orphans().borrow_mut().push(outbox);
         }
     }
 
@@ -495,9 +501,9 @@ impl Shard {
     pub(crate) fn discard_backlogs(&self, cause: DeadLetterCause) {
         let backlogs: Vec<Box<Backlog>> =
             self.slots.with(|slots| slots.backlogs.drain().map(|(_, b)| b).collect());
-        let orphans: Vec<Outbox> = self.orphans.borrow_mut().drain(..).collect();
-        self.outboxes.borrow_mut().clear();
-        self.local_waits.borrow_mut().clear();
+        let orphans: Vec<Outbox> = self.backpressure.orphans().borrow_mut().drain(..).collect();
+        self.backpressure.outboxes().borrow_mut().clear();
+        self.backpressure.local_waits().borrow_mut().clear();
         for backlog in backlogs {
             self.count_dead_letters(cause, backlog.outbox.len() + backlog.inbox_messages());
             drop(backlog);
@@ -510,9 +516,9 @@ impl Shard {
 
     /// Whether any outbox still waits (the shutdown drain is not over).
     pub(crate) fn outboxes_wait(&self) -> bool {
-        !self.outboxes.borrow().is_empty()
-            || !self.local_waits.borrow().is_empty()
-            || !self.orphans.borrow().is_empty()
+        !self.backpressure.outboxes().borrow().is_empty()
+            || !self.backpressure.local_waits().borrow().is_empty()
+            || !self.backpressure.orphans().borrow().is_empty()
     }
 }
 

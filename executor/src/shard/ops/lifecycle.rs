@@ -215,7 +215,7 @@ impl Shard {
                     return None;
                 }
                 State::Restarting => {
-                    self.restarting.set(self.restarting.get() - 1);
+                    self.rebuilds.end();
                     false
                 }
                 _ => return None,
@@ -436,8 +436,7 @@ impl Shard {
         if self.mesh.phase() != phase::RUNNING {
             return None;
         }
-        let id = self.next_job.get();
-        self.next_job.set(id + 1);
+        let id = self.jobs.next_id();
         let mesh = self.mesh.id;
         let task = crate::shard::spawn_task(async move {
             let finished = AssertUnwindSafe(job).catch_unwind().await;

@@ -26,14 +26,16 @@
 //! in a handler is caught once per pass, not per message: the pass records
 //! which actor runs, and resumes after failing it.
 
+use crate::base::tunables::{
+    DONE_GRACE, HIGH_CHECK_EVERY, INJECTOR_BATCH, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET,
+    RELEASE_EVERY,
+};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_lite::future::yield_now;
 use whirl_mailbox::entry_ring::{EntryConsumer, WriteError};
@@ -41,32 +43,8 @@ use whirl_mailbox::entry_ring::{EntryConsumer, WriteError};
 use crate::base::entry::{self, How};
 use crate::mesh::{phase, Mesh};
 use crate::shard::{CurrentShard, Shard};
-use crate::types::schedule::{Priority, HIGH_CHECK_EVERY};
+use crate::types::schedule::Priority;
 use crate::types::stats::DeadLetterCause;
-
-/// Envelopes taken from the injection queue per pass, so foreign threads
-/// cannot starve the rings.
-const INJECTOR_BATCH: usize = 256;
-
-/// Run-queue messages per pass before the shard lets its executor's other
-/// tasks run.
-pub const PASS_BUDGET: usize = 4096;
-
-/// Messages of each pass kept for `Normal` actors when they have work,
-/// however busy the `High` ones are.
-pub const NORMAL_SHARE: usize = 1024;
-
-/// Messages of each pass kept for `Low` actors when they have work, however
-/// busy the others are.
-pub const LOW_SHARE: usize = 256;
-
-/// Ring entries run between two hand-backs of their words to the sender
-/// (by the pass and by batches).
-pub(crate) const RELEASE_EVERY: usize = 16;
-
-/// How long a shard whose actors have all stopped waits for programs that
-/// awaited the shutdown to see it, before it cancels them anyway.
-const DONE_GRACE: Duration = Duration::from_millis(100);
 
 /// Runs shard `id` of `mesh` on the current glommio executor until the mesh
 /// has shut down. Resolves to `false` at once if that shard already runs or
@@ -110,7 +88,7 @@ impl Drop for Cleanup {
         let shard = &self.0;
         // Nothing injected from now on is kept.
         shard.mesh.shard_exited(shard.id as usize);
-        shard.in_dispatch.set(false);
+        shard.parking.set_in_pass(false);
         shard.cancel_all_jobs();
         shard.stop_all();
         shard.cancel_programs();
@@ -130,7 +108,7 @@ impl Shard {
             // Read before the pass: whatever the mesh does after this is
             // noticed by `should_wake` before the shard parks.
             let seen = self.mesh_view();
-            self.recheck.set(false);
+            self.parking.take_recheck();
             let phase = seen.phase;
             if phase == phase::DRAINING {
                 if !draining {
@@ -201,7 +179,7 @@ impl Shard {
             }
             self.mesh.note_busy(self.id as usize);
         }
-        let was_in_dispatch = self.in_dispatch.replace(true);
+        let was_in_dispatch = self.parking.set_in_pass(true);
         debug_assert!(!was_in_dispatch, "passes do not nest");
         let mut work = 0;
         loop {
@@ -212,10 +190,10 @@ impl Shard {
             }
         }
         self.flush_outbound();
-        self.in_dispatch.set(false);
+        self.parking.set_in_pass(false);
         self.offer_free_slots();
         self.wake_room_waiters();
-        self.shared().queued.store(self.queued_entries(), Ordering::Relaxed);
+        self.shared().queued.store(self.queues.len(), Ordering::Relaxed);
         work
     }
 
@@ -241,14 +219,14 @@ impl Shard {
     /// Step 1: each ring from another shard that does not wait.
     fn run_rings(&self) -> usize {
         let mut ran = 0;
-        let rings = self.inbound.borrow().len();
+        let rings = self.rings.inbound().borrow().len();
         for from in 0..rings {
-            if self.waiting.borrow()[from] {
+            if self.rings.waiting().borrow()[from] {
                 continue;
             }
             // An empty ring (the usual case for most of them) is not taken
             // out: nothing to run, nothing to release.
-            let taken = self.inbound.borrow_mut()[from].take_if(|ring| !ring.is_empty());
+            let taken = self.rings.inbound().borrow_mut()[from].take_if(|ring| !ring.is_empty());
             let Some(ring) = taken else { continue };
             let ring = RingInUse::new(self, from, ring);
             ran += ring.run_entries();
@@ -259,7 +237,7 @@ impl Shard {
     /// Step 3: the run queues, `High` first, within the pass budget; `Normal`
     /// and `Low` keep their share when they have work (see `schedule`).
     fn run_queues(&self) -> usize {
-        let has_work = |p: Priority| !self.queue(p).with(|q| q.is_empty());
+        let has_work = |p: Priority| !self.queues.of(p).with(|q| q.is_empty());
         let low_share = if has_work(Priority::Low) { LOW_SHARE } else { 0 };
         let normal_share = if has_work(Priority::Normal) { NORMAL_SHARE } else { 0 };
         let high_limit = PASS_BUDGET - normal_share - low_share;
@@ -281,10 +259,10 @@ impl Shard {
         limit: usize,
         mut checks: Option<&mut HighChecks>,
     ) -> usize {
-        let queue = self.queue(priority);
+        let queue = self.queues.of(priority);
         let mut ran = 0;
         let mut next_check = HIGH_CHECK_EVERY;
-        self.serving.set(priority);
+        self.queues.serve(priority);
         while ran < limit {
             let Some(at) = queue.with(|q| q.front()) else { break };
             self.turn.limit(limit - ran);
@@ -300,7 +278,7 @@ impl Shard {
                         let served = self.serve_high(checks.left);
                         checks.ran += served;
                         checks.left = checks.left.saturating_sub(served);
-                        self.serving.set(priority);
+                        self.queues.serve(priority);
                     }
                 }
             }
@@ -342,19 +320,19 @@ impl Shard {
     /// injector waits behind it, so its senders see `Full`.
     fn drain_injector(&self) -> usize {
         let mut work = 0;
-        let held = self.held.borrow_mut().take();
+        let held = self.injection.take();
         if let Some(envelope) = held {
             // SAFETY: this shard drains its own injector, on its thread.
             if let Err(envelope) = unsafe { envelope.deliver(self.erased()) } {
-                *self.held.borrow_mut() = Some(envelope);
+                self.injection.hold(envelope);
                 // Refused while an actor restarts: perhaps for a restarting
                 // actor at its bound, which only the restart's end makes room
                 // in. Counting it as work then would spin the loop without
                 // ever yielding to the timer that ends the restart.
-                self.held_waits.set(self.restarting.get() > 0);
+                self.injection.set_waits(self.rebuilds.any());
                 return 0;
             }
-            self.held_waits.set(false);
+            self.injection.set_waits(false);
             work += 1;
         }
         let injector = &self.shared().injector;
@@ -363,7 +341,7 @@ impl Shard {
             work += 1;
             // SAFETY: as above.
             if let Err(envelope) = unsafe { envelope.deliver(self.erased()) } {
-                *self.held.borrow_mut() = Some(envelope);
+                self.injection.hold(envelope);
                 break;
             }
         }
@@ -372,7 +350,7 @@ impl Shard {
 
     /// Publishes every outgoing ring with staged entries.
     fn publish_outbound(&self) {
-        self.outbound.with(|outbound| {
+        self.rings.outbound().with(|outbound| {
             for producer in outbound.iter_mut().flatten() {
                 producer.publish();
             }
@@ -384,8 +362,8 @@ impl Shard {
     fn flush_outbound(&self) {
         let mut undeliverable = Vec::new();
         {
-            let mut overflow = self.overflow.borrow_mut();
-            let wakes = self.outbound.with(|outbound| {
+            let mut overflow = self.rings.overflow().borrow_mut();
+            let wakes = self.rings.outbound().with(|outbound| {
                 let mut wakes = 0;
                 for (producer, waiting) in outbound.iter_mut().zip(overflow.iter_mut()) {
                     let Some(producer) = producer else { continue };
@@ -424,7 +402,7 @@ impl Shard {
     /// dead letters (the shard is exiting).
     pub(crate) fn discard_everything(&self) {
         let cause = DeadLetterCause::ShardExited;
-        for queue in &self.queues {
+        for queue in self.queues.all() {
             while let Some(at) = queue.with(|q| q.front()) {
                 // SAFETY: a complete entry.
                 self.count_dead_letters(cause, usize::from(unsafe { entry::kind(at) }.is_letter()));
@@ -435,7 +413,7 @@ impl Shard {
             }
         }
         let rings: Vec<EntryConsumer> =
-            self.inbound.borrow_mut().iter_mut().filter_map(Option::take).collect();
+            self.rings.inbound().borrow_mut().iter_mut().filter_map(Option::take).collect();
         for mut ring in rings {
             while let Some(at) = ring.front() {
                 // SAFETY: a complete entry.
@@ -446,139 +424,31 @@ impl Shard {
             }
             ring.release();
         }
-        if let Some(envelope) = self.held.borrow_mut().take() {
+        if let Some(envelope) = self.injection.take() {
             self.shared().discard(cause, envelope);
         }
         self.discard_backlogs(cause);
         let overflow: Vec<_> =
-            self.overflow.borrow_mut().iter_mut().flat_map(|q| q.drain(..)).collect();
+            self.rings.overflow().borrow_mut().iter_mut().flat_map(|q| q.drain(..)).collect();
         for buffer in overflow {
             self.drop_entry_buffer(cause, buffer);
         }
-    }
-
-    /// The mesh state the loop acted on.
-    fn mesh_view(&self) -> MeshView {
-        MeshView { phase: self.mesh.phase(), nudges: self.mesh.nudges.load(Ordering::SeqCst) }
-    }
-
-    /// Work arrived, the mesh moved on since `seen`, a task's send during
-    /// the drain asks the loop to look at quiescence again, or a full ring
-    /// that commands or tasks wait on has room.
-    fn should_wake(&self, seen: MeshView) -> bool {
-        self.recheck.get()
-            || self.has_work()
-            || self.mesh_view() != seen
-            || self.room_appeared()
-            || self.shared().room_news.load(Ordering::SeqCst)
-    }
-
-    /// A task of the shard was polled (see [`spawn_task`]): count it, and
-    /// if the loop is parked, look on its behalf at everything that would
-    /// wake it, and wake it (locally: at once) if something came.
-    ///
-    /// [`spawn_task`]: crate::shard::spawn_task
-    pub(crate) fn task_polled(&self) {
-        self.task_polls.set(self.task_polls.get() + 1);
-        if let Some(seen) = self.parked_on.get() {
-            if self.should_wake(seen) {
-                self.wake_dispatcher();
-            }
-        }
-    }
-
-    /// Whether a pass now would find something to do.
-    pub(crate) fn has_work(&self) -> bool {
-        // The injector waits behind a held message, and a held message that
-        // waits for a restart to end is no work until it ends.
-        let injected = match self.held.borrow().is_some() {
-            true => !self.held_waits.get(),
-            false => !self.shared().injector.is_empty(),
-        };
-        if injected || self.queues.iter().any(|q| !q.with(|q| q.is_empty())) {
-            return true;
-        }
-        let waiting = self.waiting.borrow();
-        let mut inbound = self.inbound.borrow_mut();
-        inbound.iter_mut().zip(waiting.iter()).any(|(ring, &waits)| {
-            // A waiting ring has work only once a restart ends its wait.
-            !waits && ring.as_mut().is_some_and(|ring| !ring.is_empty())
-        })
-    }
-
-    /// Commands wait for a full ring.
-    fn overflow_blocked(&self) -> bool {
-        self.overflow.borrow().iter().any(|queue| !queue.is_empty())
     }
 
     /// Nothing queued here and everything this shard sent has been taken by
     /// its receivers (or they are gone).
     fn is_quiescent(&self) -> bool {
         !self.has_work()
-            && self.restarting.get() == 0
-            && !self.overflow_blocked()
+            && !self.rebuilds.any()
+            && !self.rings.overflow_blocked()
             && !self.outboxes_wait()
-            && self.room_waiters.borrow().is_empty()
-            && self.outbound.with(|outbound| {
+            && self.backpressure.room_waiters().borrow().is_empty()
+            && self.rings.outbound().with(|outbound| {
                 outbound
                     .iter_mut()
                     .flatten()
                     .all(|ring| ring.is_closed() || (ring.staged() == 0 && ring.is_drained()))
             })
-    }
-
-    /// Waits for work: polls for `spin_before_park`, then parks on the
-    /// doorbell until a ring, the injector or a local sender wakes us.
-    ///
-    /// The poll checks the rings in a tight loop and lets the executor's
-    /// other tasks run only every [`SPIN_CHECKS_PER_YIELD`] checks: a yield
-    /// costs a trip through glommio's scheduler, which would otherwise sit
-    /// between a message's arrival and its notice.
-    async fn idle_wait(&self, seen: MeshView) {
-        let spin = self.mesh.config.spin_before_park;
-        if !spin.is_zero() {
-            let until = Instant::now() + spin;
-            let mut checks = SPIN_CHECKS_PER_YIELD;
-            let mut turns = 0u32;
-            'spin: loop {
-                for _ in 0..checks {
-                    if self.should_wake(seen) {
-                        return;
-                    }
-                    std::hint::spin_loop();
-                }
-                // While other tasks run, a turn is one check and a yield, and
-                // reading the clock each turn would be a fifth of it (and of
-                // how long a task spinning beside us waits for its turn):
-                // read it every `TURNS_PER_CLOCK_READ` turns then.
-                turns = turns.wrapping_add(1);
-                let read_clock = checks > 0 || turns % TURNS_PER_CLOCK_READ == 0;
-                if read_clock && Instant::now() >= until {
-                    break 'spin;
-                }
-                let polls = self.task_polls.get();
-                yield_now().await;
-                if self.should_wake(seen) {
-                    return;
-                }
-                // A task of the shard ran meanwhile: it shares this core and
-                // spins or works too, so check once per turn (the check just
-                // above), not a batch of checks that would delay it by a
-                // microsecond each turn.
-                checks = if self.task_polls.get() == polls { SPIN_CHECKS_PER_YIELD } else { 0 };
-            }
-        }
-        match self.mesh.until_deadline().filter(|_| seen.phase == phase::DRAINING) {
-            // Draining: wake up for the deadline too.
-            Some(left) => {
-                futures_lite::future::or(self.park(seen), glommio::timer::sleep(left)).await
-            }
-            None => self.park(seen).await,
-        }
-    }
-
-    fn park(&self, seen: MeshView) -> Park<'_> {
-        Park { shard: self, seen, parked: false }
     }
 }
 
@@ -599,7 +469,7 @@ struct RingInUse<'a> {
 impl<'a> RingInUse<'a> {
     /// Puts `ring` in `Shard::ring_in_use` until dropped.
     fn new(shard: &'a Shard, from: usize, ring: EntryConsumer) -> Self {
-        shard.ring_in_use.with(|in_use| {
+        shard.rings.in_use().with(|in_use| {
             debug_assert!(in_use.is_none(), "one ring at a time");
             *in_use = Some(ring);
         });
@@ -611,14 +481,14 @@ impl<'a> RingInUse<'a> {
     fn run_entries(self) -> usize {
         let shard = self.shard;
         let (mut budget, mut ran) = (usize::MAX, 0);
-        while let Some(at) = shard.ring_in_use.with(|ring| {
+        while let Some(at) = shard.rings.in_use().with(|ring| {
             let ring = ring.as_mut().expect("in use");
             if budget == usize::MAX {
                 budget = ring.capacity();
             }
             ring.front()
         }) {
-            shard.consumed.set(0);
+            shard.rings.set_consumed(0);
             // SAFETY: the oldest published entry of a ring into this shard,
             // run once; its run function (and a batch that reads on) reports
             // the length of the entry last read (`consumed`) before any user
@@ -627,13 +497,13 @@ impl<'a> RingInUse<'a> {
             if words == 0 {
                 // Left in place for an actor restarting with a full mailbox:
                 // the ring waits until a restart ends (`ring_must_wait`).
-                shard.waiting.borrow_mut()[self.from] = true;
+                shard.rings.waiting().borrow_mut()[self.from] = true;
                 break;
             }
             let taken = 1 + shard.turn.take_extra();
-            let consumed = shard.consumed.replace(0);
+            let consumed = shard.rings.take_consumed();
             let release = ran / RELEASE_EVERY != (ran + taken) / RELEASE_EVERY;
-            shard.ring_in_use.with(|ring| {
+            shard.rings.in_use().with(|ring| {
                 let ring = ring.as_mut().expect("in use");
                 if consumed > 0 {
                     ring.advance(consumed);
@@ -660,88 +530,13 @@ impl<'a> RingInUse<'a> {
 impl Drop for RingInUse<'_> {
     fn drop(&mut self) {
         let shard = self.shard;
-        let mut ring = shard.ring_in_use.with(Option::take).expect("in use");
+        let mut ring = shard.rings.in_use().with(Option::take).expect("in use");
         // A handler panicked: its entry was read; move past it.
-        let consumed = shard.consumed.replace(0);
+        let consumed = shard.rings.take_consumed();
         if consumed > 0 {
             ring.advance(consumed);
         }
         ring.release();
-        shard.inbound.borrow_mut()[self.from] = Some(ring);
-    }
-}
-
-/// What a shard last saw of the mesh: its phase, and how many times shards
-/// were asked to look again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MeshView {
-    phase: u8,
-    nudges: u64,
-}
-
-/// Ring checks between two yields to the executor while spinning.
-const SPIN_CHECKS_PER_YIELD: usize = 64;
-
-/// Turns of the spin between two reads of the clock while other tasks run.
-/// A turn then lasts as long as their polls (some 100 ns for a task that
-/// spins too): the spin overshoots by at most 32 of them, time those tasks
-/// were using the core anyway.
-const TURNS_PER_CLOCK_READ: u32 = 32;
-
-/// Parks the dispatch loop: announce on the doorbell (and on each full ring
-/// that something waits to write to), re-check, sleep.
-struct Park<'a> {
-    shard: &'a Shard,
-    seen: MeshView,
-    parked: bool,
-}
-
-impl Future for Park<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let shard = self.shard;
-        let doorbell = &shard.shared().doorbell;
-        if self.parked {
-            // Woken by a ring, the injector, a local sender or the mesh.
-            self.parked = false;
-            shard.parked_on.set(None);
-            let metrics = &shard.metrics;
-            metrics.wakeups.set(metrics.wakeups.get() + 1);
-            tracing::trace!(shard = shard.id, "shard woke");
-            doorbell.cancel_park();
-            shard.idle.set(false);
-            return Poll::Ready(());
-        }
-        {
-            let mut dispatcher = shard.dispatcher.borrow_mut();
-            if !dispatcher.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *dispatcher = Some(cx.waker().clone());
-            }
-        }
-        shard.idle.set(true);
-        doorbell.prepare_park(cx.waker());
-        // A ring we wait to write to wakes us too when it frees words.
-        if shard.arm_room_waits(cx.waker()) || shard.should_wake(self.seen) {
-            doorbell.cancel_park();
-            shard.idle.set(false);
-            return Poll::Ready(());
-        }
-        self.parked = true;
-        shard.parked_on.set(Some(self.seen));
-        shard.metrics.parks.set(shard.metrics.parks.get() + 1);
-        tracing::trace!(shard = shard.id, "shard parks");
-        Poll::Pending
-    }
-}
-
-impl Drop for Park<'_> {
-    fn drop(&mut self) {
-        // Dropped while parked (the shutdown deadline came first): running.
-        if self.parked {
-            self.shard.parked_on.set(None);
-            self.shard.shared().doorbell.cancel_park();
-            self.shard.idle.set(false);
-        }
+        shard.rings.inbound().borrow_mut()[self.from] = Some(ring);
     }
 }

@@ -11,55 +11,29 @@
 //! (envelopes dropped by other threads, cause `ShardExited`): those show in
 //! `Stats` only.
 
-use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::base::drop_caught;
 use crate::shard::Shard;
 use crate::types::stats::{DeadLetterCause, DeadLetters};
 
-/// Without a hook: at most one warning per shard per this long.
-const WARN_EVERY: Duration = Duration::from_secs(1);
-
-/// What a shard has reported so far.
-#[derive(Debug)]
-pub(crate) struct Reported {
-    counts: Cell<[u64; DeadLetterCause::ALL.len()]>,
-    /// Counted but not yet warned about (no hook), and when we last warned.
-    unwarned: Cell<u64>,
-    warned_at: Cell<Option<Instant>>,
-}
-
-impl Reported {
-    pub(crate) fn new() -> Self {
-        Self {
-            counts: Cell::new([0; DeadLetterCause::ALL.len()]),
-            unwarned: Cell::new(0),
-            warned_at: Cell::new(None),
-        }
-    }
-}
-
 impl Shard {
+    pub(crate) fn count_dead_letters(&self, cause: DeadLetterCause, n: usize) {
+        self.shared().count_dead_letters(cause, n);
+    }
+
+    /// Drops a message nobody will handle: counted, and a panic in its
+    /// `Drop` caught. Call with no borrow held.
+    pub(crate) fn dead_letter<T>(&self, cause: DeadLetterCause, value: T) {
+        self.count_dead_letters(cause, 1);
+        drop_caught(value);
+    }
+
     /// Reports the dead letters counted since the last report: to the hook,
     /// or as a rate-limited warning. Call with nothing borrowed.
     pub(crate) fn report_dead_letters(&self) {
-        let counters = &self.shared().dead_letters;
-        let mut counts = self.reported.counts.get();
-        let mut new = [0u64; DeadLetterCause::ALL.len()];
-        let mut any = false;
-        for (i, counter) in counters.iter().enumerate() {
-            // Relaxed: a count, read for reporting only.
-            let now = counter.load(Ordering::Relaxed);
-            new[i] = now - counts[i];
-            any |= new[i] > 0;
-            counts[i] = now;
-        }
-        if !any {
-            return;
-        }
-        self.reported.counts.set(counts);
+        let Some(new) = self.reported.take_new(&self.shared().dead_letters) else { return };
         match &self.mesh.config.dead_letter_hook {
             Some(hook) => {
                 for (cause, count) in DeadLetterCause::ALL.into_iter().zip(new) {
@@ -78,15 +52,7 @@ impl Shard {
     }
 
     fn warn_dead_letters(&self, count: u64) {
-        let reported = &self.reported;
-        let unwarned = reported.unwarned.get() + count;
-        let now = Instant::now();
-        if reported.warned_at.get().is_some_and(|at| now.duration_since(at) < WARN_EVERY) {
-            reported.unwarned.set(unwarned);
-            return;
-        }
-        reported.unwarned.set(0);
-        reported.warned_at.set(Some(now));
+        let Some(unwarned) = self.reported.warn_now(count, Instant::now()) else { return };
         tracing::warn!(
             shard = self.id,
             dead_letters = unwarned,

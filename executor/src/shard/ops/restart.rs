@@ -159,7 +159,7 @@ impl Shard {
             // Its mailbox is empty now: other shards need not hold back.
             self.publish_full(slot, generation, false);
         }
-        self.restarting.set(self.restarting.get() + 1);
+        self.rebuilds.begin();
         self.reset_arena(slot);
         for (_, job) in jobs.into_iter().flatten() {
             job.cancel();
@@ -178,7 +178,7 @@ impl Shard {
             }
             slots.restarts.get(&slot).is_some_and(|r| r.discard > 0)
         });
-        if drop_waiting || self.rebuilding.get() {
+        if drop_waiting || self.rebuilds.rebuilding() {
             // Under `Drop`, the messages queued before the failure come up
             // (and are dropped) before this entry. A restart decided while
             // another is being built (its `started` failed) waits its turn
@@ -271,7 +271,7 @@ impl Shard {
                 restarts.rebuilt();
             }
         });
-        self.restarting.set(self.restarting.get() - 1);
+        self.rebuilds.end();
         self.shared().restarts.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             shard = self.id,
@@ -280,7 +280,7 @@ impl Shard {
             incarnation = self.incarnation(slot) + 1,
             "actor restarted"
         );
-        let was_rebuilding = self.rebuilding.replace(true);
+        let was_rebuilding = self.rebuilds.set_rebuilding(true);
         // SAFETY: as above; the cell now holds the new actor, live.
         let ended = unsafe { (lifecycle.start)(actor, self.erased(), slot, generation) };
         if let Some((reason, for_good)) = ended {
@@ -291,7 +291,7 @@ impl Shard {
         // once its outbox has drained.
         self.release(slot, generation);
         self.stop_waiting_rings();
-        self.rebuilding.set(was_rebuilding);
+        self.rebuilds.set_rebuilding(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
     }
@@ -383,7 +383,7 @@ impl Shard {
     /// hold back for it instead.
     #[inline]
     pub(crate) fn ring_must_wait(&self, slot: u32, generation: u32) -> bool {
-        self.restarting.get() > 0
+        self.rebuilds.any()
             && self.slots.with(|slots| {
                 slots.rebuild_due(slot, generation)
                     && slots.slots[slot as usize].queued >= self.mailbox_capacity
@@ -394,11 +394,11 @@ impl Shard {
     /// again: every waiting ring, and a held injected message that waits,
     /// is looked at again in the next pass.
     pub(crate) fn stop_waiting_rings(&self) {
-        let mut waiting = self.waiting.borrow_mut();
+        let mut waiting = self.rings.waiting().borrow_mut();
         let rings = waiting.contains(&true);
         waiting.fill(false);
         drop(waiting);
-        if self.held_waits.replace(false) || rings {
+        if self.injection.set_waits(false) || rings {
             self.wake_dispatcher();
         }
     }

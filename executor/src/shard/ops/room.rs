@@ -18,25 +18,21 @@ use std::task::{Context, Poll, Waker};
 
 use whirl_mailbox::entry_ring::EntryProducer;
 
+use crate::shard::parts::backpressure::RoomWaiter;
 use crate::shard::{with_current, Shard};
-
-/// A task's wait for `words` free words in the ring to shard `to`: one per
-/// [`RoomFor`], removed when it is woken or dropped.
-pub(crate) struct RoomWaiter {
-    id: u64,
-    to: u16,
-    words: usize,
-    waker: Waker,
-}
 
 impl Shard {
     /// Wakes `waker` once the ring to shard `to` has room for `words` words
     /// or is closed; returns the wait's id, for [`Shard::forget_room_wait`].
     /// A task may wait on several rings at once (one wait each).
     fn wait_for_room(&self, to: u16, words: usize, waker: &Waker) -> u64 {
-        let id = self.next_job.get();
-        self.next_job.set(id + 1);
-        self.room_waiters.borrow_mut().push(RoomWaiter { id, to, words, waker: waker.clone() });
+        let id = self.jobs.next_id();
+        self.backpressure.room_waiters().borrow_mut().push(RoomWaiter {
+            id,
+            to,
+            words,
+            waker: waker.clone(),
+        });
         // A parked loop re-parks, and asks this ring for a wake-up too.
         self.wake_dispatcher();
         id
@@ -45,7 +41,7 @@ impl Shard {
     /// Removes wait `id` if it is still registered (its future was dropped
     /// or polled again before its wake-up).
     fn forget_room_wait(&self, id: u64) {
-        let mut waiters = self.room_waiters.borrow_mut();
+        let mut waiters = self.backpressure.room_waiters().borrow_mut();
         if let Some(at) = waiters.iter().position(|w| w.id == id) {
             // Dropped after the borrow ends: a waker's drop may run code.
             let waiter = waiters.swap_remove(at);
@@ -59,16 +55,16 @@ impl Shard {
     /// true as soon as `f` is. A closed or missing ring counts as true: what
     /// waits for it must be told.
     fn any_wanted_ring(&self, mut f: impl FnMut(&mut EntryProducer, usize) -> bool) -> bool {
-        let overflow = self.overflow.borrow();
-        let waiters = self.room_waiters.borrow();
-        let outboxes = self.room_wanted.borrow();
+        let overflow = self.rings.overflow().borrow();
+        let waiters = self.backpressure.room_waiters().borrow();
+        let outboxes = self.rings.room_wanted().borrow();
         if waiters.is_empty()
             && overflow.iter().all(|queue| queue.is_empty())
             && outboxes.iter().all(|&words| words == 0)
         {
             return false;
         }
-        self.outbound.with(|outbound| {
+        self.rings.outbound().with(|outbound| {
             (0..outbound.len()).any(|to| {
                 // Tasks' sends go behind waiting commands: the first
                 // command is what needs room first.
@@ -115,15 +111,15 @@ impl Shard {
     /// Wakes the tasks whose ring has room now (or is closed). After every
     /// pass; nearly free when nobody waits.
     pub(crate) fn wake_room_waiters(&self) {
-        if self.room_waiters.borrow().is_empty() {
+        if self.backpressure.room_waiters().borrow().is_empty() {
             return;
         }
         // A buffer kept between calls: waking allocates nothing.
-        let mut ready = std::mem::take(&mut *self.woken.borrow_mut());
+        let mut ready = std::mem::take(&mut *self.backpressure.woken().borrow_mut());
         {
-            let overflow = self.overflow.borrow();
-            let mut waiters = self.room_waiters.borrow_mut();
-            self.outbound.with(|outbound| {
+            let overflow = self.rings.overflow().borrow();
+            let mut waiters = self.backpressure.room_waiters().borrow_mut();
+            self.rings.outbound().with(|outbound| {
                 let mut i = 0;
                 while i < waiters.len() {
                     let to = waiters[i].to as usize;
@@ -146,13 +142,13 @@ impl Shard {
         for waker in ready.drain(..) {
             waker.wake();
         }
-        *self.woken.borrow_mut() = ready;
+        *self.backpressure.woken().borrow_mut() = ready;
     }
 
     /// Wakes every waiting task: the shard is exiting, and their sends are
     /// refused from now on.
     pub(crate) fn wake_all_room_waiters(&self) {
-        let waiters = std::mem::take(&mut *self.room_waiters.borrow_mut());
+        let waiters = std::mem::take(&mut *self.backpressure.room_waiters().borrow_mut());
         for waiter in waiters {
             waiter.waker.wake();
         }

@@ -243,11 +243,11 @@ impl Shard {
         });
         ShardStats {
             shard: self.id as usize,
-            uptime: metrics.started.elapsed(),
-            idle: metrics.idle.get(),
-            parks: metrics.parks.get(),
-            wakeups: metrics.wakeups.get(),
-            ready: std::array::from_fn(|p| self.queues[p].with(|q| q.len())),
+            uptime: metrics.uptime(),
+            idle: metrics.idle(),
+            parks: metrics.parks(),
+            wakeups: metrics.wakeups(),
+            ready: std::array::from_fn(|p| self.queues.all()[p].with(|q| q.len())),
             peers,
             actors,
             handling_time: HandlingTime::from_timings(metrics.shard_timings()),
@@ -258,8 +258,8 @@ impl Shard {
     }
 
     fn peer_stats(&self) -> Vec<PeerStats> {
-        let mut inbound = self.inbound.borrow_mut();
-        self.outbound.with(|outbound| {
+        let mut inbound = self.rings.inbound().borrow_mut();
+        self.rings.outbound().with(|outbound| {
             (0..outbound.len())
                 .filter(|&peer| peer != self.id as usize)
                 .map(|peer| {
@@ -268,7 +268,7 @@ impl Shard {
                     PeerStats {
                         peer,
                         sent: out.map_or(0, |p| p.entries_written()),
-                        received: self.metrics.received[peer].get(),
+                        received: self.metrics.received(peer),
                         ring_words: into.as_ref().map_or(0, |ring| ring.capacity()),
                         inbound_words: into.map_or(0, |ring| ring.occupied_words()),
                         wakes: out.map_or(0, |p| p.wakes()),

@@ -11,8 +11,6 @@
 //! actor is still there, behind the same ref. A watcher that stops for good
 //! drops its watches.
 
-use std::collections::HashMap;
-
 use crate::base::entry::{self, How};
 use crate::shard::parts::slots::{State, Watcher};
 use crate::shard::Shard;
@@ -20,32 +18,13 @@ use crate::types::schedule::Priority;
 use crate::StopReason;
 
 /// Turns the reason into the watcher's message and queues it.
-pub(crate) type Fire = Box<dyn FnOnce(&Shard, StopReason)>;
-
-/// The watches set by the actors of one shard.
-#[derive(Default)]
-pub(crate) struct Watches {
-    next: u64,
-    /// By id: the watching actor's slot, and what to do when it fires.
-    by_id: HashMap<u64, (u32, Fire)>,
-}
-
-impl std::fmt::Debug for Watches {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watches").field("active", &self.by_id.len()).finish()
-    }
-}
+pub(crate) type Fire = crate::shard::parts::watches::Fire<Shard>;
 
 impl Shard {
     /// The actor at `slot` watches the actor at `target` on shard `to`;
     /// `fire` queues its message when the watch fires.
     pub(crate) fn watch(&self, slot: u32, to: u16, target: u64, fire: Fire) {
-        let id = self.watches.with(|watches| {
-            let id = watches.next;
-            watches.next += 1;
-            watches.by_id.insert(id, (slot, fire));
-            id
-        });
+        let id = self.watches.with(|watches| watches.add(slot, fire));
         self.command_to(
             to,
             entry::EntryFn::command(run_watch),
@@ -122,19 +101,15 @@ impl Shard {
 
     /// A watch of this shard fired: the watcher gets its message.
     fn fired(&self, id: u64, reason: StopReason) {
-        let fire = self.watches.with(|watches| watches.by_id.remove(&id));
-        if let Some((_, fire)) = fire {
+        let fire = self.watches.with(|watches| watches.remove(id));
+        if let Some(fire) = fire {
             fire(self, reason);
         }
     }
 
     /// The actor at `slot` stopped for good: its watches go.
     pub(crate) fn forget_watches(&self, slot: u32) {
-        let gone = self.watches.with(|watches| {
-            let ids: Vec<u64> =
-                watches.by_id.iter().filter(|(_, (s, _))| *s == slot).map(|(&id, _)| id).collect();
-            ids.into_iter().filter_map(|id| watches.by_id.remove(&id)).collect::<Vec<_>>()
-        });
+        let gone = self.watches.with(|watches| watches.remove_of(slot));
         // The closures hold the watchers' mapping functions: user code may
         // run in their drops, so not inside the borrow.
         crate::base::drop_caught(gone);

@@ -19,6 +19,7 @@
 //!   included), parks and wake-ups, and entries run from each peer's ring
 //!   (counted once per ring per pass).
 
+use crate::base::tunables::MAX_TIMED_ACTORS;
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
@@ -47,11 +48,6 @@ pub(crate) struct Timings {
     /// Exact sum of the recorded times (the histogram rounds).
     pub(crate) sum_ns: u64,
 }
-
-/// Most actors of one shard with a handling-time histogram of their own
-/// at a time (about 2 MiB); the timed turns of others count in the shard's
-/// histogram only.
-pub const MAX_TIMED_ACTORS: usize = 1024;
 
 /// Largest handling time a histogram tells apart (longer ones are recorded
 /// as this): one minute.
@@ -87,15 +83,15 @@ pub(crate) fn timed_every(sample_every: u32) -> u64 {
 /// A shard's own counters.
 #[derive(Debug)]
 pub(crate) struct ShardMetrics {
-    pub(crate) started: Instant,
+    started: Instant,
     /// Time spent waiting for work, spinning or parked.
-    pub(crate) idle: Cell<Duration>,
+    idle: Cell<Duration>,
     /// Times the dispatch loop went to sleep.
-    pub(crate) parks: Cell<u64>,
+    parks: Cell<u64>,
     /// Times it was woken from sleep.
-    pub(crate) wakeups: Cell<u64>,
+    wakeups: Cell<u64>,
     /// `received[i]`: entries run from the ring from shard `i`.
-    pub(crate) received: Box<[Cell<u64>]>,
+    received: Box<[Cell<u64>]>,
     /// Handling times by slot, for actors that had a timed turn.
     timings: RefCell<BySlot<Box<Timings>>>,
     /// Handling times of every timed turn on the shard.
@@ -116,6 +112,41 @@ impl ShardMetrics {
             shard_timings: RefCell::new(Timings::new()),
             turn_started: Cell::new(None),
         }
+    }
+
+    /// Time since the shard started.
+    pub(crate) fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Time spent waiting for work so far.
+    pub(crate) fn idle(&self) -> Duration {
+        self.idle.get()
+    }
+
+    /// Times the loop went to sleep so far.
+    pub(crate) fn parks(&self) -> u64 {
+        self.parks.get()
+    }
+
+    /// Times the loop was woken from sleep so far.
+    pub(crate) fn wakeups(&self) -> u64 {
+        self.wakeups.get()
+    }
+
+    /// The loop goes to sleep.
+    pub(crate) fn count_park(&self) {
+        self.parks.set(self.parks.get() + 1);
+    }
+
+    /// The loop was woken from sleep.
+    pub(crate) fn count_wakeup(&self) {
+        self.wakeups.set(self.wakeups.get() + 1);
+    }
+
+    /// Entries run so far from the ring from shard `peer`.
+    pub(crate) fn received(&self, peer: usize) -> u64 {
+        self.received[peer].get()
     }
 
     /// A timed turn starts now (kept here, so the message path carries one
