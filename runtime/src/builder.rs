@@ -25,6 +25,13 @@ pub const DEFAULT_SPIN_BEFORE_PARK: Duration = Duration::from_micros(50);
 /// Default: one turn in this many on each shard is timed for the actors'
 /// handling-time histograms.
 pub const DEFAULT_HANDLING_TIME_SAMPLE_EVERY: u32 = 1024;
+
+// Numbers the docs quote: a change fails here; update the page named.
+const _: () = assert!(DEFAULT_MAILBOX_CAPACITY == 1024, "docs/guarantees.md quotes 1024");
+const _: () = assert!(DEFAULT_TURN_BUDGET == 64, "docs/scheduling.md quotes 64");
+const _: () =
+    assert!(DEFAULT_HANDLING_TIME_SAMPLE_EVERY == 1024, "docs/observability.md quotes 1024");
+
 /// Default time shutdown lets actors drain before it stops them anyway.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -22,6 +22,25 @@
 //!   reactor still allocates when an executor parks. `tests/allocations.rs`
 //!   checks both apart.
 //!
+//! # Where a message waits
+//!
+//! Until it is handled or counted, a message is in exactly one place, and
+//! each word below means one of them (the details are in
+//! `docs/architecture.md`):
+//!
+//! | word | where |
+//! |---|---|
+//! | run queue | in line for its actor on its shard |
+//! | ring | between two shards (one ring per ordered pair) |
+//! | injector | sent from a plain thread, not yet taken by the shard |
+//! | held | from a plain thread to a full mailbox: later senders see `Full` |
+//! | pending | for an actor whose spawn or restart is still on its way |
+//! | outbox | sent from a handler to a full receiver: the sender is *held back* |
+//! | inbox | for a held-back actor, handled once its outbox drains |
+//! | orphans | the outbox of an actor that stopped for good, still delivered |
+//! | overflow | a command (stop, spawn, answer) waiting for room in a ring |
+//! | paused ring | a ring waiting for an actor restarting with a full mailbox |
+//!
 //! # Example
 //!
 //! ```

@@ -168,7 +168,7 @@ pub(crate) unsafe fn run_message<A: Actor>(shard: *const (), at: *mut u64, how: 
         // complete, so its word 1 is the target.
         let (running, (slot, generation)) =
             unsafe { (Shard::from_erased(shard), entry::target(at)) };
-        if running.ring_must_wait(slot, generation) {
+        if running.ring_must_pause(slot, generation) {
             // Not read: it stays in the ring, which waits (`Shard::waiting`).
             return 0;
         }

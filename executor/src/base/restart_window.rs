@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 /// Up to this many restarts allowed, the window is exact.
 const EXACT: u32 = 64;
+const _: () = assert!(EXACT == 64, "docs/failure-and-supervision.md quotes 64");
 
 /// The restarts inside one actor's (or supervisor's) intensity window.
 #[derive(Debug, Default)]

@@ -80,3 +80,12 @@ pub(crate) const DONE_GRACE: Duration = Duration::from_millis(100);
 
 /// Without a hook: at most one warning per shard per this long.
 pub(crate) const WARN_EVERY: Duration = Duration::from_secs(1);
+
+// ----- Numbers the docs quote ---------------------------------------------
+// A change to one of these fails here: update the page named, then this.
+
+const _: () = assert!(HIGH_CHECK_EVERY == 64, "docs/scheduling.md quotes 64");
+const _: () = assert!(NORMAL_SHARE == 1024, "docs/scheduling.md quotes 1024");
+const _: () = assert!(LOW_SHARE == 256, "docs/scheduling.md quotes 256");
+const _: () = assert!(INJECTOR_BATCH == 256, "docs/observability.md quotes 256 per pass");
+const _: () = assert!(MAX_TIMED_ACTORS == 1024, "docs/observability.md quotes 1024 actors");

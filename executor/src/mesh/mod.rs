@@ -85,13 +85,13 @@ pub(crate) struct ShardShared {
     /// The generation of each slot, for `ActorRef::is_alive` elsewhere.
     pub(crate) generations: Generations,
     /// The generation of each entry of this shard's reply table, so a
-    /// `Reply` anywhere sees that its asker gave up (see `ask`).
+    /// `Reply` anywhere sees that its asker gave up (see `refs::ask`).
     pub(crate) reply_generations: Generations,
     /// The deadline of the ask in each entry of the reply table, as
     /// `ask::Instant` ticks (0: none).
     pub(crate) reply_deadlines: crate::base::liveness::Table<AtomicU64>,
     /// `full.get(slot) == generation + 1` while the actor at `slot` is held
-    /// back with a full mailbox (see `outbox`): `Context::send`s on other
+    /// back with a full mailbox (see `shard::ops::backpressure`): `Context::send`s on other
     /// shards keep their messages for it in their outboxes meanwhile.
     pub(crate) full: Generations,
     /// Shards whose outboxes wait for a full actor of this shard (bit `i`

@@ -259,7 +259,7 @@ impl Shard {
             });
         if !was_live {
             // It was restarting: a ring may wait for it.
-            self.stop_waiting_rings();
+            self.resume_paused_rings();
         }
         if kept.is_some() && catch_unwind(AssertUnwindSafe(move || drop(kept))).is_err() {
             tracing::error!(shard = self.id, slot, "a kept value's drop panicked");

@@ -93,7 +93,7 @@ impl Shard {
             Then::Nothing => {}
             Then::Wait(link) => {
                 // Its rebuild is called off: no ring may wait for it now.
-                self.stop_waiting_rings();
+                self.resume_paused_rings();
                 self.tell_supervisor(link, StopReason::Supervisor, true);
             }
             // Stopped for good; `finish_stop` tells the supervisor.

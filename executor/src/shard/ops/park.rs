@@ -71,12 +71,7 @@ impl Shard {
         if injected || self.queues.any_queued() {
             return true;
         }
-        let waiting = self.rings.waiting().borrow();
-        let mut inbound = self.rings.inbound().borrow_mut();
-        inbound.iter_mut().zip(waiting.iter()).any(|(ring, &waits)| {
-            // A waiting ring has work only once a restart ends its wait.
-            !waits && ring.as_mut().is_some_and(|ring| !ring.is_empty())
-        })
+        self.rings.any_unpaused_entries()
     }
 
     /// Waits for work: polls for `spin_before_park`, then parks on the

@@ -7,8 +7,8 @@
 //! 1. Each ring from another shard: its entries run in place, in order
 //!    (their messages go straight from the ring to their actors: no second
 //!    queue, no copy), up to one ring's worth. A ring whose front entry is
-//!    for an actor restarting with a full mailbox waits (skipped, not
-//!    polled) until a restart ends: its sender finds it full.
+//!    for an actor restarting with a full mailbox is paused (skipped, not
+//!    polled) until a restart resumes it: its sender finds it full.
 //! 2. The injection queue (threads outside the runtime): its messages join
 //!    the run queue, within their mailboxes' bounds.
 //! 3. The run queues, one per priority class, `High` first (see
@@ -18,7 +18,7 @@
 //!    reply to another shard does not wait for the end of a long pass, and
 //!    what came for `High` actors runs.
 //! 4. Outboxes of actors held back by a full receiver move what fits, in
-//!    order, and release the actors whose outbox emptied (see `outbox`).
+//!    order, and release the actors whose outbox emptied (see `shard::ops::backpressure`).
 //! 5. Outgoing rings are published, one release store each.
 //!
 //! After a pass that did work the shard yields to its executor's other
@@ -221,7 +221,7 @@ impl Shard {
         let mut ran = 0;
         let rings = self.rings.inbound().borrow().len();
         for from in 0..rings {
-            if self.rings.waiting().borrow()[from] {
+            if self.rings.is_paused(from) {
                 continue;
             }
             // An empty ring (the usual case for most of them) is not taken
@@ -496,8 +496,8 @@ impl<'a> RingInUse<'a> {
             let words = unsafe { entry::run(shard.erased(), at, How::FromRing) };
             if words == 0 {
                 // Left in place for an actor restarting with a full mailbox:
-                // the ring waits until a restart ends (`ring_must_wait`).
-                shard.rings.waiting().borrow_mut()[self.from] = true;
+                // the ring waits until a restart ends (`ring_must_pause`).
+                shard.rings.pause(self.from);
                 break;
             }
             let taken = 1 + shard.turn.take_extra();

@@ -15,12 +15,12 @@
 //! Messages held for the new incarnation run right after its `started`,
 //! before anything queued for it since, so each sender's order holds. A
 //! supervised actor is not restarted here: it is taken down and waits for
-//! its supervisor (see `link`).
+//! its supervisor (see `shard::ops::link`).
 //!
 //! The bound holds for every sender: sends from this shard and from plain
 //! threads are refused (`Full`) at it, and a ring from another shard whose
 //! front entry is for a restarting actor at its bound waits, entry in
-//! place, until the actor is rebuilt (`ring_must_wait`): its sender finds
+//! place, until the actor is rebuilt (`ring_must_pause`): its sender finds
 //! the ring full. That ring's other entries wait too, a stop for the actor
 //! sent from that shard included, until the actor is rebuilt or stops for
 //! good (its own shard, a plain thread, its restart intensity or shutdown
@@ -47,7 +47,7 @@ impl Shard {
     /// Ends the incarnation of the actor at `slot`: restarts it if its
     /// policy says so (and it was not asked to stop for good), or stops it
     /// for good. An actor with a supervisor is taken down and left for the
-    /// supervisor to resume (see `link`), or stopped for good; either way
+    /// supervisor to resume (see `shard::ops::link`), or stopped for good; either way
     /// the supervisor is told.
     pub(crate) fn end_incarnation(
         &self,
@@ -290,7 +290,7 @@ impl Shard {
         // Held back by a full receiver before it failed: its inbox runs
         // once its outbox has drained.
         self.release(slot, generation);
-        self.stop_waiting_rings();
+        self.resume_paused_rings();
         self.rebuilds.set_rebuilding(was_rebuilding);
         // From a backoff timer's task: the loop may be parked.
         self.wake_dispatcher();
@@ -377,12 +377,12 @@ impl Shard {
     /// is refused with `Full`. An actor waiting for its supervisor is not
     /// waited for: the supervisor's answer may come through that very ring
     /// (messages for it are held past the bound for that round trip).
-    /// Not for an actor held back by a full receiver (see `outbox`): its
+    /// Not for an actor held back by a full receiver (see `shard::ops::backpressure`): its
     /// release may need that very ring to drain, even with no cycle among
     /// the actors (the rings are shared); other shards' `Context::send`s
     /// hold back for it instead.
     #[inline]
-    pub(crate) fn ring_must_wait(&self, slot: u32, generation: u32) -> bool {
+    pub(crate) fn ring_must_pause(&self, slot: u32, generation: u32) -> bool {
         self.rebuilds.any()
             && self.slots.with(|slots| {
                 slots.rebuild_due(slot, generation)
@@ -391,13 +391,10 @@ impl Shard {
     }
 
     /// A restarting actor was rebuilt, stopped, or waits for its supervisor
-    /// again: every waiting ring, and a held injected message that waits,
+    /// again: every paused ring, and a held injected message that waits,
     /// is looked at again in the next pass.
-    pub(crate) fn stop_waiting_rings(&self) {
-        let mut waiting = self.rings.waiting().borrow_mut();
-        let rings = waiting.contains(&true);
-        waiting.fill(false);
-        drop(waiting);
+    pub(crate) fn resume_paused_rings(&self) {
+        let rings = self.rings.resume_all();
         if self.injection.set_waits(false) || rings {
             self.wake_dispatcher();
         }

@@ -3,7 +3,7 @@
 //!
 //! A query sends a closure to each shard it asks (through the shard's
 //! injection queue, like any work from outside); the shard runs it between
-//! two messages of a pass, reads its own counters (see `metrics`) into a
+//! two messages of a pass, reads its own counters (see `shard::parts::metrics`) into a
 //! [`ShardStats`] or [`ActorStats`], and hands it back. The shards never
 //! publish anything on their hot paths: a query costs them only the time it
 //! takes to copy their counters. Queries work from any shard or thread and

@@ -22,7 +22,7 @@ pub(crate) struct Backpressure {
     orphans: RefCell<Vec<Outbox>>,
     /// Actors of this shard that are held back (`Slot::held_back`).
     held_back_actors: Cell<u32>,
-    /// Tasks waiting for room in a full outgoing ring (see `room`).
+    /// Tasks waiting for room in a full outgoing ring (see `shard::ops::room`).
     room_waiters: RefCell<Vec<RoomWaiter>>,
     /// The wakers `wake_room_waiters` is about to wake (kept for its
     /// capacity).

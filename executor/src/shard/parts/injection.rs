@@ -12,8 +12,8 @@ use crate::base::injected::Injected;
 pub(crate) struct Injection {
     held: RefCell<Option<Injected>>,
     /// The held message was refused while an actor restarts: it may wait
-    /// for the restart to end, as a waiting ring does, and is not work
-    /// (`has_work`) until a restart ends (`stop_waiting_rings`). Passes
+    /// for the restart to end, as a paused ring does, and is not work
+    /// (`has_work`) until a restart ends (`resume_paused_rings`). Passes
     /// still try it each time.
     waits: Cell<bool>,
 }

@@ -21,11 +21,11 @@ pub(crate) struct Rings {
     /// to shard `i` full; they go first at the next flush, and messages
     /// wait behind them.
     overflow: RefCell<Vec<VecDeque<EntryBuffer>>>,
-    /// `waiting[i]`: the ring from shard `i` waits, its front entry left in
-    /// place, for an actor that is restarting with a full mailbox (see
-    /// `Shard::ring_must_wait`); passes skip it until a restarting actor is
+    /// `paused[i]`: the ring from shard `i` is paused, its front entry left
+    /// in place, for an actor that is restarting with a full mailbox (see
+    /// `Shard::ring_must_pause`); passes skip it until a restarting actor is
     /// rebuilt, stops, or waits for its supervisor again.
-    waiting: RefCell<Vec<bool>>,
+    paused: RefCell<Vec<bool>>,
     /// The ring whose entries run now, taken out of `inbound` (a batch reads
     /// on from it).
     in_use: LocalCell<Option<EntryConsumer>>,
@@ -47,7 +47,7 @@ impl Rings {
             inbound: RefCell::new(inbound),
             outbound: LocalCell::new(outbound),
             overflow: RefCell::new((0..shards).map(|_| VecDeque::new()).collect()),
-            waiting: RefCell::new(vec![false; shards]),
+            paused: RefCell::new(vec![false; shards]),
             in_use: LocalCell::new(None),
             consumed: Cell::new(0),
             room_wanted: RefCell::new(vec![0; shards]),
@@ -82,9 +82,32 @@ impl Rings {
         self.overflow.borrow().iter().any(|queue| !queue.is_empty())
     }
 
-    /// Which inbound rings wait for a restarting actor, by sender.
-    pub(crate) fn waiting(&self) -> &RefCell<Vec<bool>> {
-        &self.waiting
+    /// Pauses the ring from shard `from` until [`resume_all`](Self::resume_all).
+    pub(crate) fn pause(&self, from: usize) {
+        self.paused.borrow_mut()[from] = true;
+    }
+
+    /// Whether the ring from shard `from` is paused.
+    pub(crate) fn is_paused(&self, from: usize) -> bool {
+        self.paused.borrow()[from]
+    }
+
+    /// Resumes every paused ring; returns whether one was.
+    pub(crate) fn resume_all(&self) -> bool {
+        let mut paused = self.paused.borrow_mut();
+        let any = paused.contains(&true);
+        paused.fill(false);
+        any
+    }
+
+    /// Whether a ring that is not paused has entries.
+    pub(crate) fn any_unpaused_entries(&self) -> bool {
+        let paused = self.paused.borrow();
+        let mut inbound = self.inbound.borrow_mut();
+        inbound.iter_mut().zip(paused.iter()).any(|(ring, &paused)| {
+            // A paused ring has work only once a restart resumes it.
+            !paused && ring.as_mut().is_some_and(|ring| !ring.is_empty())
+        })
     }
 
     /// The ring whose entries run now.

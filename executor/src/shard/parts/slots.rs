@@ -109,7 +109,7 @@ pub(crate) struct Slot {
     pub(crate) busy: bool,
     /// Messages it sent wait in its outbox for room, or messages sent to it
     /// wait in its backlog's inbox to be handled in order: it is handed
-    /// nothing new (see `outbox`).
+    /// nothing new (see `shard::ops::backpressure`).
     pub(crate) held_back: bool,
     /// Its class: which of the shard's run queues its entries go to (set at
     /// spawn, kept across restarts).
@@ -157,13 +157,13 @@ impl Slot {
 pub(crate) struct Slots {
     pub(crate) slots: Vec<Slot>,
     /// `counters[i]`: the metrics of the actor at slot `i` (as long as
-    /// `slots`; see `metrics`).
+    /// `slots`; see `shard::parts::metrics`).
     pub(crate) counters: Vec<ActorCounters>,
     /// Whether [`admit`](Self::admit) keeps `counters` (`ShardConfig::metrics`).
     pub(crate) metrics: bool,
     /// A turn is timed when its first message brings its actor's `handled`
     /// to its `next_timed`, which then moves this far on (`u64::MAX`:
-    /// after the first, never; see `metrics`).
+    /// after the first, never; see `shard::parts::metrics`).
     pub(crate) timed_every: u64,
     /// Free slot indices for local spawns.
     pub(crate) free: Vec<u32>,
@@ -176,7 +176,7 @@ pub(crate) struct Slots {
     pub(crate) pending: BySlot<VecDeque<crate::base::entry::EntryBuffer>>,
     /// Outboxes and inboxes of actors held back by a full receiver, by slot
     /// (kept once made, so holding an actor back again allocates nothing;
-    /// see `outbox`).
+    /// see `shard::ops::backpressure`).
     pub(crate) backlogs: BySlot<Box<crate::shard::parts::outbox::Backlog>>,
     /// Restart policies and histories of actors that have one, by slot.
     pub(crate) restarts: BySlot<Restarts>,
@@ -196,10 +196,10 @@ pub(crate) struct Slots {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Admit {
     /// Yes: its cell, its turn budget, and whether a turn that starts with
-    /// this message is timed (see `metrics`).
+    /// this message is timed (see `shard::parts::metrics`).
     Run(*mut (), u16, bool),
     /// It is held back by a full receiver: the message waits in its inbox
-    /// (see `outbox`).
+    /// (see `shard::ops::backpressure`).
     Hold,
     /// Not live, or stopping and the message was not counted (sent from a
     /// ring or the injector after the stop was asked for, so refused).
