@@ -5,8 +5,10 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use crate::base::entry;
+use crate::shard::ops::backpressure::full_at;
 use crate::shard::{with_current, Shard};
-use crate::{Actor, ActorRef, SpawnError, StopReason};
+use crate::{Actor, ActorRef, SendError, SpawnError, StopReason};
 
 /// The handle a running actor gets with each message and lifecycle hook: its
 /// own ref, spawning, stopping itself, timers, and async jobs.
@@ -85,8 +87,8 @@ impl<A: Actor> Context<A> {
         &mut self,
         to: &ActorRef<M>,
         msg: M,
-    ) -> Result<(), crate::SendError<M>> {
-        self.shard().send_from_handler((self.slot, self.generation), to, msg)
+    ) -> Result<(), SendError<M>> {
+        send_from_handler(self.shard(), (self.slot, self.generation), to, msg)
     }
 
     /// Stops this actor once the current call returns; `stopped` runs next
@@ -326,6 +328,49 @@ impl<A: Actor> Context<A> {
             id,
             _local: PhantomData,
         }
+    }
+}
+
+/// [`Context::send`] from the actor at `from`: the plain send unless the
+/// actor is held back or the receiver is full, when the message waits in
+/// the sender's outbox (`Shard::keep_in_outbox`, `shard::ops::backpressure`).
+#[inline(always)]
+fn send_from_handler<M: Send + 'static>(
+    shard: &Shard,
+    from: (u32, u32),
+    to: &ActorRef<M>,
+    msg: M,
+) -> Result<(), SendError<M>> {
+    let (slot, generation) = from;
+    let keep = |msg| {
+        let target = entry::target_word(to.slot, to.generation);
+        shard.keep_in_outbox(from, to.shard, to.fns().run, target, msg)
+    };
+    // Held back: messages wait in its outbox (or will, once its inbox runs).
+    // One load while no actor of the shard is; else a look at its own slot.
+    let held_back = shard.backpressure.any_held_back()
+        && shard.slots.with(|slots| {
+            let s = slots.slots.get(slot as usize);
+            s.is_some_and(|s| s.generation == generation && s.held_back)
+        });
+    if to.mesh != shard.mesh_id {
+        // Another runtime's actor: no outbox can wait for it.
+        to.send(msg)
+    } else if !held_back {
+        if to.shard != shard.id
+            && full_at(&shard.mesh.shards[to.shard as usize], to.slot, to.generation)
+        {
+            return keep(msg);
+        }
+        match to.send_from(shard, msg) {
+            Err(SendError::Full(msg)) => keep(msg),
+            done => done,
+        }
+    } else if to.stopped_in(&shard.mesh) {
+        Err(SendError::Closed(msg))
+    } else {
+        // Behind what waits already, so each receiver gets them in order.
+        keep(msg)
     }
 }
 

@@ -14,10 +14,10 @@
 //! Single-threaded; no method calls user code, so no borrow of the queue is
 //! ever held while a handler runs.
 
-use crate::base::tunables::RUN_QUEUE_INITIAL_WORDS;
 use std::mem::MaybeUninit;
 
 use crate::base::entry::{self, How};
+use crate::base::tunables::RUN_QUEUE_INITIAL_WORDS;
 
 /// Word 0 of a padding entry, where other entries hold their run function
 /// (never null); word 1 holds the padding's length.

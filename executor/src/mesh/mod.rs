@@ -2,7 +2,6 @@
 //! shards, each shard's doorbell and injection queue, the shutdown phase and
 //! the name registry.
 
-use crate::base::tunables::FREE_SLOTS_OFFERED;
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -17,6 +16,7 @@ use whirl_mailbox::{Doorbell, Quiescence};
 use crate::base::entry::{self, MAX_ENTRY_WORDS};
 use crate::base::injected::Injected;
 use crate::base::liveness::Generations;
+use crate::base::tunables::FREE_SLOTS_OFFERED;
 use crate::types::config::{ConfigError, ShardConfig, RING_SLOT_WORDS};
 use crate::types::stats::{DeadLetterCause, ShutdownReport, Stats};
 

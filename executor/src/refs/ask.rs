@@ -8,7 +8,6 @@
 //! steady state of ask and reply allocates nothing for replies of up to 16
 //! bytes. Asks from threads outside the runtime allocate one shared cell.
 
-use crate::base::tunables::{ASK_BACKOFF, ASK_RETRIES_BEFORE_BACKOFF};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -23,6 +22,7 @@ use crate::base::drop_caught;
 use crate::base::entry;
 use crate::base::injected::Injected;
 use crate::base::timer_thread::{self, TimerKey};
+use crate::base::tunables::{ASK_BACKOFF, ASK_RETRIES_BEFORE_BACKOFF};
 use crate::mesh::{phase, Mesh, ShardShared};
 use crate::shard::ops::commands::{deliver_reply, run_reply, run_reply_dropped, NoAnswer};
 use crate::shard::with_current;

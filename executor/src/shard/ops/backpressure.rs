@@ -40,7 +40,7 @@ use crate::shard::parts::outbox::{Backlog, Outbox};
 use crate::shard::parts::slots::{Slot, Slots, State};
 use crate::shard::Shard;
 use crate::types::stats::DeadLetterCause;
-use crate::{ActorRef, SendError};
+use crate::SendError;
 
 /// How far one outbox got.
 enum Drained {
@@ -56,64 +56,27 @@ enum Drained {
 }
 
 impl Shard {
-    /// [`Context::send`](crate::Context::send) from the actor at `from`:
-    /// the plain send unless the actor is held back or the receiver is full.
-    #[inline(always)]
-    pub(crate) fn send_from_handler<M: Send + 'static>(
-        &self,
-        from: (u32, u32),
-        to: &ActorRef<M>,
-        msg: M,
-    ) -> Result<(), SendError<M>> {
-        let (slot, generation) = from;
-        // Held back: messages wait in its outbox (or will, once its inbox
-        // runs). One load while no actor of the shard is; else a look at its
-        // own slot.
-        let held_back = self.backpressure.any_held_back()
-            && self.slots.with(|slots| {
-                let s = slots.slots.get(slot as usize);
-                s.is_some_and(|s| s.generation == generation && s.held_back)
-            });
-        if to.mesh != self.mesh_id {
-            // Another runtime's actor: no outbox can wait for it.
-            to.send(msg)
-        } else if !held_back {
-            if to.shard != self.id && is_full(&self.mesh, to) {
-                return self.keep_in_outbox(from, to, msg);
-            }
-            match to.send_from(self, msg) {
-                Err(SendError::Full(msg)) => self.keep_in_outbox(from, to, msg),
-                done => done,
-            }
-        } else if to.stopped_in(&self.mesh) {
-            Err(SendError::Closed(msg))
-        } else {
-            // Behind what waits already, so each receiver gets them in order.
-            self.keep_in_outbox(from, to, msg)
-        }
-    }
-
-    /// Puts `msg` at the end of the outbox of the actor at `from` and holds
-    /// the actor back; `Full` if its outbox holds a mailbox's worth.
+    /// Puts `msg` (for the actor at `target` on shard `to`, run by `run`) at
+    /// the end of the outbox of the actor at `from` and holds the actor
+    /// back; `Full` if its outbox holds a mailbox's worth.
     #[cold]
     #[inline(never)]
-    fn keep_in_outbox<M: Send + 'static>(
+    pub(crate) fn keep_in_outbox<M: Send + 'static>(
         &self,
         from: (u32, u32),
-        to: &ActorRef<M>,
+        to: u16,
+        run: EntryFn,
+        target: u64,
         msg: M,
     ) -> Result<(), SendError<M>> {
         let (slot, generation) = from;
         let capacity = self.mailbox_capacity as usize;
-        let target = entry::target_word(to.slot, to.generation);
         let kept = self.slots.with(|slots| {
             let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::boxed);
             if backlog.outbox.len() >= capacity {
                 return Err(msg);
             }
-            backlog.keep_sent(to.shard, entry::entry_words::<M>(), |w| {
-                entry::write(w, to.fns().run, target, msg)
-            });
+            backlog.keep_sent(to, entry::entry_words::<M>(), |w| entry::write(w, run, target, msg));
             let first = backlog.outbox.len() == 1;
             let s = &mut slots.slots[slot as usize];
             if s.generation == generation {
@@ -562,15 +525,9 @@ fn room_here(slots: &Slots, slot: u32, generation: u32, capacity: u32) -> Room {
     }
 }
 
-/// Whether the actor `to` names (on another shard) is held back with a full
-/// mailbox.
-fn is_full<M>(mesh: &crate::mesh::Mesh, to: &ActorRef<M>) -> bool {
-    full_at(&mesh.shards[to.shard as usize], to.slot, to.generation)
-}
-
 /// Whether the actor at `slot` and `generation` of the shard that shares
 /// `shared` is published as full (`ShardShared::full` holds generation + 1).
-fn full_at(shared: &crate::mesh::ShardShared, slot: u32, generation: u32) -> bool {
+pub(crate) fn full_at(shared: &crate::mesh::ShardShared, slot: u32, generation: u32) -> bool {
     shared.full.get(slot) == generation.wrapping_add(1)
 }
 

@@ -3,7 +3,6 @@
 //! injector, a local sender or the mesh wakes it. A shard's tasks look on
 //! its behalf while it sleeps (`task_polled`).
 
-use crate::base::tunables::{SPIN_CHECKS_PER_YIELD, TURNS_PER_CLOCK_READ};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -12,6 +11,7 @@ use std::time::Instant;
 use futures_lite::future::yield_now;
 use std::sync::atomic::Ordering;
 
+use crate::base::tunables::{SPIN_CHECKS_PER_YIELD, TURNS_PER_CLOCK_READ};
 use crate::mesh::phase;
 use crate::shard::parts::parking::MeshView;
 use crate::shard::Shard;

@@ -26,10 +26,6 @@
 //! in a handler is caught once per pass, not per message: the pass records
 //! which actor runs, and resumes after failing it.
 
-use crate::base::tunables::{
-    DONE_GRACE, HIGH_CHECK_EVERY, INJECTOR_BATCH, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET,
-    RELEASE_EVERY,
-};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -41,6 +37,10 @@ use futures_lite::future::yield_now;
 use whirl_mailbox::entry_ring::{EntryConsumer, WriteError};
 
 use crate::base::entry::{self, How};
+use crate::base::tunables::{
+    DONE_GRACE, HIGH_CHECK_EVERY, INJECTOR_BATCH, LOW_SHARE, NORMAL_SHARE, PASS_BUDGET,
+    RELEASE_EVERY,
+};
 use crate::mesh::{phase, Mesh};
 use crate::shard::{CurrentShard, Shard};
 use crate::types::schedule::Priority;

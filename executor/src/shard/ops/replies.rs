@@ -28,6 +28,8 @@ impl Shard {
                 self.dead_letter(DeadLetterCause::LateAnswer, result)
             }
             Completed::Late(Err(_)) => {}
+            // Dropped here, with the table no longer borrowed.
+            Completed::Unknown(result) => drop(result),
         }
     }
 

@@ -2,12 +2,12 @@
 //! on this shard or into the ring to another — and opening them again (the
 //! first step of every run function).
 
-use crate::base::tunables::PUBLISH_BATCH_WORDS;
 use std::sync::atomic::Ordering;
 
 use crate::base::actor_fns::ActorFns;
 use crate::base::drop_caught;
 use crate::base::entry::{self, EntryFn, How};
+use crate::base::tunables::PUBLISH_BATCH_WORDS;
 use crate::shard::current::wake_other_shard;
 use crate::shard::parts::slots::State;
 use crate::shard::Shard;

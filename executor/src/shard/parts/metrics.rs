@@ -19,13 +19,13 @@
 //!   included), parks and wake-ups, and entries run from each peer's ring
 //!   (counted once per ring per pass).
 
-use crate::base::tunables::MAX_TIMED_ACTORS;
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
 use crate::base::by_slot::BySlot;
+use crate::base::tunables::MAX_TIMED_ACTORS;
 
 /// Counters of the actor at one slot, reset when the slot is freed (kept
 /// across restarts: the actor's refs stay valid).

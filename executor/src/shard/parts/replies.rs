@@ -29,6 +29,9 @@ pub(crate) enum Completed {
     /// The ask gave up (timeout, dropped): the answer is handed back, a
     /// dead letter.
     Late(Result<Payload, AskError>),
+    /// No such entry: handed back, to be dropped once the table is no
+    /// longer borrowed (an answer's `Drop` is user code).
+    Unknown(Result<Payload, AskError>),
 }
 
 /// The asks pending on one shard.
@@ -89,7 +92,7 @@ impl ReplySlab {
         result: Result<Payload, AskError>,
     ) -> Completed {
         let Some(entry) = self.entries.get_mut(index as usize) else {
-            return Completed::Stored(None);
+            return Completed::Unknown(result);
         };
         if entry.generation != generation {
             return Completed::Late(result);

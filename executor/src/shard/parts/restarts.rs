@@ -57,8 +57,8 @@ impl Restarts {
         &self.policy
     }
 
-    /// A new incarnation is built: no longer awaiting its supervisor, and
-    /// any backoff is over.
+    /// A new incarnation is built: any backoff is over, and nothing waits
+    /// to be discarded.
     pub(crate) fn rebuilt(&mut self) {
         self.discard = 0;
         self.incarnation += 1;
