@@ -49,9 +49,6 @@ pub use mesh::Mesh;
 pub use refs::actor_ref::ActorRef;
 pub use refs::ask::{Ask, Reply};
 pub use shard::ops::pass::run_shard;
-pub use shard::ops::snapshot::{
-    ActorState, ActorStats, HandlingTime, PeerStats, ShardStats, Snapshot,
-};
 pub use shard::ops::tasks::spawn_program;
 pub use supervision::supervisor::{
     spawn_supervisor, ChildError, ChildInfo, ChildSpec, ChildState, Strategy, Supervisor,
@@ -63,6 +60,7 @@ pub use types::error::{AskError, SendError, SpawnError};
 pub use types::failure::StopReason;
 pub use types::restart_policy::{MailboxOnRestart, Restart, RestartPolicy};
 pub use types::schedule::{Priority, Schedule};
+pub use types::snapshot::{ActorState, ActorStats, HandlingTime, PeerStats, ShardStats, Snapshot};
 pub use types::stats::{DeadLetterCause, DeadLetterHook, DeadLetters, ShutdownReport, Stats};
 
 /// Whether the calling thread runs a shard of `mesh`, and which.
