@@ -1,7 +1,8 @@
 //! What a shard does, one feature a file, each an `impl Shard` block.
 //!
 //! 1. [`pass`]: the dispatch loop — a pass over rings, injector and run
-//!    queues, and parking when there is nothing to do.
+//!    queues; [`park`]: waiting for work; [`send`]: writing entries (and
+//!    opening them); [`tasks`]: the shard's program tasks.
 //! 2. [`lifecycle`]: an actor's start, stop and removal; [`restart`]: a
 //!    new incarnation in place; [`link`]: the child–supervisor link.
 //! 3. [`backpressure`]: outboxes that wait for room; [`room`]: tasks that
