@@ -76,7 +76,8 @@ impl<M: Send + 'static> ActorRef<M> {
             sent += 1;
         }
         if sent > 0 {
-            shard.publish_remote(self.shard, shard.parking.in_pass());
+            let defer = shard.parking.in_pass() || shard.rings.defer_to_task_end();
+            shard.publish_remote(self.shard, defer);
         }
         Ok(sent)
     }
