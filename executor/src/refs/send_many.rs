@@ -76,8 +76,7 @@ impl<M: Send + 'static> ActorRef<M> {
             sent += 1;
         }
         if sent > 0 {
-            let defer = shard.parking.in_pass() || shard.rings.defer_to_task_end();
-            shard.publish_remote(self.shard, defer);
+            shard.publish_remote(self.shard, shard.parking.in_pass());
         }
         Ok(sent)
     }

@@ -230,29 +230,10 @@ impl Shard {
         target: u64,
         msg: M,
     ) -> Result<(), M> {
-        if let Err(msg) = self.try_stage_remote(to, run, target, msg) {
-            // Full: what a task staged goes out now, so the receiver can
-            // make room for a sender that tries again in the same poll.
-            if self.rings.defer_to_task_end() {
-                self.publish_remote(to, false);
-            }
-            return Err(msg);
-        }
-        // In a pass, or in a poll of one of the shard's tasks, the batch is
-        // published at its end (or once it is `PUBLISH_BATCH_WORDS` long).
-        let defer = self.parking.in_pass() || self.rings.defer_to_task_end();
-        self.publish_remote(to, defer);
+        self.try_stage_remote(to, run, target, msg)?;
+        let in_dispatch = self.parking.in_pass();
+        self.publish_remote(to, in_dispatch);
         Ok(())
-    }
-
-    /// Publishes what a task's sends staged on every ring (the end of a
-    /// task poll: see `tasks::spawn_task`).
-    pub(crate) fn publish_task_batch(&self) {
-        if self.rings.take_staged_in_task() {
-            for to in 0..self.rings.peers() {
-                self.publish_remote(to as u16, false);
-            }
-        }
     }
 
     /// As [`try_write_remote`](Self::try_write_remote), without publishing:

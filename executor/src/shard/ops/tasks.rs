@@ -48,42 +48,16 @@ pub(crate) fn spawn_task<T: 'static>(
     glommio::spawn_local(async move {
         let mut task = std::pin::pin!(task);
         std::future::poll_fn(|cx| {
+            let poll = task.as_mut().poll(cx);
             with_current(|shard| {
-                let Some(shard) = shard else { return task.as_mut().poll(cx) };
-                let batch = TaskBatch::begin(shard);
-                let poll = task.as_mut().poll(cx);
-                drop(batch);
-                shard.task_polled();
-                poll
-            })
+                if let Some(shard) = shard {
+                    shard.task_polled();
+                }
+            });
+            poll
         })
         .await
     })
-}
-
-/// One poll of a shard's task: its cross-shard sends stage their entries,
-/// published together when the poll ends (also by unwinding), so a task
-/// that streams pays one release store and at most one wake-up per ring
-/// per poll instead of per message. A send that finds its ring full
-/// publishes at once, so a task that retries in the same poll progresses.
-struct TaskBatch<'a> {
-    shard: &'a Shard,
-    /// The state before this poll (a task's poll may run a pass, never
-    /// another task's poll; restored all the same).
-    was: bool,
-}
-
-impl<'a> TaskBatch<'a> {
-    fn begin(shard: &'a Shard) -> Self {
-        Self { shard, was: shard.rings.set_task_batch(true) }
-    }
-}
-
-impl Drop for TaskBatch<'_> {
-    fn drop(&mut self) {
-        self.shard.rings.set_task_batch(self.was);
-        self.shard.publish_task_batch();
-    }
 }
 
 /// Runs `program` as a task of the shard running on this thread, for as long

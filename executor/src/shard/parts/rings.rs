@@ -35,12 +35,6 @@ pub(crate) struct Rings {
     /// `room_wanted[i]`: words the first outbox entry waiting for the ring
     /// to shard `i` needs (0: none), as of the last pass.
     room_wanted: RefCell<Vec<usize>>,
-    /// A task of the shard is being polled (`spawn_task`): its sends to
-    /// other shards stage their entries, and the end of the poll publishes
-    /// them, one release store and at most one wake-up per ring.
-    task_batch: Cell<bool>,
-    /// A send staged an entry during the task poll running now.
-    staged_in_task: Cell<bool>,
 }
 
 impl Rings {
@@ -57,8 +51,6 @@ impl Rings {
             in_use: LocalCell::new(None),
             consumed: Cell::new(0),
             room_wanted: RefCell::new(vec![0; shards]),
-            task_batch: Cell::new(false),
-            staged_in_task: Cell::new(false),
         }
     }
 
@@ -140,31 +132,5 @@ impl Rings {
     /// Words wanted by outboxes, by receiver.
     pub(crate) fn room_wanted(&self) -> &RefCell<Vec<usize>> {
         &self.room_wanted
-    }
-
-    /// A task poll starts (`true`) or ends (`false`); returns what it was.
-    pub(crate) fn set_task_batch(&self, on: bool) -> bool {
-        self.task_batch.replace(on)
-    }
-
-    /// A send just staged an entry: whether its publication waits for the
-    /// end of the task poll running now (noted if so).
-    #[inline(always)]
-    pub(crate) fn defer_to_task_end(&self) -> bool {
-        let batch = self.task_batch.get();
-        if batch {
-            self.staged_in_task.set(true);
-        }
-        batch
-    }
-
-    /// Whether sends of the task poll now ending staged anything; clears it.
-    pub(crate) fn take_staged_in_task(&self) -> bool {
-        self.staged_in_task.replace(false)
-    }
-
-    /// How many peer shards there are (the rings' count).
-    pub(crate) fn peers(&self) -> usize {
-        self.room_wanted.borrow().len()
     }
 }
