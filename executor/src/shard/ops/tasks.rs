@@ -42,22 +42,35 @@ impl Shard {
 /// with `yield_now`, say) keeps the queue from running dry, and messages
 /// from other shards would wait up to that long. Tasks spawned with
 /// glommio directly, beside the shard, do not stand in.
+///
+/// The task is scheduled, never run inside this call: glommio's
+/// `spawn_local` polls a new task at once, in its spawner's context, and a
+/// program started by `run_on` (from a pass) or a job piped from a handler
+/// would then run its first poll inside the pass — with the pass's state
+/// (its sends staged for the pass's end, which a program that blocks its
+/// thread would never reach) and under the pass's panic handling.
 pub(crate) fn spawn_task<T: 'static>(
     task: impl std::future::Future<Output = T> + 'static,
 ) -> glommio::Task<T> {
-    glommio::spawn_local(async move {
-        let mut task = std::pin::pin!(task);
-        std::future::poll_fn(|cx| {
-            let poll = task.as_mut().poll(cx);
-            with_current(|shard| {
-                if let Some(shard) = shard {
-                    shard.task_polled();
-                }
-            });
-            poll
-        })
-        .await
-    })
+    let queue = glommio::executor().current_task_queue();
+    let scheduled = glommio::spawn_local_into(
+        async move {
+            let mut task = std::pin::pin!(task);
+            std::future::poll_fn(|cx| {
+                let poll = task.as_mut().poll(cx);
+                with_current(|shard| {
+                    if let Some(shard) = shard {
+                        shard.task_polled();
+                    }
+                });
+                poll
+            })
+            .await
+        },
+        queue,
+    );
+    // The queue is the one running this code: it exists.
+    scheduled.expect("the running task queue takes new tasks")
 }
 
 /// Runs `program` as a task of the shard running on this thread, for as long
