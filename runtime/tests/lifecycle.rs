@@ -185,7 +185,8 @@ impl Actor for FailsAndSends {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.pipe(
             async {
-                // glommio may run a new task at once: fail on the next turn.
+                // Fails on a later turn than its first poll (a piped job runs
+                // only after the handler that piped it has returned).
                 futures_lite::future::yield_now().await;
                 panic!("the piped job fails")
             },
