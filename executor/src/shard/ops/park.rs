@@ -67,7 +67,7 @@ impl Shard {
     pub(crate) fn has_work(&self) -> bool {
         // The injector waits behind a held message, and a held message that
         // waits for a restart to end is no work until it ends.
-        let injected = self.injection.has_work(self.shared().injector.is_empty());
+        let injected = self.injection.has_work(|| self.shared().injector.is_empty());
         if injected || self.queues.any_queued() {
             return true;
         }
@@ -147,8 +147,7 @@ impl Future for Park<'_> {
             // Woken by a ring, the injector, a local sender or the mesh.
             self.parked = false;
             shard.parking.set_parked_on(None);
-            let metrics = &shard.metrics;
-            metrics.count_wakeup();
+            shard.metrics.count_wakeup();
             tracing::trace!(shard = shard.id, "shard woke");
             doorbell.cancel_park();
             shard.parking.set_idle(false);

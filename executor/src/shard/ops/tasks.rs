@@ -52,8 +52,9 @@ impl Shard {
 pub(crate) fn spawn_task<T: 'static>(
     task: impl std::future::Future<Output = T> + 'static,
 ) -> glommio::Task<T> {
-    let queue = glommio::executor().current_task_queue();
-    let scheduled = glommio::spawn_local_into(
+    let executor = glommio::executor();
+    let queue = executor.current_task_queue();
+    let scheduled = executor.spawn_local_into(
         async move {
             let mut task = std::pin::pin!(task);
             std::future::poll_fn(|cx| {

@@ -36,11 +36,12 @@ impl Injection {
     }
 
     /// Whether the held message, or else the injector, is work for a pass
-    /// (`injector_empty` tells whether the injector is).
-    pub(crate) fn has_work(&self, injector_empty: bool) -> bool {
+    /// (`injector_empty` looks at the injector, only when nothing is held).
+    #[inline(always)]
+    pub(crate) fn has_work(&self, injector_empty: impl FnOnce() -> bool) -> bool {
         match self.held.borrow().is_some() {
             true => !self.waits.get(),
-            false => !injector_empty,
+            false => !injector_empty(),
         }
     }
 }
