@@ -20,7 +20,7 @@ pub const DEFAULT_TURN_BUDGET: usize = 64;
 pub const DEFAULT_FAIRNESS_BUDGET: usize = DEFAULT_TURN_BUDGET;
 /// Default slots in each shard's queue for sends from outside the runtime.
 pub const DEFAULT_INJECTOR_CAPACITY: usize = 4096;
-/// Default time an idle shard keeps polling before it parks.
+/// Default longest time an idle shard keeps polling before it parks.
 pub const DEFAULT_SPIN_BEFORE_PARK: Duration = Duration::from_micros(50);
 /// Default: one turn in this many on each shard is timed for the actors'
 /// handling-time histograms.
@@ -95,9 +95,14 @@ impl Builder {
         self
     }
 
-    /// How long an idle shard keeps polling its rings before it parks
-    /// (default 50 µs). Zero parks at once: use it in tests and on
-    /// machines with fewer cores than busy threads.
+    /// The longest an idle shard keeps polling its rings before it parks
+    /// (default 50 µs). It polls that long while it awaits answers to asks;
+    /// otherwise for a bound learned from its idle periods: twice the gaps
+    /// that ended them, halved after each gap longer than this, zero once
+    /// work comes rarely. An idle shard so burns at most one bound of CPU
+    /// after its last message. Zero parks at once: use it in tests and on
+    /// machines with fewer cores than busy threads (see
+    /// `docs/between-cores.md`).
     pub fn spin_before_park(mut self, spin: Duration) -> Self {
         self.spin_before_park = spin;
         self

@@ -87,9 +87,10 @@ impl Runtime {
         let shards = mesh.shard_count();
         let mut threads = Vec::with_capacity(shards);
         let (check_in, checked_in) = mpsc::channel::<usize>();
-        // glommio's own spin matches ours: once a shard's dispatch loop
-        // parks, glommio keeps polling for wake-ups as long before it sleeps.
-        let spin = mesh.config().spin_before_park;
+        // The dispatch loop's poll (learned, at most `spin_before_park`) is
+        // the shard's only one: glommio sleeps as soon as the loop parks and
+        // nothing else runs. Its own spin would poll the whole limit after
+        // every park, whatever the loop learned.
         let mut failure = None;
         for shard in 0..shards {
             let placement = match &cpus {
@@ -101,7 +102,7 @@ impl Runtime {
             let endpoint = if shard == 0 { endpoint.take() } else { None };
             let started = LocalExecutorBuilder::new(placement)
                 .name(&format!("whirl-{shard}"))
-                .spin_before_park(spin)
+                .spin_before_park(Duration::ZERO)
                 .spawn(move || {
                     // Called once the executor exists: check in. A thread
                     // whose executor fails drops this closure unrun.

@@ -325,11 +325,21 @@ fn micro(config: &Config) -> Vec<Scenario> {
             .insert(0, latencies(name, move || whirl_runtime::ask_round_trip(scale, cross_shard)));
     }
     all.extend(asks);
-    for (gap, label) in [(Duration::from_micros(50), "50us"), (Duration::from_millis(1), "1ms")] {
-        let samples = if gap > Duration::from_micros(100) {
-            scale.wake_samples / 4
-        } else {
-            scale.wake_samples
+    let parks = [
+        (Duration::from_micros(5), "5us"),
+        (Duration::from_micros(50), "50us"),
+        (Duration::from_millis(1), "1ms"),
+        (Duration::from_millis(100), "100ms"),
+    ];
+    for (gap, label) in parks {
+        // Fewer samples of the longer parks: 40 of 100 ms (10 with
+        // --quick) take 4 s a peer and run. A peer parks with
+        // `thread::sleep`, which oversleeps short parks by the timer slack
+        // (50 µs by default): its 5 µs parks are longer than whirl's.
+        let samples = match gap.as_micros() {
+            0..=100 => scale.wake_samples,
+            101..=10_000 => scale.wake_samples / 4,
+            _ => (scale.wake_samples / 50).max(10),
         };
         let wake_scale = Scale { wake_samples: samples, ..scale };
         all.push(

@@ -1,6 +1,7 @@
 //! whirl's side of the suite: each scenario builds its own runtime, runs on
 //! it, and returns its samples.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_lite::future::yield_now;
@@ -359,6 +360,8 @@ struct StampSink {
     samples: Histogram<u64>,
     want: u64,
     done: Option<Reply<Histogram<u64>>>,
+    /// When the last stamp was handled, for the stamper to wait `gap` after.
+    handled: Arc<Mutex<Option<Instant>>>,
 }
 
 /// Messages of [`StampSink`].
@@ -376,10 +379,17 @@ impl Actor for StampSink {
                 self.done = Some(done);
             }
             StampMsg::Stamp(sent) => {
-                if self.done.is_none() {
+                let collecting = self.done.is_some();
+                if collecting {
+                    let took = sent.elapsed().as_nanos() as u64;
+                    self.samples.record(took.max(1)).expect("in range");
+                }
+                // Handled (or dropped, before `Collect`): the stamper waits
+                // `gap` from now.
+                *self.handled.lock().expect("handled") = Some(Instant::now());
+                if !collecting {
                     return;
                 }
-                self.samples.record((sent.elapsed().as_nanos() as u64).max(1)).expect("in range");
                 if self.samples.len() == self.want {
                     let samples = std::mem::replace(&mut self.samples, histogram(60_000_000_000));
                     self.done.take().expect("collecting").send(samples);
@@ -389,33 +399,63 @@ impl Actor for StampSink {
     }
 }
 
-/// Sends a time stamp every `gap`, so the receiving shard has parked.
+/// Sends a time stamp `gap` after the sink handled the previous one, so the
+/// receiving shard has parked that long (as the peers' wakers do).
 struct Stamper {
     to: ActorRef<StampMsg>,
     gap: Duration,
+    handled: Arc<Mutex<Option<Instant>>>,
+    /// A stamp is on its way and not handled yet.
+    waiting: bool,
 }
 
 impl Actor for Stamper {
     type Msg = ();
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.send_interval(self.gap, || ());
+        ctx.send_interval((self.gap / 4).max(Duration::from_micros(1)), || ());
     }
     fn handle(&mut self, _tick: (), _ctx: &mut Context<Self>) {
-        let _ = self.to.send(StampMsg::Stamp(Instant::now()));
+        let mut handled = self.handled.lock().expect("handled");
+        // The sink sets it once it handled the stamp on its way.
+        let since = match *handled {
+            Some(at) => at.elapsed(),
+            None if self.waiting => return,
+            None => Duration::MAX,
+        };
+        if since >= self.gap {
+            self.waiting = true;
+            *handled = None;
+            let _ = self.to.send(StampMsg::Stamp(Instant::now()));
+        }
     }
 }
 
 /// Waking a parked shard: one-way nanoseconds from the send on shard 0 to
-/// the handler on shard 1, which parked (spin 0) since the previous message
-/// `gap` earlier.
+/// the handler on shard 1, which parked (spin 0) since it handled the
+/// previous message at least `gap` earlier.
 pub fn wake_parked(scale: Scale, gap: Duration) -> Histogram<u64> {
     let rt = runtime(false);
     rt.block_on(move |sys| async move {
+        // As if a stamp was handled now: the first one waits `gap` too.
+        let handled = Arc::new(Mutex::new(Some(Instant::now())));
+        let seen = handled.clone();
         let sink = sys
-            .spawn_on(1, || StampSink { samples: histogram(60_000_000_000), want: 0, done: None })
+            .spawn_on(1, move || StampSink {
+                samples: histogram(60_000_000_000),
+                want: 0,
+                done: None,
+                handled: seen.clone(),
+            })
             .expect("spawn");
         let collected = sink.ask(|r| StampMsg::Collect(scale.wake_samples, r));
-        let stamper = sys.spawn_on(0, move || Stamper { to: sink, gap }).expect("spawn");
+        let stamper = sys
+            .spawn_on(0, move || Stamper {
+                to: sink,
+                gap,
+                handled: handled.clone(),
+                waiting: false,
+            })
+            .expect("spawn");
         let samples = collected.await.expect("ask");
         stamper.stop();
         samples

@@ -45,6 +45,15 @@ pub(crate) const SPIN_CHECKS_PER_YIELD: usize = 64;
 /// were using the core anyway.
 pub(crate) const TURNS_PER_CLOCK_READ: u32 = 32;
 
+/// A poll bound halved below this is zero: the shard parks at once (see
+/// `IdlePoll`).
+pub(crate) const MIN_IDLE_POLL: Duration = Duration::from_micros(1);
+
+/// At a zero poll bound, one idle period in this many polls the whole
+/// `spin_before_park` anyway, to notice that work comes soon again: at most
+/// a 32nd of the limit per idle period, and none while no work comes.
+pub(crate) const PROBE_EVERY: u32 = 32;
+
 // ----- Memory kept ready -----------------------------------------------------
 
 /// The first buffer, in words (entries are 4 words for a one-word message).

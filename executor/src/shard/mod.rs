@@ -22,6 +22,7 @@ use crate::base::local_cell::LocalCell;
 use crate::mesh::{Mesh, ShardEnds};
 use crate::shard::parts::arenas::Arenas;
 use crate::shard::parts::backpressure::Backpressure;
+use crate::shard::parts::idle_poll::IdlePoll;
 use crate::shard::parts::injection::Injection;
 use crate::shard::parts::jobs::Jobs;
 use crate::shard::parts::metrics::{self, ShardMetrics};
@@ -55,6 +56,8 @@ pub(crate) struct Shard {
     pub(crate) rings: Rings,
     /// Whether the dispatch loop runs a pass or is parked, and its waker.
     pub(crate) parking: Parking,
+    /// How long the loop polls before it parks, as learned so far.
+    pub(crate) idle_poll: IdlePoll,
     /// Senders that wait for room: outboxes, held-back actors, room waiters.
     pub(crate) backpressure: Backpressure,
     /// An injected message held for a full mailbox.
@@ -83,6 +86,7 @@ impl Shard {
             timed_every: metrics::timed_every(mesh.config.handling_time_sample_every),
             ..Slots::default()
         };
+        let idle_poll = IdlePoll::new(mesh.config.spin_before_park);
         Rc::new(Self {
             id: id as u16,
             mesh_id: mesh.id,
@@ -93,6 +97,7 @@ impl Shard {
             queues: Queues::new(),
             rings: Rings::new(ends.inbound, ends.outbound),
             parking: Parking::default(),
+            idle_poll,
             backpressure: Backpressure::new(),
             injection: Injection::default(),
             jobs: Jobs::default(),

@@ -31,7 +31,9 @@ pub struct ShardConfig {
     pub turn_budget: usize,
     /// Slots of each shard's queue for sends from threads outside the runtime.
     pub injector_capacity: usize,
-    /// How long an idle shard keeps polling before it parks.
+    /// The longest an idle shard keeps polling before it parks: the whole
+    /// of it while asks await answers, otherwise a bound learned from how
+    /// its idle periods ended (see `Builder::spin_before_park` in `whirl`).
     pub spin_before_park: Duration,
     /// How long shutdown lets actors drain before it stops them anyway.
     pub shutdown_timeout: Duration,

@@ -1,12 +1,13 @@
-//! Parking: when a pass finds nothing to do, the loop polls for
-//! `spin_before_park`, then sleeps on its doorbell until a ring, the
-//! injector, a local sender or the mesh wakes it. A shard's tasks look on
+//! Parking: when a pass finds nothing to do, the loop polls for as long as
+//! `IdlePoll` learned (at most `spin_before_park`), then sleeps on its
+//! doorbell until a ring, the injector, a local sender or the mesh wakes
+//! it. A shard's tasks look on
 //! its behalf while it sleeps (`task_polled`).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_lite::future::yield_now;
 use std::sync::atomic::Ordering;
@@ -74,23 +75,36 @@ impl Shard {
         self.rings.any_unpaused_entries()
     }
 
-    /// Waits for work: polls for `spin_before_park`, then parks on the
-    /// doorbell until a ring, the injector or a local sender wakes us.
+    /// Waits for work: polls for the bound `IdlePoll` learned (at most
+    /// `spin_before_park`), then parks on the doorbell until a ring, the
+    /// injector or a local sender wakes us; then learns from how long it
+    /// waited.
     ///
     /// The poll checks the rings in a tight loop and lets the executor's
     /// other tasks run only every [`SPIN_CHECKS_PER_YIELD`] checks: a yield
     /// costs a trip through glommio's scheduler, which would otherwise sit
     /// between a message's arrival and its notice.
     pub(crate) async fn idle_wait(&self, seen: MeshView) {
-        let spin = self.mesh.config.spin_before_park;
+        let limit = self.mesh.config.spin_before_park;
+        let awaiting_answers = self.replies.borrow().open_asks() > 0;
+        let spin = self.idle_poll.start(limit, awaiting_answers);
+        let started = Instant::now();
+        let parked = self.poll_then_park(seen, started, spin).await;
+        self.idle_poll.ended(awaiting_answers, started.elapsed(), parked, limit);
+    }
+
+    /// The idle period: polls for `spin`, then parks. Returns whether it
+    /// parked.
+    async fn poll_then_park(&self, seen: MeshView, started: Instant, spin: Duration) -> bool {
         if !spin.is_zero() {
-            let until = Instant::now() + spin;
+            // A limit too large for the clock polls until work comes.
+            let until = started.checked_add(spin);
             let mut checks = SPIN_CHECKS_PER_YIELD;
             let mut turns = 0u32;
             'spin: loop {
                 for _ in 0..checks {
                     if self.should_wake(seen) {
-                        return;
+                        return false;
                     }
                     std::hint::spin_loop();
                 }
@@ -100,13 +114,13 @@ impl Shard {
                 // read it every `TURNS_PER_CLOCK_READ` turns then.
                 turns = turns.wrapping_add(1);
                 let read_clock = checks > 0 || turns % TURNS_PER_CLOCK_READ == 0;
-                if read_clock && Instant::now() >= until {
+                if read_clock && until.is_some_and(|until| Instant::now() >= until) {
                     break 'spin;
                 }
                 let polls = self.parking.task_polls();
                 yield_now().await;
                 if self.should_wake(seen) {
-                    return;
+                    return false;
                 }
                 // A task of the shard ran meanwhile: it shares this core and
                 // spins or works too, so check once per turn (the check just
@@ -122,6 +136,7 @@ impl Shard {
             }
             None => self.park(seen).await,
         }
+        true
     }
 
     pub(crate) fn park(&self, seen: MeshView) -> Park<'_> {

@@ -10,7 +10,8 @@
 //! 3. [`queues`]: the run queues by priority class.
 //! 4. [`rings`]: the rings to and from other shards, their overflow and
 //!    waits.
-//! 5. [`parking`]: whether the loop runs a pass or sleeps, and its waker.
+//! 5. [`parking`]: whether the loop runs a pass or sleeps, and its waker;
+//!    [`idle_poll`]: how long it polls before it sleeps.
 //! 6. [`backpressure`]: senders waiting for room (with [`local_waits`]).
 //! 7. [`injection`]: an injected message held for a full mailbox.
 //! 8. [`jobs`]: program tasks and ids; [`rebuilds`]: restarts in flight.
@@ -19,6 +20,7 @@
 
 pub(crate) mod arenas;
 pub(crate) mod backpressure;
+pub(crate) mod idle_poll;
 pub(crate) mod injection;
 pub(crate) mod jobs;
 pub(crate) mod link;

@@ -59,6 +59,11 @@ impl ReplySlab {
         (index, entry.generation)
     }
 
+    /// Asks opened and not closed yet (answered or not).
+    pub(crate) fn open_asks(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+
     /// Frees the entry; returns the answer it held, if one came, for the
     /// caller to drop once the table is no longer borrowed (an answer's
     /// `Drop` is user code). The new generation is mirrored in `shared`, so
