@@ -2,6 +2,9 @@
 # The kv example against redis-server on this machine, same client, same
 # flags, in one run: `bash examples/compare-kv-with-redis.sh [ROUNDS]`.
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools).
+# CLIENT_CPUS=1 pins redis-benchmark to CPU 1 (`taskset -c`); the servers
+# stay where they run (kv pins shard i to CPU i; redis-server is unpinned).
+# SERVERS="kv-1-shard kv-2-shards" picks the servers (default: all three).
 # Each round runs every server once per load, servers interleaved; the table
 # gives each server's median round (requests per second) with that round's
 # p50 and p99 as redis-benchmark reports them.
@@ -11,6 +14,9 @@ rounds=${1:-3}
 cargo build --release -q -p whirl-examples --bin kv
 out=$(mktemp -d)
 loads=("-P 16 -c 50 -n 400000" "-P 1 -c 50 -n 100000")
+read -r -a servers <<< "${SERVERS:-redis-server kv-1-shard kv-2-shards}"
+client=()
+if [ -n "${CLIENT_CPUS:-}" ]; then client=(taskset -c "$CLIENT_CPUS"); fi
 tests=set,get,incr,mset
 
 # A port per server, so one's closing never delays the next one's start.
@@ -32,31 +38,31 @@ stop() { # name
 }
 
 for round in $(seq 1 "$rounds"); do
-  for server in redis-server kv-1-shard kv-2-shards; do
+  for server in "${servers[@]}"; do
     start "$server"
     for i in "${!loads[@]}"; do
       # shellcheck disable=SC2086
-      redis-benchmark -p "$(port_of "$server")" -t "$tests" ${loads[$i]} --csv 2>/dev/null | tail -n +2 |
+      "${client[@]}" redis-benchmark -p "$(port_of "$server")" -t "$tests" ${loads[$i]} --csv 2>/dev/null | tail -n +2 |
         sed "s/^/$server,$i,$round,/" >> "$out/all.csv"
     done
     stop "$server"
   done
 done
 
-echo "machine: $(nproc) CPUs, $(uname -sr); $(redis-server -v | cut -d' ' -f3); $(git describe --always --dirty); $(date -u '+%F %H:%M UTC')"
+echo "machine: $(nproc) CPUs, $(uname -sr); $(redis-server -v | cut -d' ' -f3); $(git describe --always --dirty); $(date -u '+%F %H:%M UTC'); client on CPUs ${CLIENT_CPUS:-any}"
 for i in "${!loads[@]}"; do
   echo
   echo "redis-benchmark -t $tests ${loads[$i]} (median of $rounds rounds)"
   echo
-  echo "| command | server | requests/s | p50 ms | p99 ms | ÷ redis-server |"
+  echo "| command | server | requests/s | p50 ms | p99 ms | ÷ ${servers[0]} |"
   echo "|---|---|---:|---:|---:|---:|"
   # fields: server, load, round, "test", "rps", avg, min, p50, p95, p99, max
-  tr -d '"' < "$out/all.csv" | awk -F, -v load="$i" '
+  tr -d '"' < "$out/all.csv" | awk -F, -v load="$i" -v names="${servers[*]}" '
     $2 == load { key = $4 SUBSEP $1; n[key]++; row[key, n[key]] = $5 " " $8 " " $10; tests[$4] = 1 }
     END {
-      split("redis-server kv-1-shard kv-2-shards", order, " ")
+      count = split(names, order, " ")
       for (t in tests) {
-        for (s = 1; s <= 3; s++) {
+        for (s = 1; s <= count; s++) {
           key = t SUBSEP order[s]; m = n[key]
           # the median round by requests per second
           for (a = 1; a <= m; a++) { split(row[key, a], f, " "); rps[a] = f[1] + 0; line[a] = row[key, a] }

@@ -42,10 +42,9 @@ fn sparse_messages_burn_no_cpu_once_the_poll_is_learned() {
             let sink = sys.spawn_on(1, || Counter { n: 0 }).expect("spawn");
             let mut sent = 0;
             let send_spaced = |messages: u64| async move {
-                    for _ in 0..messages {
-                        glommio::timer::sleep(GAP).await;
-                        sink.send(CounterMsg::Add(1)).expect("room");
-                    }
+                for _ in 0..messages {
+                    glommio::timer::sleep(GAP).await;
+                    sink.send(CounterMsg::Add(1)).expect("room");
                 }
             };
             // Learning: each gap at least the limit halves the bound, from
