@@ -15,8 +15,17 @@ cargo build --release -q -p whirl-examples --bin kv
 out=$(mktemp -d)
 loads=("-P 16 -c 50 -n 400000" "-P 1 -c 50 -n 100000")
 read -r -a servers <<< "${SERVERS:-redis-server kv-1-shard kv-2-shards}"
+for server in "${servers[@]}"; do
+  case $server in redis-server | kv-1-shard | kv-2-shards) ;;
+    *) echo "unknown server '$server': use redis-server, kv-1-shard, kv-2-shards" >&2; exit 1 ;;
+  esac
+done
+if [ ${#servers[@]} -eq 0 ]; then echo "SERVERS names no server" >&2; exit 1; fi
 client=()
-if [ -n "${CLIENT_CPUS:-}" ]; then client=(taskset -c "$CLIENT_CPUS"); fi
+if [ -n "${CLIENT_CPUS:-}" ]; then
+  taskset -c "$CLIENT_CPUS" true || { echo "bad CLIENT_CPUS '$CLIENT_CPUS'" >&2; exit 1; }
+  client=(taskset -c "$CLIENT_CPUS")
+fi
 tests=set,get,incr,mset
 
 # A port per server, so one's closing never delays the next one's start.

@@ -55,7 +55,9 @@ pub use supervision::supervisor::{
     SupervisorMsg, SupervisorRef,
 };
 pub use system::{Placement, Shutdown, SpawnOptions, System};
-pub use types::config::{ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, MIN_RING_CAPACITY};
+pub use types::config::{
+    ConfigError, ShardConfig, MAX_RING_MEMORY, MAX_SHARDS, MAX_SPIN_BEFORE_PARK, MIN_RING_CAPACITY,
+};
 pub use types::error::{AskError, SendError, SpawnError};
 pub use types::failure::StopReason;
 pub use types::restart_policy::{MailboxOnRestart, Restart, RestartPolicy};

@@ -96,10 +96,12 @@ impl Builder {
     }
 
     /// The longest an idle shard keeps polling its rings before it parks
-    /// (default 50 µs). It polls that long while it awaits answers to asks;
-    /// otherwise for a bound learned from its idle periods: twice the gaps
-    /// that ended them, halved after each gap longer than this, zero once
-    /// work comes rarely. An idle shard so burns at most one bound of CPU
+    /// (default 50 µs, at most one second). The poll it uses is learned
+    /// from its idle periods: twice the gaps shorter than this that ended
+    /// them, halved after each park that lasted twice this or longer, zero
+    /// once work comes rarely (with a probe of the whole limit one idle
+    /// period in 32). Periods while asks await answers start at the limit
+    /// and learn apart. An idle shard so burns at most one limit of CPU
     /// after its last message. Zero parks at once: use it in tests and on
     /// machines with fewer cores than busy threads (see
     /// `docs/between-cores.md`).

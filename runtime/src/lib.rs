@@ -369,6 +369,7 @@ pub use runtime::Runtime;
 pub use whirl_executor::bumpalo;
 pub use whirl_executor::registry::RegistryError;
 pub use whirl_executor::time;
+pub use whirl_executor::MAX_SPIN_BEFORE_PARK;
 pub use whirl_executor::{
     Actor, ActorRef, AfterPanic, Ask, AskError, Batch, ChildError, ChildInfo, ChildSpec,
     ChildState, Context, DeadLetterCause, DeadLetters, MailboxOnRestart, Reply, Restart,

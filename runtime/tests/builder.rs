@@ -68,3 +68,13 @@ fn fairness_budget_is_a_deprecated_alias_of_turn_budget() {
     let new = Runtime::builder().shards(1).turn_budget(0).build().unwrap_err();
     assert_eq!(err.to_string(), new.to_string());
 }
+
+#[test]
+fn a_spin_longer_than_a_second_is_refused_with_what_to_use() {
+    let too_long = whirl::MAX_SPIN_BEFORE_PARK + std::time::Duration::from_nanos(1);
+    let err = Runtime::builder().shards(1).spin_before_park(too_long).build().unwrap_err();
+    assert_eq!(err, Error::Config(ConfigError::SpinTooLong(too_long)));
+    assert!(err.to_string().contains("zero to park at once"), "{err}");
+    let at_most = Runtime::builder().shards(1).spin_before_park(whirl::MAX_SPIN_BEFORE_PARK);
+    drop(at_most.build().expect("a second is allowed"));
+}

@@ -31,9 +31,9 @@ pub struct ShardConfig {
     pub turn_budget: usize,
     /// Slots of each shard's queue for sends from threads outside the runtime.
     pub injector_capacity: usize,
-    /// The longest an idle shard keeps polling before it parks: the whole
-    /// of it while asks await answers, otherwise a bound learned from how
-    /// its idle periods ended (see `Builder::spin_before_park` in `whirl`).
+    /// The longest an idle shard keeps polling before it parks (at most
+    /// [`MAX_SPIN_BEFORE_PARK`]); the poll it uses is learned from how its
+    /// idle periods ended (see `Builder::spin_before_park` in `whirl`).
     pub spin_before_park: Duration,
     /// How long shutdown lets actors drain before it stops them anyway.
     pub shutdown_timeout: Duration,
@@ -62,6 +62,10 @@ pub struct ShardConfig {
 /// (shards - 1) * ring_capacity` envelopes: 64 KiB for two shards with the
 /// default capacity, 132 MiB for 64 shards.
 pub const MAX_RING_MEMORY: usize = 1 << 30;
+
+/// The longest `spin_before_park` a configuration may set: polling longer
+/// than a second before sleeping is a busy loop, not a spin.
+pub const MAX_SPIN_BEFORE_PARK: Duration = Duration::from_secs(1);
 
 /// Most shards a mesh may have (shard indices are 16 bits).
 pub const MAX_SHARDS: usize = u16::MAX as usize;
@@ -97,6 +101,9 @@ impl ShardConfig {
         if self.turn_budget == 0 {
             return Err(ConfigError::ZeroBudget);
         }
+        if self.spin_before_park > MAX_SPIN_BEFORE_PARK {
+            return Err(ConfigError::SpinTooLong(self.spin_before_park));
+        }
         let bytes = self.ring_memory();
         if bytes > MAX_RING_MEMORY {
             return Err(ConfigError::RingMemory {
@@ -128,6 +135,8 @@ pub enum ConfigError {
     ZeroCapacity(&'static str),
     /// The turn budget is zero.
     ZeroBudget,
+    /// `spin_before_park` is longer than [`MAX_SPIN_BEFORE_PARK`].
+    SpinTooLong(Duration),
     /// This process has built 2^32 runtimes; runtime ids are never reused,
     /// so that a ref kept from a dropped runtime never reaches a newer one.
     TooManyRuntimes,
@@ -168,6 +177,11 @@ impl fmt::Display for ConfigError {
             Self::ZeroBudget => {
                 f.write_str("the turn budget (messages an actor gets per turn) must be at least 1")
             }
+            Self::SpinTooLong(spin) => write!(
+                f,
+                "spin_before_park {spin:?} is longer than {MAX_SPIN_BEFORE_PARK:?}: an idle shard \
+                 would busy-loop; use a few to a few hundred microseconds, or zero to park at once"
+            ),
             Self::TooManyRuntimes => f.write_str(
                 "this process has built 2^32 runtimes, and runtime ids are never reused: \
                  keep one runtime for the life of the process",

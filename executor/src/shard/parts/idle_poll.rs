@@ -9,14 +9,15 @@
 //!
 //! * an idle period that ended sooner than the limit would have been caught
 //!   by a poll twice as long: the bound grows to that (at most the limit);
-//! * one that lasted the limit or longer, after the shard parked, would not
-//!   have been caught by any allowed poll: the bound halves, and below
-//!   [`MIN_IDLE_POLL`] it is zero, so a shard whose work comes rarely parks
-//!   at once;
 //! * a parked period's length includes the wake-up, which may itself take
-//!   as long as the limit: at zero, one idle period in [`PROBE_EVERY`]
-//!   polls the whole limit anyway, so work that comes soon after all is
-//!   noticed and the bound grows again.
+//!   about as long as the limit: one that ended within twice the limit may
+//!   have been catchable, and the bound goes back to the limit;
+//! * one that lasted twice the limit or longer would not have been caught
+//!   by any allowed poll: the bound halves, and below [`MIN_IDLE_POLL`] it
+//!   is zero, so a shard whose work comes rarely parks at once;
+//! * where wake-ups take longer than the limit, even soon work looks late:
+//!   at zero, one idle period in [`PROBE_EVERY`] polls the whole limit
+//!   anyway, so work that comes soon is noticed and the bound grows again.
 //!
 //! Periods while asks opened on the shard await answers learn a bound of
 //! their own, starting at the limit: an answer is usually on its way, and
@@ -104,6 +105,10 @@ impl Bound {
         let next = if gap < limit {
             // A poll of twice the gap would catch the next one like it.
             poll.max(gap.saturating_mul(2).min(limit))
+        } else if parked && gap < limit.saturating_mul(2) {
+            // Parked, and woken within a wake-up of the limit: the work may
+            // well have come within the limit, the wake-up making up the rest.
+            limit
         } else if parked {
             let half = poll / 2;
             if half < MIN_IDLE_POLL {
@@ -173,17 +178,17 @@ mod tests {
 
     #[test]
     fn a_burst_after_a_quiet_spell_is_caught_by_a_probe_and_polled_for() {
-        // Parked periods last at least a wake-up, which may be as long as
-        // the limit: only a probe can see that the work comes soon.
+        // Wake-ups longer than the limit make a parked period look long
+        // however soon the work came: only a probe can see that it comes
+        // soon.
         let poll = IdlePoll::new(LIMIT);
         settle(&poll, LONG, 16);
         let burst = Duration::from_micros(2);
         let mut polls = Vec::new();
         for _ in 0..PROBE_EVERY + 4 {
             let now = poll.start(LIMIT, false);
-            // Parked: the wake-up makes the period look as long as the limit.
             let parked = now < burst;
-            poll.ended(false, if parked { LIMIT } else { burst }, parked, LIMIT);
+            poll.ended(false, if parked { LIMIT * 3 } else { burst }, parked, LIMIT);
             polls.push(now);
         }
         // Within PROBE_EVERY periods a probe caught it; from then on every
@@ -191,6 +196,24 @@ mod tests {
         let probe = polls.iter().position(|p| *p == LIMIT).expect("a probe");
         assert!(probe < PROBE_EVERY as usize, "{polls:?}");
         assert!(polls[probe..].iter().all(|p| *p >= burst), "{polls:?}");
+    }
+
+    #[test]
+    fn one_late_message_does_not_teach_a_steady_stream_to_park() {
+        // Gaps of 30 µs, a wake-up of 40 µs, and one gap of 150 µs.
+        let poll = IdlePoll::new(LIMIT);
+        let wake = Duration::from_micros(40);
+        let run = |gap: Duration| {
+            let now = poll.start(LIMIT, false);
+            let parked = now < gap;
+            poll.ended(false, if parked { gap + wake } else { gap }, parked, LIMIT);
+            parked
+        };
+        let steady = Duration::from_micros(30);
+        assert!((0..10).all(|_| !run(steady)), "caught while the stream is steady");
+        assert!(run(Duration::from_micros(150)));
+        let parks = (0..10).filter(|_| run(steady)).count();
+        assert!(parks <= 1, "{parks} of 10 steady gaps parked after one late message");
     }
 
     /// One idle period that lasts `gap` if nothing catches it sooner;
