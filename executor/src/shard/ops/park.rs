@@ -78,19 +78,20 @@ impl Shard {
     /// Waits for work: polls for the bound `IdlePoll` learned (at most
     /// `spin_before_park`), then parks on the doorbell until a ring, the
     /// injector or a local sender wakes us; then learns from how long it
-    /// waited.
+    /// waited since `started`, and returns that (one clock read for both).
     ///
     /// The poll checks the rings in a tight loop and lets the executor's
     /// other tasks run only every [`SPIN_CHECKS_PER_YIELD`] checks: a yield
     /// costs a trip through glommio's scheduler, which would otherwise sit
     /// between a message's arrival and its notice.
-    pub(crate) async fn idle_wait(&self, seen: MeshView) {
+    pub(crate) async fn idle_wait(&self, seen: MeshView, started: Instant) -> Duration {
         let limit = self.mesh.config.spin_before_park;
         let awaiting_answers = self.replies.borrow().open_asks() > 0;
         let spin = self.idle_poll.start(limit, awaiting_answers);
-        let started = Instant::now();
         let parked = self.poll_then_park(seen, started, spin).await;
-        self.idle_poll.ended(awaiting_answers, started.elapsed(), parked, limit);
+        let waited = started.elapsed();
+        self.idle_poll.ended(awaiting_answers, waited, parked, limit);
+        waited
     }
 
     /// The idle period: polls for `spin`, then parks. Returns whether it

@@ -159,9 +159,8 @@ impl Shard {
             if phase == phase::DRAINING && self.is_quiescent() {
                 self.mesh.note_quiet(self.id as usize);
             }
-            let since = Instant::now();
-            self.idle_wait(seen).await;
-            self.metrics.waited(since);
+            let waited = self.idle_wait(seen, Instant::now()).await;
+            self.metrics.add_idle(waited);
         }
     }
 

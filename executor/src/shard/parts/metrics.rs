@@ -207,6 +207,11 @@ impl ShardMetrics {
 
     /// Adds a wait for work that began at `since`.
     pub(crate) fn waited(&self, since: Instant) {
-        self.idle.set(self.idle.get() + since.elapsed());
+        self.add_idle(since.elapsed());
+    }
+
+    /// Adds a wait for work that lasted `waited`.
+    pub(crate) fn add_idle(&self, waited: Duration) {
+        self.idle.set(self.idle.get() + waited);
     }
 }
