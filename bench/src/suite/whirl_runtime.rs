@@ -404,9 +404,8 @@ impl Actor for StampSink {
 struct Stamper {
     to: ActorRef<StampMsg>,
     gap: Duration,
+    /// When the sink handled the last stamp; `None` while one is on its way.
     handled: Arc<Mutex<Option<Instant>>>,
-    /// A stamp is on its way and not handled yet.
-    waiting: bool,
 }
 
 impl Actor for Stamper {
@@ -416,14 +415,7 @@ impl Actor for Stamper {
     }
     fn handle(&mut self, _tick: (), _ctx: &mut Context<Self>) {
         let mut handled = self.handled.lock().expect("handled");
-        // The sink sets it once it handled the stamp on its way.
-        let since = match *handled {
-            Some(at) => at.elapsed(),
-            None if self.waiting => return,
-            None => Duration::MAX,
-        };
-        if since >= self.gap {
-            self.waiting = true;
+        if handled.is_some_and(|at| at.elapsed() >= self.gap) {
             *handled = None;
             let _ = self.to.send(StampMsg::Stamp(Instant::now()));
         }
@@ -449,12 +441,7 @@ pub fn wake_parked(scale: Scale, gap: Duration) -> Histogram<u64> {
             .expect("spawn");
         let collected = sink.ask(|r| StampMsg::Collect(scale.wake_samples, r));
         let stamper = sys
-            .spawn_on(0, move || Stamper {
-                to: sink,
-                gap,
-                handled: handled.clone(),
-                waiting: false,
-            })
+            .spawn_on(0, move || Stamper { to: sink, gap, handled: handled.clone() })
             .expect("spawn");
         let samples = collected.await.expect("ask");
         stamper.stop();

@@ -1,8 +1,7 @@
 //! Parking: when a pass finds nothing to do, the loop polls for as long as
 //! `IdlePoll` learned (at most `spin_before_park`), then sleeps on its
 //! doorbell until a ring, the injector, a local sender or the mesh wakes
-//! it. A shard's tasks look on
-//! its behalf while it sleeps (`task_polled`).
+//! it. A shard's tasks look on its behalf while it sleeps (`task_polled`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -98,8 +97,8 @@ impl Shard {
     /// parked.
     async fn poll_then_park(&self, seen: MeshView, started: Instant, spin: Duration) -> bool {
         if !spin.is_zero() {
-            // A limit too large for the clock polls until work comes.
-            let until = started.checked_add(spin);
+            // At most a second after `started` (`ShardConfig::validate`).
+            let until = started + spin;
             let mut checks = SPIN_CHECKS_PER_YIELD;
             let mut turns = 0u32;
             'spin: loop {
@@ -115,7 +114,7 @@ impl Shard {
                 // read it every `TURNS_PER_CLOCK_READ` turns then.
                 turns = turns.wrapping_add(1);
                 let read_clock = checks > 0 || turns % TURNS_PER_CLOCK_READ == 0;
-                if read_clock && until.is_some_and(|until| Instant::now() >= until) {
+                if read_clock && Instant::now() >= until {
                     break 'spin;
                 }
                 let polls = self.parking.task_polls();
