@@ -302,17 +302,7 @@ fn sends_from_a_thread_outside_the_runtime() {
     let r = sys.spawn_on(1, || Recorder { seen: Vec::new() }).unwrap();
     let sender = std::thread::spawn(move || {
         for i in 0..1000 {
-            let mut msg = RecorderMsg::Num(i);
-            loop {
-                match r.send(msg) {
-                    Ok(()) => break,
-                    Err(SendError::Full(back)) => {
-                        msg = back;
-                        std::thread::yield_now();
-                    }
-                    Err(SendError::Closed(_)) => panic!("closed"),
-                }
-            }
+            common::send_retrying(&r, RecorderMsg::Num(i));
         }
         // An ask from outside the runtime, on any executor.
         futures_lite::future::block_on(r.ask(RecorderMsg::Take)).unwrap()

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::within;
-use whirl::{Actor, ActorRef, Context, Reply, Runtime, SendError};
+use whirl::{Actor, ActorRef, Context, Reply};
 
 /// Checks that its numbers come in order, and counts them.
 struct Sink {
@@ -54,12 +54,7 @@ where
     F: std::future::Future<Output = ()> + 'static,
 {
     within(120, move || {
-        let rt = Runtime::builder()
-            .shards(2)
-            .ring_capacity(ring_capacity)
-            .spin_before_park(Duration::ZERO)
-            .build()
-            .expect("runtime");
+        let rt = common::builder(2).ring_capacity(ring_capacity).build().expect("runtime");
         let count = rt
             .block_on(move |sys| async move {
                 let sink = sys.spawn_on(1, || Sink { next: 0 }).unwrap();
@@ -108,17 +103,7 @@ fn a_task_retrying_a_full_ring_in_one_poll_progresses() {
     // it retries: the sink on the other core must still drain the ring.
     let count = with_sink(16, |sink| async move {
         for n in 0..20_000 {
-            let mut msg = SinkMsg::Item(n);
-            loop {
-                match sink.send(msg) {
-                    Ok(()) => break,
-                    Err(SendError::Full(back)) => {
-                        msg = back;
-                        std::thread::yield_now();
-                    }
-                    Err(SendError::Closed(_)) => panic!("the sink stopped"),
-                }
-            }
+            common::send_retrying(&sink, SinkMsg::Item(n));
         }
     });
     assert_eq!(count, 20_000);

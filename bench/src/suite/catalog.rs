@@ -333,9 +333,10 @@ fn micro(config: &Config) -> Vec<Scenario> {
     ];
     for (gap, label) in parks {
         // Fewer samples of the longer parks: 40 of 100 ms (10 with
-        // --quick) take 4 s a peer and run. A peer parks with
-        // `thread::sleep`, which oversleeps short parks by the timer slack
-        // (50 µs by default): its 5 µs parks are longer than whirl's.
+        // --quick) take 4 s a peer and run. A peer's waker waits out the
+        // park with `thread::sleep`, which oversleeps short parks by the
+        // timer slack (50 µs by default): its 5 µs parks are longer than
+        // whirl's.
         let samples = match gap.as_micros() {
             0..=100 => scale.wake_samples,
             101..=10_000 => scale.wake_samples / 4,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use whirl::{Actor, Context, Reply, Runtime};
+use whirl::{Actor, ActorRef, Context, Reply, Runtime, SendError};
 
 /// A runtime of `shards` shards that never busy-spins (the machine has two cores).
 pub fn runtime(shards: usize) -> Runtime {
@@ -14,6 +14,21 @@ pub fn runtime(shards: usize) -> Runtime {
 /// The builder of [`runtime`], for tests that set more.
 pub fn builder(shards: usize) -> whirl::Builder {
     Runtime::builder().shards(shards).spin_before_park(Duration::ZERO)
+}
+
+/// Sends `msg`, retrying while the mailbox or ring is full (yielding the
+/// thread, not the executor, in between); panics if `to` stopped.
+pub fn send_retrying<M: Send + 'static>(to: &ActorRef<M>, mut msg: M) {
+    loop {
+        match to.send(msg) {
+            Ok(()) => return,
+            Err(SendError::Full(back)) => {
+                msg = back;
+                std::thread::yield_now();
+            }
+            Err(SendError::Closed(_)) => panic!("the receiver stopped"),
+        }
+    }
 }
 
 /// Counts what it is told; answers questions.

@@ -130,10 +130,19 @@ mod tests {
     const LIMIT: Duration = Duration::from_micros(50);
     const LONG: Duration = Duration::from_millis(5);
 
-    /// Runs idle periods that each last `gap` (parked if the poll was
-    /// shorter) until the bound settles; returns the last poll.
-    fn settle(poll: &IdlePoll, gap: Duration, periods: u32) -> Duration {
-        (0..periods).map(|_| period(poll, false, gap)).last().unwrap_or_default()
+    /// One idle period that lasts `gap` if nothing catches it sooner;
+    /// returns the poll it started with.
+    fn period(poll: &IdlePoll, awaiting_answers: bool, gap: Duration) -> Duration {
+        let now = poll.start(LIMIT, awaiting_answers);
+        poll.ended(awaiting_answers, gap, now < gap, LIMIT);
+        now
+    }
+
+    /// Teaches the plain bound that work comes rarely: it falls to zero.
+    fn learn_work_comes_rarely(poll: &IdlePoll) {
+        for _ in 0..16 {
+            period(poll, false, LONG);
+        }
     }
 
     #[test]
@@ -149,12 +158,10 @@ mod tests {
     #[test]
     fn long_gaps_halve_the_bound_down_to_zero() {
         let poll = IdlePoll::new(LIMIT);
-        let mut last = poll.start(LIMIT, false);
-        poll.ended(false, LONG, true, LIMIT);
+        let mut last = period(&poll, false, LONG);
         for _ in 0..8 {
-            let now = poll.start(LIMIT, false);
+            let now = period(&poll, false, LONG);
             assert!(now <= last / 2 || now.is_zero(), "{now:?} after {last:?}");
-            poll.ended(false, LONG, true, LIMIT);
             last = now;
         }
         assert_eq!(last, Duration::ZERO, "a shard whose work comes rarely parks at once");
@@ -163,14 +170,9 @@ mod tests {
     #[test]
     fn at_zero_one_period_in_probe_every_polls_the_limit() {
         let poll = IdlePoll::new(LIMIT);
-        settle(&poll, LONG, 16);
-        let polled: Vec<Duration> = (0..PROBE_EVERY * 3)
-            .map(|_| {
-                let now = poll.start(LIMIT, false);
-                poll.ended(false, LONG, true, LIMIT);
-                now
-            })
-            .collect();
+        learn_work_comes_rarely(&poll);
+        let polled: Vec<Duration> =
+            (0..PROBE_EVERY * 3).map(|_| period(&poll, false, LONG)).collect();
         let probes = polled.iter().filter(|p| **p == LIMIT).count();
         assert_eq!(probes, 3, "{polled:?}");
         assert!(polled.iter().all(|p| *p == LIMIT || p.is_zero()));
@@ -182,7 +184,7 @@ mod tests {
         // however soon the work came: only a probe can see that it comes
         // soon.
         let poll = IdlePoll::new(LIMIT);
-        settle(&poll, LONG, 16);
+        learn_work_comes_rarely(&poll);
         let burst = Duration::from_micros(2);
         let mut polls = Vec::new();
         for _ in 0..PROBE_EVERY + 4 {
@@ -216,14 +218,6 @@ mod tests {
         assert!(parks <= 1, "{parks} of 10 steady gaps parked after one late message");
     }
 
-    /// One idle period that lasts `gap` if nothing catches it sooner;
-    /// returns the poll it started with.
-    fn period(poll: &IdlePoll, awaiting_answers: bool, gap: Duration) -> Duration {
-        let now = poll.start(LIMIT, awaiting_answers);
-        poll.ended(awaiting_answers, gap, now < gap, LIMIT);
-        now
-    }
-
     #[test]
     fn bimodal_gaps_keep_a_bound_that_catches_the_short_ones() {
         // Gaps of 10 µs and 1 ms alternate: every short gap after the first
@@ -240,7 +234,7 @@ mod tests {
     #[test]
     fn asks_learn_apart_from_plain_periods() {
         let poll = IdlePoll::new(LIMIT);
-        settle(&poll, LONG, 16);
+        learn_work_comes_rarely(&poll);
         // Answers come quickly: periods awaiting them keep the limit.
         assert_eq!(period(&poll, true, Duration::from_micros(3)), LIMIT);
         assert_eq!(poll.start(LIMIT, true), LIMIT);
