@@ -36,7 +36,8 @@
 //! | held | from a plain thread to a full mailbox: later senders see `Full` |
 //! | pending | for an actor whose spawn or restart is still on its way |
 //! | outbox | sent from a handler to a full receiver: the sender is *held back* |
-//! | inbox | for a held-back actor, handled once its outbox drains |
+//! | inbox | for a held-back actor, handled once its outbox drains and it awaits nothing |
+//! | results | what a finished [`Context::wait`] made, handed to the actor before its inbox |
 //! | orphans | the outbox of an actor that stopped for good, still delivered |
 //! | overflow | a command (stop, spawn, answer) waiting for room in a ring |
 //! | paused ring | a ring waiting for an actor restarting with a full mailbox |
@@ -202,6 +203,60 @@
 //! # Ok::<(), whirl::Error>(())
 //! ```
 //!
+//! # Actors that await
+//!
+//! [`Context::wait`] runs a future with the actor's mailbox held: the
+//! actor is handed nothing else until it completes, then gets the result
+//! as its next message, before what arrived meanwhile. Its mailbox keeps
+//! filling up to its bound, so its senders slow down (actix's
+//! `ctx.wait`). [`Context::add_stream`] attaches a stream whose items
+//! arrive as messages, taken only while the mailbox has room (actix's
+//! `add_stream`). Neither allocates in steady state; a restart or a stop
+//! cancels both.
+//!
+//! ```
+//! use std::time::Duration;
+//! use whirl::{Actor, Context, Reply, Runtime};
+//!
+//! /// Takes its numbers from a stream; "stores" each with an I/O-like
+//! /// future, one at a time, in order.
+//! struct Store { stored: Vec<u64> }
+//! enum Msg { Item(u64), Stored(u64), End, Get(Reply<Vec<u64>>) }
+//!
+//! impl Actor for Store {
+//!     type Msg = Msg;
+//!     fn started(&mut self, ctx: &mut Context<Self>) {
+//!         ctx.add_stream(futures_lite::stream::iter(1..=5), Msg::Item, || Msg::End);
+//!     }
+//!     fn handle(&mut self, msg: Msg, ctx: &mut Context<Self>) {
+//!         match msg {
+//!             Msg::Item(n) => {
+//!                 // Nothing else reaches this actor until `Stored(n)`.
+//!                 let write = glommio::timer::sleep(Duration::from_micros(50));
+//!                 ctx.wait(write, move |_| Msg::Stored(n));
+//!             }
+//!             Msg::Stored(n) => self.stored.push(n),
+//!             Msg::End => {}
+//!             Msg::Get(reply) => reply.send(self.stored.clone()),
+//!         }
+//!     }
+//! }
+//!
+//! let rt = Runtime::builder().shards(1).mailbox_capacity(2).build()?;
+//! let stored = rt.block_on(|sys| async move {
+//!     let store = sys.spawn(|| Store { stored: Vec::new() }).unwrap();
+//!     let mut stored = Vec::new();
+//!     while stored.len() < 5 {
+//!         glommio::timer::sleep(Duration::from_millis(1)).await;
+//!         stored = store.ask(Msg::Get).await.unwrap();
+//!     }
+//!     sys.shutdown().await;
+//!     stored
+//! })?;
+//! assert_eq!(stored, [1, 2, 3, 4, 5]);
+//! # Ok::<(), whirl::Error>(())
+//! ```
+//!
 //! # Batches, priorities and cancellable work
 //!
 //! An actor that does something once per batch rather than once per
@@ -349,6 +404,7 @@ mod builder;
 mod embed;
 pub mod endpoint;
 mod error;
+pub mod net;
 pub mod prometheus;
 mod runtime;
 

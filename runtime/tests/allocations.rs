@@ -1,5 +1,6 @@
-//! The steady state of sending, handling, asking and replying allocates
-//! nothing on whirl's paths: a counting global allocator proves it. (One test
+//! The steady state of sending, handling, asking and replying, of awaiting
+//! a future per message and of taking a stream's items, allocates nothing
+//! on whirl's paths: a counting global allocator proves it. (One test
 //! per binary: the counter is process-wide.)
 //!
 //! glommio itself allocates when its reactor goes to the kernel (re-arming
@@ -14,7 +15,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::backtrace::Backtrace;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 
 use common::{Counter, CounterMsg};
 use whirl::{Actor, ActorRef, Context, Reply};
@@ -106,6 +108,125 @@ impl Actor for Wide {
     }
 }
 
+/// The mailbox bound: a round's 500 sends and its ask fit.
+const BOUND: u64 = 512;
+
+/// Awaits a future for each `Go` (`Context::wait`): the result comes back
+/// as `Went`, counted.
+struct Awaiter {
+    went: u64,
+}
+
+enum AwaiterMsg {
+    Go,
+    Went,
+    Get(Reply<u64>),
+}
+
+impl Actor for Awaiter {
+    type Msg = AwaiterMsg;
+    fn handle(&mut self, msg: AwaiterMsg, ctx: &mut Context<Self>) {
+        match msg {
+            AwaiterMsg::Go => {
+                assert!(ctx.wait(futures_lite::future::yield_now(), |()| AwaiterMsg::Went));
+            }
+            AwaiterMsg::Went => self.went += 1,
+            AwaiterMsg::Get(reply) => reply.send(self.went),
+        }
+    }
+}
+
+/// A stream of ones that the test lets out `n` at a time.
+#[derive(Clone, Default)]
+struct Feed(Arc<Mutex<(u64, Option<Waker>)>>);
+
+impl Feed {
+    fn give(&self, n: u64) {
+        let waker = {
+            let mut feed = self.0.lock().unwrap();
+            feed.0 += n;
+            feed.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn stream(&self) -> impl futures_lite::Stream<Item = u64> + 'static {
+        let feed = self.clone();
+        futures_lite::stream::poll_fn(move |cx| {
+            let mut feed = feed.0.lock().unwrap();
+            if feed.0 > 0 {
+                feed.0 -= 1;
+                Poll::Ready(Some(1))
+            } else {
+                feed.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// Sums the items of a [`Feed`] attached as a stream (`Context::add_stream`).
+struct Summer {
+    feed: Feed,
+    sum: u64,
+}
+
+enum SummerMsg {
+    Item(u64),
+    Get(Reply<u64>),
+}
+
+impl Actor for Summer {
+    type Msg = SummerMsg;
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.add_stream(self.feed.stream(), SummerMsg::Item, || SummerMsg::Item(0));
+    }
+    fn handle(&mut self, msg: SummerMsg, _ctx: &mut Context<Self>) {
+        match msg {
+            SummerMsg::Item(n) => self.sum += n,
+            SummerMsg::Get(reply) => reply.send(self.sum),
+        }
+    }
+}
+
+/// As [`measure`], for a stream: each round lets out `items` items and
+/// asks until the actor has them all.
+async fn measure_stream(
+    sys: &whirl::System,
+    feed: &Feed,
+    to: ActorRef<SummerMsg>,
+    items: u64,
+) -> (u64, u64, u64) {
+    let mut expected = 0;
+    let mut round = || {
+        expected += items;
+        feed.give(items);
+        let want = expected;
+        async move {
+            // An ask of an actor of this shard may be answered without a
+            // yield (its pass runs in this task): yield, so that the
+            // stream's task runs.
+            while to.ask(SummerMsg::Get).await.unwrap() != want {
+                futures_lite::future::yield_now().await;
+            }
+        }
+    };
+    for _ in 0..20 {
+        round().await;
+    }
+    GLOMMIO.store(0, Ordering::Relaxed);
+    OTHER.store(0, Ordering::Relaxed);
+    let wakes = sys.stats().wakes;
+    WATCHING.store(true, Ordering::Relaxed);
+    for _ in 0..200 {
+        round().await;
+    }
+    WATCHING.store(false, Ordering::Relaxed);
+    (OTHER.load(Ordering::Relaxed), GLOMMIO.load(Ordering::Relaxed), sys.stats().wakes - wakes)
+}
+
 /// Allocations on whirl's paths, in glommio's, and wake-ups of a parked
 /// shard, over 200 rounds of `sends` sends and one ask to `to` (after 20
 /// rounds of warm-up). A round's sends must fit the ring between two shards.
@@ -141,7 +262,7 @@ async fn measure<M: Send + 'static>(
 #[test]
 fn steady_state_messaging_allocates_nothing() {
     assert_eq!(std::mem::size_of::<WideMsg>(), 256, "the widest inline message");
-    let rt = common::runtime(2);
+    let rt = common::builder(2).mailbox_capacity(BOUND as usize).build().unwrap();
     let report = rt
         .block_on(|sys| async move {
             let here = sys.current_shard().unwrap();
@@ -154,6 +275,15 @@ fn steady_state_messaging_allocates_nothing() {
                 let wide = measure(&sys, w, 100, || WideMsg::Add([1; 31]), WideMsg::Get).await;
                 report.push((format!("{place}, 256-byte messages"), wide));
             }
+            let a = sys.spawn_on(here, || Awaiter { went: 0 }).unwrap();
+            let waits = measure(&sys, a, 100, || AwaiterMsg::Go, AwaiterMsg::Get).await;
+            report.push(("a wait per message (Context::wait)".to_owned(), waits));
+            let feed = Feed::default();
+            let f = feed.clone();
+            // More items a round than its mailbox holds.
+            let s = sys.spawn_on(here, move || Summer { feed: f.clone(), sum: 0 }).unwrap();
+            let streamed = measure_stream(&sys, &feed, s, 2 * BOUND).await;
+            report.push(("a stream's items (Context::add_stream)".to_owned(), streamed));
             sys.shutdown().await;
             report
         })
@@ -166,6 +296,6 @@ fn steady_state_messaging_allocates_nothing() {
     }
     let stacks = OTHER_STACKS.lock().unwrap().join("\n----\n");
     for (name, (whirl, _, _)) in &report {
-        assert_eq!(*whirl, 0, "{name}: send, handle, ask and reply allocated:\n{stacks}");
+        assert_eq!(*whirl, 0, "{name}: whirl's paths allocated:\n{stacks}");
     }
 }

@@ -5,6 +5,8 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use futures_lite::{Stream, StreamExt};
+
 use crate::base::entry;
 use crate::shard::ops::backpressure::full_at;
 use crate::shard::{with_current, Shard};
@@ -314,6 +316,151 @@ impl<A: Actor> Context<A> {
         self.job(async move {
             let output = future.await;
             let _ = me.send_async(map(output)).await;
+        })
+    }
+
+    /// Runs `future` as a task of this actor on its shard (glommio I/O,
+    /// timers, sends to actors), with no message at its end: actix's
+    /// `ctx.spawn`. Cancelled with the handle, and when the actor restarts
+    /// or stops. A panic in it is a failure of the actor.
+    pub fn run_task(&self, future: impl Future<Output = ()> + 'static) -> TimerHandle {
+        self.job(future)
+    }
+
+    /// Awaits `future` with this actor's mailbox held: the actor is handed
+    /// nothing until `future` completes; then `then(output)` is its next
+    /// message, before everything that came meanwhile, in order. Messages
+    /// keep arriving within the mailbox bound, so once it is full its
+    /// senders feel the backpressure (`Full`, `send_async` waits,
+    /// [`Context::send`] keeps them in the sender's outbox). This is
+    /// actix's `ctx.wait`: an actor that writes to a socket, for example,
+    /// takes its next request only once the last answer is written.
+    ///
+    /// Waits started one after the other (in one handler, or in the
+    /// handlers of their results) run one at a time, in order; the actor is
+    /// held until none is left. Once an actor has run a few, a wait
+    /// allocates nothing: its future is kept in a buffer reused for the
+    /// next. The future runs on this shard (it may do glommio I/O, sleep,
+    /// ...).
+    ///
+    /// A stop waits its turn behind the messages held meanwhile, so bound a
+    /// future that may never complete (`glommio::timer::timeout`). A
+    /// restart or a stop for good cancels the waits: their futures are
+    /// dropped unfinished, and no result comes. A panic in `future` or
+    /// `then` is a failure of the actor.
+    ///
+    /// Returns false, and drops `future` unpolled, while the runtime shuts
+    /// down or from `stopped`.
+    ///
+    /// ```
+    /// # use whirl_executor::{Actor, Context};
+    /// # use std::time::Duration;
+    /// enum Msg {
+    ///     Request(u64),
+    ///     Written(u64),
+    /// }
+    ///
+    /// struct Writer {
+    ///     written: u64,
+    /// }
+    ///
+    /// impl Actor for Writer {
+    ///     type Msg = Msg;
+    ///     fn handle(&mut self, msg: Msg, ctx: &mut Context<Self>) {
+    ///         match msg {
+    ///             // Stands for an I/O future: the next request waits for it.
+    ///             Msg::Request(n) => {
+    ///                 ctx.wait(glommio::timer::sleep(Duration::from_micros(10)), move |_| {
+    ///                     Msg::Written(n)
+    ///                 });
+    ///             }
+    ///             Msg::Written(n) => self.written += n,
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn wait<F: Future + 'static>(
+        &mut self,
+        future: F,
+        then: impl FnOnce(F::Output) -> A::Msg + 'static,
+    ) -> bool {
+        let shard = self.shard();
+        let (slot, generation, mesh) = (self.slot, self.generation, shard.mesh.id);
+        let run = crate::actor::cell::fns_of::<A>().run;
+        shard.start_wait(slot, generation, async move {
+            let msg = then(future.await);
+            with_current(|shard| match shard.filter(|s| s.mesh.id == mesh) {
+                Some(shard) => shard.wait_finished(slot, generation, run, msg),
+                // Not reached: the task runs on the actor's shard.
+                None => crate::base::drop_caught(msg),
+            });
+        })
+    }
+
+    /// Attaches `stream` to this actor: each item arrives as the message
+    /// `on_item(item)`, and the end of the stream as `on_end()`. The stream
+    /// is polled only while this actor's mailbox has room: a slow actor
+    /// slows its stream (actix's `add_stream`), and nothing piles up. It
+    /// runs as a task on this shard (glommio I/O is fine), allocating
+    /// nothing per item; cancelled with the handle, and when the actor
+    /// restarts or stops. A panic in the stream or the mappings is a
+    /// failure of the actor.
+    ///
+    /// ```
+    /// # use whirl_executor::{Actor, Context};
+    /// enum Msg {
+    ///     Item(u32),
+    ///     End,
+    /// }
+    ///
+    /// struct Summer {
+    ///     sum: u32,
+    /// }
+    ///
+    /// impl Actor for Summer {
+    ///     type Msg = Msg;
+    ///     fn started(&mut self, ctx: &mut Context<Self>) {
+    ///         ctx.add_stream(futures_lite::stream::iter(1..=10), Msg::Item, || Msg::End);
+    ///     }
+    ///     fn handle(&mut self, msg: Msg, ctx: &mut Context<Self>) {
+    ///         match msg {
+    ///             Msg::Item(n) => self.sum += n,
+    ///             Msg::End => ctx.stop(),
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn add_stream<S: Stream + 'static>(
+        &self,
+        stream: S,
+        mut on_item: impl FnMut(S::Item) -> A::Msg + 'static,
+        on_end: impl FnOnce() -> A::Msg + 'static,
+    ) -> TimerHandle {
+        let me = self.myself();
+        let (slot, generation, mesh) = (self.slot, self.generation, self.shard().mesh.id);
+        self.job(async move {
+            let mut stream = std::pin::pin!(stream);
+            loop {
+                let room = std::future::poll_fn(|cx| {
+                    with_current(|shard| match shard.filter(|s| s.mesh.id == mesh) {
+                        Some(shard) => shard.poll_room(slot, generation, cx),
+                        None => std::task::Poll::Ready(false),
+                    })
+                });
+                if !room.await {
+                    return;
+                }
+                let msg = match stream.next().await {
+                    Some(item) => on_item(item),
+                    None => {
+                        let _ = me.send_async(on_end()).await;
+                        return;
+                    }
+                };
+                if me.send_async(msg).await.is_err() {
+                    return;
+                }
+            }
         })
     }
 

@@ -12,7 +12,9 @@
 //!    [`actor_fns`]: the two functions that deliver an actor type's
 //!    messages (both take the shard erased, as run functions do).
 //! 6. [`drop_caught`]: dropping a value whose `Drop` (user code) may panic.
-//! 7. [`tunables`]: every tunable constant; [`time`] and [`timer_thread`]:
+//! 7. [`reused_future`]: one future at a time in a buffer kept for the
+//!    next (what `Context::wait` awaits in).
+//! 8. [`tunables`]: every tunable constant; [`time`] and [`timer_thread`]:
 //!    timers for tasks and for asks from any thread.
 
 pub(crate) mod actor_fns;
@@ -22,6 +24,7 @@ pub(crate) mod injected;
 pub(crate) mod liveness;
 pub(crate) mod local_cell;
 pub(crate) mod restart_window;
+pub(crate) mod reused_future;
 pub(crate) mod run_queue;
 pub mod time;
 pub(crate) mod timer_thread;

@@ -379,9 +379,11 @@ impl Shard {
         full_at(other, slot, generation)
     }
 
-    /// The outbox of the held-back actor at `slot` is empty: its inbox runs,
-    /// in order, until it is held back again or nothing is left; then it is
-    /// handed messages again. Nothing runs unless the actor is live.
+    /// The outbox of the held-back actor at `slot` is empty, or a wait of
+    /// it finished: the results of its waits run, then, once it awaits
+    /// nothing, its inbox, in order, until it is held back again or nothing
+    /// is left; then it is handed messages again. Nothing runs unless the
+    /// actor is live.
     pub(crate) fn release(&self, slot: u32, generation: u32) {
         let mut held = [MaybeUninit::<u64>::uninit(); MAX_ENTRY_WORDS];
         loop {
@@ -396,16 +398,29 @@ impl Shard {
                     // Held back again (or never was).
                     return None;
                 };
-                let Some(at) = backlog.inbox.front() else {
+                // The results of its waits first; its inbox once it awaits
+                // nothing.
+                let (at, result) = if let Some(at) = backlog.results.front() {
+                    (at, true)
+                } else if backlog.waits > 0 {
+                    return None;
+                } else if let Some(at) = backlog.inbox.front() {
+                    (at, false)
+                } else {
                     self.let_go(s);
                     return None;
                 };
-                // SAFETY: a complete entry of the inbox (a message or stop).
+                // SAFETY: a complete entry of the results or the inbox (a
+                // message or stop).
                 let (words, kind) = unsafe { (entry::measure(at), entry::kind(at)) };
                 // SAFETY: `words` words of the entry, copied out before the
-                // inbox is popped, so user code may push to it meanwhile.
+                // queue is popped, so user code may push to it meanwhile.
                 unsafe { std::ptr::copy_nonoverlapping(at.cast(), held.as_mut_ptr(), words) };
-                backlog.pop_received(kind == Kind::Stop, words);
+                if result {
+                    backlog.results.pop_front(words);
+                } else {
+                    backlog.pop_received(kind == Kind::Stop, words);
+                }
                 // Handed this one; held back again below if more wait.
                 self.let_go(s);
                 Some(())
@@ -422,7 +437,8 @@ impl Shard {
                 self.handler_panicked(&*panic);
             }
             self.slots.with(|slots| {
-                let more = slots.backlogs.get(&slot).is_some_and(|b| !b.inbox.is_empty());
+                let more =
+                    slots.backlogs.get(&slot).is_some_and(|b| b.has_received() || b.waits > 0);
                 if let Some(s) = slots.live(slot, generation).filter(|_| more) {
                     self.hold_back(s);
                 }
@@ -444,11 +460,13 @@ impl Shard {
     pub(crate) fn drop_backlog(&self, slot: u32, backlog: Backlog, cause: DeadLetterCause) {
         self.publish_full(slot, 0, false);
         let messages = backlog.inbox_messages();
-        let Backlog { outbox, inbox, .. } = backlog;
+        let Backlog { outbox, inbox, results, awaits, .. } = backlog;
+        self.cancel_waits(awaits);
         self.count_dead_letters(cause, messages);
-        // Dropping the queue drops its entries (a panic in one's `Drop` is
+        // Dropping a queue drops its entries (a panic in one's `Drop` is
         // caught by its run function).
         drop(inbox);
+        drop(results);
         let mut outboxes = self.backpressure.outboxes().borrow_mut();
         if let Some(at) = outboxes.iter().position(|&(s, _)| s == slot) {
             outboxes.swap_remove(at);
@@ -467,8 +485,9 @@ impl Shard {
         let orphans: Vec<Outbox> = self.backpressure.orphans().borrow_mut().drain(..).collect();
         self.backpressure.outboxes().borrow_mut().clear();
         self.backpressure.local_waits().borrow_mut().clear();
-        for backlog in backlogs {
+        for mut backlog in backlogs {
             self.count_dead_letters(cause, backlog.outbox.len() + backlog.inbox_messages());
+            self.cancel_waits(backlog.end_waits());
             drop(backlog);
         }
         for outbox in orphans {

@@ -446,17 +446,7 @@ impl Shard {
                     // running task).
                     shard.forget_job(slot, generation, id);
                     if let Err(panic) = finished {
-                        // A panic in a piped future, its mapping or a timer's
-                        // message maker is a failure of the actor.
-                        let reason = StopReason::from_panic(&*panic);
-                        if let Some(end) = shard.resumes_after(&reason, slot, generation) {
-                            tracing::warn!(shard = shard.id, slot, %reason, "actor resumes after a panic in a task");
-                            shard.handler_returned(slot, generation, end);
-                        } else {
-                            tracing::error!(shard = shard.id, slot, %reason, "an actor's task failed");
-                            shard.request_stop_now(slot, generation, reason, false);
-                            shard.handler_returned(slot, generation, None);
-                        }
+                        shard.task_panicked(slot, generation, &*panic);
                     }
                 }
                 _ => {}
@@ -474,6 +464,26 @@ impl Shard {
             handle.cancel();
         }
         Some(id)
+    }
+
+    /// A panic in a task of the actor at `slot` (a piped future, its
+    /// mapping, a timer's message maker, an awaited future) is a failure of
+    /// the actor.
+    pub(crate) fn task_panicked(
+        &self,
+        slot: u32,
+        generation: u32,
+        panic: &(dyn std::any::Any + Send),
+    ) {
+        let reason = StopReason::from_panic(panic);
+        if let Some(end) = self.resumes_after(&reason, slot, generation) {
+            tracing::warn!(shard = self.id, slot, %reason, "actor resumes after a panic in a task");
+            self.handler_returned(slot, generation, end);
+        } else {
+            tracing::error!(shard = self.id, slot, %reason, "an actor's task failed");
+            self.request_stop_now(slot, generation, reason, false);
+            self.handler_returned(slot, generation, None);
+        }
     }
 
     fn forget_job(&self, slot: u32, generation: u32, id: u64) {

@@ -6,12 +6,14 @@
 //! 2. [`lifecycle`]: an actor's start, stop and removal; [`restart`]: a
 //!    new incarnation in place; [`link`]: the child–supervisor link.
 //! 3. [`backpressure`]: outboxes that wait for room; [`room`]: tasks that
-//!    wait for room in a ring.
+//!    wait for room in a ring; [`awaits`]: actors that await a future or
+//!    take a stream's items as their mailbox has room.
 //! 4. [`commands`]: stops, spawns and replies as entries; [`replies`]:
 //!    answers to this shard's asks.
 //! 5. [`watch`], [`arena`], [`snapshot`], [`report`] (dead letters).
 
 pub(crate) mod arena;
+pub(crate) mod awaits;
 pub(crate) mod backpressure;
 pub(crate) mod commands;
 pub(crate) mod lifecycle;

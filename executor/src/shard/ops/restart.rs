@@ -110,7 +110,7 @@ impl Shard {
     /// cancels its timers and jobs, and runs `stopped` with the reason.
     /// Returns false if the actor was stopped for good meanwhile.
     pub(crate) fn take_down(&self, slot: u32, generation: u32, reason: &StopReason) -> bool {
-        let Some((actor, lifecycle, jobs, dropped, inbox)) = self.slots.with(|slots| {
+        let Some((actor, lifecycle, jobs, dropped, inbox, awaits)) = self.slots.with(|slots| {
             let drop_waiting = slots
                 .restarts
                 .get(&slot)
@@ -123,11 +123,15 @@ impl Shard {
             // dropped under `Drop`; under `Keep` it stays first in line, and
             // the actor stays held back so nothing newer overtakes it.
             let inbox = match slots.backlogs.get_mut(&slot) {
-                Some(backlog) if drop_waiting && !backlog.inbox.is_empty() => {
+                Some(backlog) if drop_waiting && backlog.has_received() => {
                     Some(backlog.take_inbox())
                 }
                 _ => None,
             };
+            // Its waits end with it (their futures are dropped below); the
+            // results they made stay first in line under `Keep`.
+            let awaits = slots.backlogs.get_mut(&slot).and_then(|b| b.end_waits());
+            slots.room_wakers.remove(&slot);
             let waits = slots.backlogs.get(&slot).is_some_and(|b| !b.is_empty());
             let s = &mut slots.slots[slot as usize];
             if waits {
@@ -146,10 +150,11 @@ impl Shard {
                 }
             }
             let (actor, lifecycle) = (s.actor, s.lifecycle);
-            Some((actor, lifecycle, slots.jobs.remove(&slot), dropped, inbox))
+            Some((actor, lifecycle, slots.jobs.remove(&slot), dropped, inbox, awaits))
         }) else {
             return false;
         };
+        self.cancel_waits(awaits);
         for buffer in dropped.into_iter().flatten() {
             self.drop_entry_buffer(DeadLetterCause::DroppedOnRestart, buffer);
         }

@@ -5,7 +5,8 @@
 //!
 //! 1. [`slots`]: every actor's slot (state, generation, mailbox count),
 //!    with the data it keeps per actor: [`link`] (supervisor),
-//!    [`restarts`], [`outbox`] (what a held-back actor keeps), watchers.
+//!    [`restarts`], [`outbox`] (what a held-back actor keeps, with the
+//!    futures it [`awaits`]), watchers.
 //! 2. [`turn`]: the handler call running now and its budget.
 //! 3. [`queues`]: the run queues by priority class.
 //! 4. [`rings`]: the rings to and from other shards, their overflow and
@@ -19,6 +20,7 @@
 //! 10. [`arenas`], [`watches`], [`metrics`], [`reported`] (dead letters).
 
 pub(crate) mod arenas;
+pub(crate) mod awaits;
 pub(crate) mod backpressure;
 pub(crate) mod idle_poll;
 pub(crate) mod injection;

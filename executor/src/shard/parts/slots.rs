@@ -8,6 +8,7 @@
 //! costs its slot and one allocation.
 
 use std::collections::VecDeque;
+use std::task::Waker;
 
 use glommio::task::JoinHandle;
 
@@ -111,6 +112,9 @@ pub(crate) struct Slot {
     /// wait in its backlog's inbox to be handled in order: it is handed
     /// nothing new (see `shard::ops::backpressure`).
     pub(crate) held_back: bool,
+    /// A stream attached to it waits for room in its mailbox (its waker is
+    /// in [`Slots::room_wakers`]): the next message it is handed wakes it.
+    pub(crate) room_wanted: bool,
     /// Its class: which of the shard's run queues its entries go to (set at
     /// spawn, kept across restarts).
     pub(crate) priority: Priority,
@@ -144,6 +148,7 @@ impl Slot {
             stopping: false,
             busy: false,
             held_back: false,
+            room_wanted: false,
             priority: Priority::Normal,
             turn_budget: 1,
             actor: std::ptr::null_mut(),
@@ -189,6 +194,9 @@ pub(crate) struct Slots {
     pub(crate) watchers: BySlot<Vec<crate::shard::parts::slots::Watcher>>,
     /// Timers and piped jobs of actors that have some, by slot.
     pub(crate) jobs: BySlot<Vec<(u64, JoinHandle<()>)>>,
+    /// The tasks of streams attached to an actor that wait for room in its
+    /// mailbox (`Slot::room_wanted`), by slot; kept for their capacity.
+    pub(crate) room_wakers: BySlot<Vec<Waker>>,
 }
 
 /// Whether a message may be handed to the actor at a slot now
@@ -221,10 +229,14 @@ impl Slots {
             return Admit::Hold;
         }
         let waiting = s.queued;
+        let room_made = counted && std::mem::take(&mut s.room_wanted);
         if counted {
             s.queued -= 1;
         }
         let (actor, turn_budget) = (s.actor, s.turn_budget);
+        if room_made {
+            self.wake_room_waiters(slot);
+        }
         let mut timed = false;
         if self.metrics {
             if let Some(counters) = self.counters.get_mut(slot as usize) {
@@ -239,6 +251,18 @@ impl Slots {
             }
         }
         Admit::Run(actor, turn_budget, timed)
+    }
+
+    /// Wakes the streams that wait for room in the mailbox of the actor at
+    /// `slot` (waking schedules their tasks; nothing runs here).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn wake_room_waiters(&mut self, slot: u32) {
+        if let Some(wakers) = self.room_wakers.get_mut(&slot) {
+            for waker in wakers.drain(..) {
+                waker.wake();
+            }
+        }
     }
 
     /// The slot `slot` if it holds a live actor of `generation`.
@@ -290,11 +314,13 @@ impl Slots {
         entry.stopping = false;
         entry.busy = false;
         entry.held_back = false;
+        entry.room_wanted = false;
         entry.priority = Priority::Normal;
         entry.turn_budget = 1;
         entry.actor = std::ptr::null_mut();
         entry.lifecycle = &NO_LIFECYCLE;
         self.counters[slot as usize] = ActorCounters::default();
+        self.room_wakers.remove(&slot);
         let Some(next) = entry.generation.checked_add(1) else { return false };
         entry.generation = next;
         generations.set(slot, next);
