@@ -533,3 +533,108 @@ fn a_stream_is_dropped_when_its_actor_stops_or_its_handle_cancels_it() {
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     }
 }
+
+// ----- found by review ---------------------------------------------------------
+
+#[test]
+fn the_shutdown_drain_ends_waits_and_hands_the_held_messages_over() {
+    let log = Log::default();
+    let kept = log.clone();
+    let stats = common::within(60, move || {
+        let rt = common::runtime(1);
+        rt.block_on(move |sys| async move {
+            let a = sys.spawn(waiter(&kept)).unwrap();
+            // Never opened: only the drain ends this wait.
+            let gate = Gate::default();
+            let probe_to = sys.spawn(|| Counter { n: 0 }).unwrap();
+            a.send(Msg::Wait(gate.clone(), 1)).unwrap();
+            for n in 1..=3 {
+                a.send(Msg::Seen(n)).unwrap();
+            }
+            probe(&probe_to).await;
+            assert_eq!(lines(&kept), ["wait 1"]);
+            sys.shutdown().await;
+            sys.stats()
+        })
+        .unwrap()
+    });
+    assert_eq!(lines(&log), ["wait 1", "seen 1", "seen 2", "seen 3"]);
+    assert_eq!(stats.dead_letters, 0, "{stats:?}");
+}
+
+/// Restarts on its first failure; its second incarnation waits in
+/// `started` for a gate that is never opened.
+struct Restarted {
+    log: Log,
+    counter: ActorRef<CounterMsg>,
+}
+
+enum RestartedMsg {
+    Go,
+    Boom,
+    Late,
+    Seen,
+}
+
+impl Actor for Restarted {
+    type Msg = RestartedMsg;
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if ctx.incarnation() > 0 {
+            ctx.wait(Gate::default().passed(), |()| RestartedMsg::Seen);
+        }
+    }
+    fn handle(&mut self, msg: RestartedMsg, ctx: &mut Context<Self>) {
+        match msg {
+            RestartedMsg::Go => {
+                // The first result fails the actor while the second wait's
+                // ask runs a pass of this shard inside its poll.
+                ctx.wait(std::future::ready(()), |()| RestartedMsg::Boom);
+                let counter = self.counter;
+                ctx.wait(async move { counter.ask(CounterMsg::Get).await }, |_| RestartedMsg::Late);
+            }
+            RestartedMsg::Boom => panic!("the first result fails"),
+            RestartedMsg::Late => self.log.lock().unwrap().push("late".to_owned()),
+            RestartedMsg::Seen => self.log.lock().unwrap().push("seen".to_owned()),
+        }
+    }
+}
+
+#[test]
+fn a_wait_that_finishes_after_its_incarnation_restarted_reaches_no_one() {
+    let log = Log::default();
+    let kept = log.clone();
+    let seen = log.clone();
+    let (restarts, dropped, before_shutdown) = common::within(60, move || {
+        let rt = common::runtime(1);
+        rt.block_on(move |sys| async move {
+            let counter = sys.spawn(|| Counter { n: 0 }).unwrap();
+            let policy = RestartPolicy::new(Restart::Permanent);
+            let a = sys
+                .spawn_restarting(Placement::RoundRobin, policy, move || Restarted {
+                    log: kept.clone(),
+                    counter,
+                })
+                .unwrap();
+            a.send(RestartedMsg::Go).unwrap();
+            eventually("restarted", || async { (sys.stats().restarts == 1).then_some(()) }).await;
+            // The new incarnation waits: this waits behind its wait.
+            a.send(RestartedMsg::Seen).unwrap();
+            probe(&counter).await;
+            probe(&counter).await;
+            let stats = sys.stats();
+            let before_shutdown = lines(&seen);
+            sys.shutdown().await;
+            (
+                stats.restarts,
+                stats.dead_letters_of(DeadLetterCause::DroppedOnRestart),
+                before_shutdown,
+            )
+        })
+        .unwrap()
+    });
+    assert_eq!(restarts, 1);
+    assert_eq!(before_shutdown, Vec::<String>::new(), "the new incarnation is still held");
+    // The drain ends its wait and hands it what it held.
+    assert_eq!(lines(&log), ["seen"], "the old incarnation's result reached no one");
+    assert!(dropped <= 1);
+}

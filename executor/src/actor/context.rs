@@ -331,10 +331,13 @@ impl<A: Actor> Context<A> {
     /// nothing until `future` completes; then `then(output)` is its next
     /// message, before everything that came meanwhile, in order. Messages
     /// keep arriving within the mailbox bound, so once it is full its
-    /// senders feel the backpressure (`Full`, `send_async` waits,
-    /// [`Context::send`] keeps them in the sender's outbox). This is
-    /// actix's `ctx.wait`: an actor that writes to a socket, for example,
-    /// takes its next request only once the last answer is written.
+    /// senders on its shard feel the backpressure (`Full`, `send_async`
+    /// waits), and so do [`Context::send`]s from any shard (they keep their
+    /// messages in the sender's outbox). Plain `ActorRef::send`s from
+    /// other shards are kept past the bound, as for any held-back actor
+    /// (see `docs/backpressure.md`). This is actix's `ctx.wait`: an actor
+    /// that writes to a socket, for example, takes its next request only
+    /// once the last answer is written.
     ///
     /// Waits started one after the other (in one handler, or in the
     /// handlers of their results) run one at a time, in order; the actor is
@@ -386,11 +389,12 @@ impl<A: Actor> Context<A> {
     ) -> bool {
         let shard = self.shard();
         let (slot, generation, mesh) = (self.slot, self.generation, shard.mesh.id);
+        let incarnation = shard.incarnation(slot);
         let run = crate::actor::cell::fns_of::<A>().run;
         shard.start_wait(slot, generation, async move {
             let msg = then(future.await);
             with_current(|shard| match shard.filter(|s| s.mesh.id == mesh) {
-                Some(shard) => shard.wait_finished(slot, generation, run, msg),
+                Some(shard) => shard.wait_finished(slot, generation, incarnation, run, msg),
                 // Not reached: the task runs on the actor's shard.
                 None => crate::base::drop_caught(msg),
             });
@@ -438,12 +442,13 @@ impl<A: Actor> Context<A> {
     ) -> TimerHandle {
         let me = self.myself();
         let (slot, generation, mesh) = (self.slot, self.generation, self.shard().mesh.id);
+        let incarnation = self.shard().incarnation(slot);
         self.job(async move {
             let mut stream = std::pin::pin!(stream);
             loop {
                 let room = std::future::poll_fn(|cx| {
                     with_current(|shard| match shard.filter(|s| s.mesh.id == mesh) {
-                        Some(shard) => shard.poll_room(slot, generation, cx),
+                        Some(shard) => shard.poll_room(slot, generation, incarnation, cx),
                         None => std::task::Poll::Ready(false),
                     })
                 });

@@ -113,8 +113,15 @@ impl ReusedFuture {
 
 impl Drop for ReusedFuture {
     fn drop(&mut self) {
-        self.clear();
-        self.free_buffer();
+        /// Frees the buffer even if the future's `Drop` panics.
+        struct FreeBuffer<'a>(&'a mut ReusedFuture);
+        impl Drop for FreeBuffer<'_> {
+            fn drop(&mut self) {
+                self.0.free_buffer();
+            }
+        }
+        let place = FreeBuffer(self);
+        place.0.clear();
     }
 }
 

@@ -1,89 +1,143 @@
-//! One client connection: read what the client sent, run every complete
-//! command in it, write all the replies in request order with one write.
+//! One client connection, an actor on `whirl::net`: it takes what the
+//! client sent, runs every complete command in it, and writes all the
+//! replies in request order with one write.
 //!
 //! The commands of one read are grouped by the shard that owns their keys:
 //! each shard gets one batch (one ask), the batches run at once on their
 //! shards, and the replies are put back in request order. Commands for the
-//! same key keep their order (one shard, one batch, in order); the next read
-//! is parsed only after this one's replies are written. A connection is a
-//! task of its own, so one that sends nothing, or a byte at a time, only
+//! same key keep their order (one shard, one batch, in order). The asks run
+//! inside `Context::wait`, which holds the connection's actor until the
+//! replies are in, so the next read is parsed only after this one's replies
+//! are queued. A connection that sends nothing, or a byte at a time, only
 //! waits on its own socket.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::Poll;
 
-use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
-use whirl::glommio::net::TcpStream;
+use futures_lite::future;
+use whirl::net::{Connection, NetEvent};
+use whirl::{Actor, Context, StopReason};
 
 use crate::command::{self, Combine, Plan};
 use crate::resp::{self, Parsed, Response};
 use crate::server::{KeeperMsg, Server};
 use crate::store::{Op, StoreMsg};
 
-/// Bytes asked of the socket per read.
-const READ_SIZE: usize = 64 * 1024;
+/// What a connection's actor is told.
+pub(crate) enum ConnMsg {
+    Net(NetEvent),
+    /// The replies to one read's commands, how the connection ends after
+    /// them, and whether the read broke the protocol.
+    Replied(Vec<u8>, Option<End>, bool),
+}
 
-/// Serves the client until it quits, closes, idles out or breaks the
-/// protocol.
-pub(crate) async fn serve(mut stream: TcpStream, server: &Server) {
-    let _ = stream.set_nodelay(true);
-    // A client idle that long is closed, and so is one that stops reading
-    // its replies.
-    if stream.set_read_timeout(server.idle_timeout).is_err()
-        || stream.set_write_timeout(server.idle_timeout).is_err()
-    {
-        return;
+/// A client connection.
+pub(crate) struct Client {
+    pub(crate) conn: Connection<ConnMsg>,
+    pub(crate) server: Arc<Server>,
+    /// Bytes read and not yet parsed.
+    input: Vec<u8>,
+    /// The bytes the pending command needs before parsing can get further.
+    need: usize,
+    /// Counted in `Server::clients` (a refused client is not).
+    counted: bool,
+    /// `SHUTDOWN` came: the server stops once its replies are written.
+    shut_down_after: bool,
+}
+
+impl Client {
+    pub(crate) fn new(conn: Connection<ConnMsg>, server: Arc<Server>) -> Self {
+        Self { conn, server, input: Vec::new(), need: 1, counted: false, shut_down_after: false }
     }
-    let mut chunk = vec![0u8; READ_SIZE];
-    let mut input: Vec<u8> = Vec::new();
-    let mut out: Vec<u8> = Vec::new();
-    // The bytes the pending command needs before parsing can get further.
-    let mut need = 1;
-    loop {
-        let read = match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        input.extend_from_slice(&chunk[..read]);
-        if input.len() < need {
-            if input.len() > server.max_query_buffer {
-                return;
+
+    /// Runs every complete command read so far, in the connection's wait;
+    /// closes a client over its query buffer limit (without a reply, as
+    /// redis-server).
+    fn serve_input(&mut self, ctx: &mut Context<Self>) {
+        if self.input.len() < self.need {
+            if self.input.len() > self.server.max_query_buffer {
+                self.conn.abort();
             }
-            continue;
-        }
-        let (plans, used, broken);
-        (plans, used, need, broken) = parse_all(&input, server);
-        input.drain(..used);
-        need -= used.min(need);
-        let end = run(plans, server, &mut out).await;
-        if let Some(error) = broken {
-            Response::err(error).write(&mut out);
-        }
-        if !out.is_empty() && stream.write_all(&out).await.is_err() {
             return;
         }
-        out.clear();
-        if let Some(End::Shutdown) = end {
-            // After the replies to what came before it, as redis-server.
-            let _ = server.keeper.send_async(KeeperMsg::Shutdown).await;
-        }
-        if end.is_some() || broken.is_some() {
+        let (plans, used, need, broken) = parse_all(&self.input, &self.server);
+        self.input.drain(..used);
+        self.need = need - used.min(need);
+        if self.input.len() > self.server.max_query_buffer {
+            self.conn.abort();
             return;
         }
-        if input.len() > server.max_query_buffer {
-            // As redis-server: a client over its query buffer limit is
-            // closed without a reply.
-            return;
-        }
+        let server = self.server.clone();
+        ctx.wait(
+            async move {
+                let mut out = Vec::new();
+                let end = run(plans, &server, &mut out).await;
+                if let Some(error) = broken {
+                    Response::err(error).write(&mut out);
+                }
+                (out, end, broken.is_some())
+            },
+            |(out, end, broken)| ConnMsg::Replied(out, end, broken),
+        );
     }
 }
 
-/// Tells a client the server cannot take it, and closes.
-pub(crate) async fn refuse(mut stream: TcpStream, error: &str) {
-    let mut out = Vec::new();
-    Response::Error(error.into()).write(&mut out);
-    let _ = stream.write_all(&out).await;
+impl Actor for Client {
+    type Msg = ConnMsg;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.conn.start(ctx);
+        let open = self.server.clients.fetch_add(1, Ordering::Relaxed);
+        self.counted = true;
+        if open >= self.server.max_clients {
+            let mut out = Vec::new();
+            Response::Error("ERR max number of clients reached".into()).write(&mut out);
+            let _ = self.conn.write(ctx, &out);
+            self.conn.close();
+        }
+    }
+
+    fn handle(&mut self, msg: ConnMsg, ctx: &mut Context<Self>) {
+        match msg {
+            ConnMsg::Net(NetEvent::Data) => {
+                if !self.conn.is_closed() {
+                    self.conn.read(&mut self.input);
+                    self.serve_input(ctx);
+                }
+            }
+            // The client is done: so are we, once the replies are out.
+            ConnMsg::Net(NetEvent::ReadClosed) => self.conn.close(),
+            ConnMsg::Net(NetEvent::Drained) => {}
+            ConnMsg::Net(NetEvent::Closed(_)) => {
+                if self.shut_down_after {
+                    // After the replies to what came before it, as
+                    // redis-server.
+                    let _ = self.server.keeper.send(KeeperMsg::Shutdown);
+                }
+                ctx.stop();
+            }
+            ConnMsg::Replied(out, end, broken) => {
+                if !out.is_empty() {
+                    let _ = self.conn.write(ctx, &out);
+                }
+                if matches!(end, Some(End::Shutdown)) {
+                    self.shut_down_after = true;
+                }
+                if end.is_some() || broken {
+                    self.conn.close();
+                }
+            }
+        }
+    }
+
+    fn stopped(&mut self, _reason: &StopReason, _ctx: &mut Context<Self>) {
+        if self.counted {
+            self.server.clients.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The plans of every complete command in `input`, the bytes they took,
@@ -111,7 +165,7 @@ fn parse_all(input: &[u8], server: &Server) -> (Vec<Plan>, usize, usize, Option<
 }
 
 /// Why a connection ends after its replies.
-enum End {
+pub(crate) enum End {
     Quit,
     Shutdown,
 }

@@ -11,8 +11,8 @@
 //! 2. `command.rs`: what a command needs, and Redis's errors.
 //! 3. `store.rs`: the keys of one shard, kept by one actor there.
 //! 4. `connection.rs`: a client connection, pipelining, reply order.
-//! 5. `server.rs`: a store and a listener actor per shard, every shard
-//!    accepting on the same port (`SO_REUSEPORT`).
+//! 5. `server.rs`: a store per shard, and the keeper the program waits on;
+//!    connections are `whirl::net` actors spread over the shards.
 //!
 //! Each key is owned by one shard (a hash of the key). A connection sends
 //! the commands of one read for each shard to that shard's store as one
@@ -33,10 +33,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use whirl::net::{self, NetOptions};
 use whirl::{Placement, Runtime};
 
+use crate::connection::{Client, ConnMsg};
 use crate::resp::Limits;
-use crate::server::{Keeper, KeeperMsg, Listener, Server};
+use crate::server::{Keeper, KeeperMsg, Server};
 use crate::store::Store;
 
 /// A sharded key-value server speaking the Redis protocol, on whirl.
@@ -97,10 +99,6 @@ fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| format!("bad --bind {}: {e}", args.bind))?
         .next()
         .ok_or_else(|| format!("--bind {} names no address", args.bind))?;
-    // Every shard binds with SO_REUSEPORT, which would let a second server
-    // on the same port share its connections without a word: a plain bind
-    // first says whether the port is free.
-    drop(std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?);
     let shards =
         args.shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rt = Runtime::builder()
@@ -110,7 +108,7 @@ fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let end = rt
         .block_on(move |sys| async move {
-            let keeper = Keeper { shards, addr, listening: 0, waiting: None, end: None };
+            let keeper = Keeper { waiting: None, end: None };
             let keeper = sys.spawn_once(Placement::Shard(0), move || keeper).expect("shard 0");
             let stores = (0..shards)
                 .map(|shard| sys.spawn_on(shard, Store::default).expect("the shard exists"))
@@ -123,17 +121,30 @@ fn serve(args: Args) -> Result<(), String> {
                 max_query_buffer: args.max_query_buffer,
                 max_clients: args.max_clients,
                 clients: AtomicUsize::new(0),
-                idle_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
             });
-            for shard in 0..shards {
-                let server = server.clone();
-                sys.spawn_once(Placement::Shard(shard), move || Listener { server })
-                    .expect("the shard exists");
+            // A client idle that long is closed, and so is one that stops
+            // reading its replies.
+            let mut options = NetOptions::new();
+            if args.timeout > 0 {
+                let timeout = Duration::from_secs(args.timeout);
+                options = options.idle_timeout(timeout).write_timeout(timeout);
             }
+            let listening = match net::serve_with(&sys, addr, options, ConnMsg::Net, {
+                let server = server.clone();
+                move |conn| Client::new(conn, server.clone())
+            }) {
+                Ok(listening) => listening,
+                Err(e) => {
+                    sys.shutdown().await;
+                    return Err(format!("cannot listen on {addr}: {e}"));
+                }
+            };
+            // Tests and scripts wait for this line.
+            println!("whirl-kv listening on {} with {} shards", listening.local_addr(), shards);
             let end = keeper.ask(KeeperMsg::WaitForEnd).await;
             sys.shutdown().await;
-            end
+            end.map_err(|_| "the keeper stopped".to_string())?
         })
         .map_err(|e| e.to_string())?;
-    end.map_err(|_| "the keeper stopped".to_string())?
+    end
 }

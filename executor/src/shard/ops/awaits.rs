@@ -73,9 +73,12 @@ impl Shard {
         let Some((awaits, first)) = started else { return false };
         if first {
             let polled = awaits.clone();
-            let mesh = self.mesh.id;
+            let (mesh, incarnation) = (self.mesh.id, self.incarnation(slot));
             self.start_job(slot, generation, async move {
-                std::future::poll_fn(|cx| drive(&polled, cx, mesh, slot, generation)).await;
+                std::future::poll_fn(|cx| {
+                    drive(&polled, cx, mesh, (slot, generation, incarnation))
+                })
+                .await;
             });
         }
         awaits.push(future);
@@ -89,22 +92,32 @@ impl Shard {
         &self,
         slot: u32,
         generation: u32,
+        incarnation: u32,
         run: EntryFn,
         msg: M,
     ) {
         let target = entry::target_word(slot, generation);
+        // Started by an incarnation that has restarted since (the wait was
+        // cancelled while its future finished): not for this one.
+        let stale = self.incarnation(slot) != incarnation;
         let kept = self.slots.with(|slots| {
-            let Some(s) = slots.live(slot, generation) else { return Err(msg) };
-            s.queued += 1;
-            let backlog = slots.backlogs.entry(slot).or_insert_with(Backlog::boxed);
-            backlog.waits = backlog.waits.saturating_sub(1);
+            let waiting = !stale
+                && slots.live(slot, generation).is_some()
+                && slots.backlogs.get(&slot).is_some_and(|b| b.waits > 0);
+            if !waiting {
+                return Err(msg);
+            }
+            slots.slots[slot as usize].queued += 1;
+            let backlog = slots.backlogs.get_mut(&slot).expect("it waits");
+            backlog.waits -= 1;
             backlog.keep_result(entry::entry_words::<M>(), |w| entry::write(w, run, target, msg));
             Ok(())
         });
         match kept {
             Ok(()) => self.release_later(slot, generation),
             Err(msg) => {
-                let restarting = self.slots.with(|slots| slots.is_restarting(slot, generation));
+                let restarting =
+                    stale || self.slots.with(|slots| slots.is_restarting(slot, generation));
                 let cause = if restarting {
                     DeadLetterCause::DroppedOnRestart
                 } else {
@@ -115,13 +128,24 @@ impl Shard {
         }
     }
 
-    /// A wait of the actor at `slot` panicked: it is over (with no result),
-    /// and the panic is a failure of the actor.
-    fn wait_panicked(&self, slot: u32, generation: u32, panic: &(dyn std::any::Any + Send)) {
+    /// A wait of incarnation `incarnation` of the actor at `slot`
+    /// panicked: it is over (with no result), and the panic is a failure
+    /// of the actor.
+    fn wait_panicked(
+        &self,
+        slot: u32,
+        generation: u32,
+        incarnation: u32,
+        panic: &(dyn std::any::Any + Send),
+    ) {
+        if self.incarnation(slot) != incarnation {
+            // Of an incarnation already gone.
+            return;
+        }
         let live = self.slots.with(|slots| {
             slots.live(slot, generation)?;
-            let backlog = slots.backlogs.get_mut(&slot)?;
-            backlog.waits = backlog.waits.saturating_sub(1);
+            let backlog = slots.backlogs.get_mut(&slot).filter(|b| b.waits > 0)?;
+            backlog.waits -= 1;
             Some(())
         });
         if live.is_some() {
@@ -137,6 +161,31 @@ impl Shard {
         self.push_command(RELEASE, entry::target_word(slot, generation), ());
     }
 
+    /// The shutdown drain begins, and every job with it is cancelled: the
+    /// waits end (their futures are dropped, no result comes) and each
+    /// waiting actor is released, so what waits in its inbox is handled in
+    /// the drain.
+    pub(crate) fn end_all_waits(&self) {
+        let mut ended = Vec::new();
+        self.slots.with(|slots| {
+            let generations: Vec<(u32, u32)> = slots
+                .backlogs
+                .iter()
+                .filter(|(_, b)| b.waits > 0 || b.awaits.is_some())
+                .map(|(&slot, _)| (slot, slots.slots[slot as usize].generation))
+                .collect();
+            for (slot, generation) in generations {
+                if let Some(backlog) = slots.backlogs.get_mut(&slot) {
+                    ended.push((slot, generation, backlog.end_waits()));
+                }
+            }
+        });
+        for (slot, generation, awaits) in ended {
+            self.cancel_waits(awaits);
+            self.push_command(RELEASE, entry::target_word(slot, generation), ());
+        }
+    }
+
     /// Cancels the waits of the actor whose backlog handed them over
     /// (`Backlog::end_waits`): their futures are dropped, here, outside
     /// any borrow.
@@ -146,10 +195,22 @@ impl Shard {
         }
     }
 
-    /// Whether the mailbox of the actor at `slot` has room: `Ready(true)`
-    /// if it has, `Ready(false)` if the actor is gone, `Pending` (with the
-    /// task's waker kept for the next message it is handed) if it is full.
-    pub(crate) fn poll_room(&self, slot: u32, generation: u32, cx: &mut Context<'_>) -> Poll<bool> {
+    /// Whether the mailbox of incarnation `incarnation` of the actor at
+    /// `slot` has room: `Ready(true)` if it has, `Ready(false)` if that
+    /// incarnation is gone, `Pending` (with the task's waker kept for the
+    /// next message it is handed) if it is full. The waker is always a
+    /// glommio task's (a stream's task of this shard): waking or dropping
+    /// it under the slots' borrow only schedules or frees that task.
+    pub(crate) fn poll_room(
+        &self,
+        slot: u32,
+        generation: u32,
+        incarnation: u32,
+        cx: &mut Context<'_>,
+    ) -> Poll<bool> {
+        if self.incarnation(slot) != incarnation {
+            return Poll::Ready(false);
+        }
         let capacity = self.mailbox_capacity;
         self.slots.with(|slots| {
             let s = match slots.slots.get_mut(slot as usize) {
@@ -174,13 +235,15 @@ impl Shard {
     }
 }
 
-/// The body of the task that polls an actor's waits: a panic in one is a
-/// failure of the actor at `slot`.
-fn drive(awaits: &Awaits, cx: &mut Context<'_>, mesh: u32, slot: u32, generation: u32) -> Poll<()> {
+/// The body of the task that polls the waits of an actor's incarnation
+/// (`actor`: its slot, generation and incarnation): a panic in one is a
+/// failure of the actor.
+fn drive(awaits: &Awaits, cx: &mut Context<'_>, mesh: u32, actor: (u32, u32, u32)) -> Poll<()> {
+    let (slot, generation, incarnation) = actor;
     awaits.poll(cx, |panic| {
         with_current(|shard| {
             if let Some(shard) = shard.filter(|s| s.mesh.id == mesh) {
-                shard.wait_panicked(slot, generation, &*panic);
+                shard.wait_panicked(slot, generation, incarnation, &*panic);
             }
         });
     })

@@ -114,6 +114,7 @@ impl Shard {
                 if !draining {
                     draining = true;
                     self.cancel_all_jobs();
+                    self.end_all_waits();
                 }
                 if self.mesh.until_deadline().is_some_and(|left| left.is_zero()) {
                     self.mesh.drain_timed_out();
