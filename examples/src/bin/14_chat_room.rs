@@ -18,8 +18,15 @@
 //!   never waits for it long;
 //! * idle and write timeouts from the shard's sweep.
 //!
-//! The room prints one line per event (`joined`, `left`, `kicked`), which
+//! The room prints one line per event (`joined`, `left`), and a client's
+//! actor one when it disconnects its client (`kicked NAME: WHY`), which
 //! the test of this example reads.
+//!
+//! A known limit: the room and the clients send to each other with
+//! `Context::send`; were the room's mailbox and a client's both full (a
+//! thousand clients talking at once to one room), the two would wait for
+//! each other, as bounded queues in a cycle do. A larger room would shard
+//! itself over several actors.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -76,6 +83,8 @@ impl Actor for Room {
         match msg {
             RoomMsg::Join(id, name, member) => {
                 println!("joined {name}");
+                // However it goes (a stop, a panic), it leaves the room.
+                ctx.watch(&member, move |_| RoomMsg::Leave(id));
                 self.members.insert(id, (name, member));
             }
             RoomMsg::Say(from, text) => {
@@ -128,8 +137,10 @@ impl Actor for Client {
     fn handle(&mut self, msg: ClientMsg, ctx: &mut Context<Self>) {
         match msg {
             ClientMsg::Net(NetEvent::Data) => {
-                self.conn.read(&mut self.partial);
-                self.take_lines(ctx);
+                if !self.conn.is_closed() {
+                    self.conn.read(&mut self.partial);
+                    self.take_lines(ctx);
+                }
             }
             // The client is done sending: a partial line is dropped.
             ClientMsg::Net(NetEvent::ReadClosed) => self.conn.close(),
@@ -138,33 +149,31 @@ impl Actor for Client {
             ClientMsg::Line(line) => {
                 if self.conn.queued() + line.len() > self.max_queued {
                     // It does not read: it goes, rather than hold the room.
-                    if let Some(name) = &self.name {
-                        println!("kicked {name}");
-                    }
-                    self.conn.abort();
-                    return;
+                    return self.kick("not reading");
                 }
                 // Refused only once closing: nothing to do then.
                 let _ = self.conn.write(ctx, line.as_bytes());
             }
         }
     }
-
-    fn stopped(&mut self, _reason: &whirl::StopReason, _ctx: &mut Context<Self>) {
-        if self.name.is_some() {
-            let _ = self.room.send(RoomMsg::Leave(self.id));
-        }
-    }
 }
 
 impl Client {
-    /// Sends each complete line to the room; keeps the rest.
+    /// Sends each complete line to the room; keeps the rest. A line over
+    /// `--max-line`, or more lines at once than the room's mailbox holds,
+    /// disconnects the client.
     fn take_lines(&mut self, ctx: &mut Context<Self>) {
         let mut start = 0;
         while let Some(end) = self.partial[start..].iter().position(|&b| b == b'\n') {
+            if end > self.max_line {
+                return self.kick("line too long");
+            }
             let line = &self.partial[start..start + end];
             let line = String::from_utf8_lossy(line).trim_end_matches('\r').to_owned();
             start += end + 1;
+            if line.is_empty() {
+                continue;
+            }
             let msg = match &self.name {
                 None => {
                     self.name = Some(line.clone());
@@ -172,14 +181,24 @@ impl Client {
                 }
                 Some(_) => RoomMsg::Say(self.id, line),
             };
-            // The room is one actor for everyone: wait for room in its
-            // mailbox rather than drop a line (`Context::send`).
-            let _ = ctx.send(&self.room, msg);
+            // The room is one actor for everyone: a line waits for room in
+            // its mailbox rather than being dropped (`Context::send`); only
+            // a flood of more than a mailbox's worth in one read is refused.
+            if ctx.send(&self.room, msg).is_err() {
+                return self.kick("flooding");
+            }
         }
         self.partial.drain(..start);
         if self.partial.len() > self.max_line {
-            self.conn.close();
+            self.kick("line too long");
         }
+    }
+
+    /// Disconnects the client at once, dropping what it sent.
+    fn kick(&mut self, why: &str) {
+        println!("kicked {}: {why}", self.name.as_deref().unwrap_or("?"));
+        self.partial.clear();
+        self.conn.abort();
     }
 }
 

@@ -79,6 +79,8 @@ pub(crate) struct Shared {
     output: RefCell<Vec<u8>>,
     /// Bytes being written now (swapped with `output`).
     writing: RefCell<Vec<u8>>,
+    /// `start` ran.
+    started: Cell<bool>,
     /// A `Data` is in the actor's mailbox and no `read` has come since.
     data_sent: Cell<bool>,
     /// The actor is held until the queue drains (`NetEvent::Drained`).
@@ -110,11 +112,7 @@ impl Shared {
         // SAFETY: a plain syscall on the socket's fd, which `stream` keeps
         // open; its result is ignored (an already closed peer).
         unsafe { libc::shutdown(self.stream.borrow().as_raw_fd(), libc::SHUT_RDWR) };
-        for waker in [&self.reader, &self.writer, &self.drained] {
-            if let Some(waker) = waker.borrow_mut().take() {
-                waker.wake();
-            }
-        }
+        self.wake_all();
     }
 
     fn queued(&self) -> usize {
@@ -122,15 +120,27 @@ impl Shared {
     }
 
     /// The `Closed` event, the first time a task ends for `reason` (the
-    /// reason recorded first wins).
+    /// reason recorded first wins). Wakes every task and wait of the
+    /// connection, so none waits for what will not come (the other task,
+    /// a wait for the queue to drain that holds the actor).
     fn closed_event(&self, reason: CloseReason) -> Option<NetEvent> {
         if self.closed.get().is_none() {
             self.closed.set(Some(reason));
         }
+        self.wake_all();
         if self.reported.replace(true) {
             return None;
         }
         self.closed.get().map(NetEvent::Closed)
+    }
+
+    fn wake_all(&self) {
+        for waker in [&self.reader, &self.writer, &self.drained] {
+            let waker = waker.borrow_mut().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
     }
 }
 
@@ -177,6 +187,7 @@ impl<M: Send + 'static> Connection<M> {
             input: RefCell::new(Vec::new()),
             output: RefCell::new(Vec::new()),
             writing: RefCell::new(Vec::new()),
+            started: Cell::new(false),
             data_sent: Cell::new(false),
             holding: Cell::new(false),
             closing: Cell::new(false),
@@ -201,6 +212,10 @@ impl<M: Send + 'static> Connection<M> {
     /// stops): call it in `started`. The connection's timeouts join the
     /// shard's sweep.
     pub fn start<A: Actor<Msg = M>>(&self, ctx: &mut Context<A>) {
+        if self.shared.started.replace(true) {
+            // Once: two writing tasks would interleave the queue.
+            return;
+        }
         let me = ctx.myself();
         ctx.run_task(read_loop(self.shared.clone(), me, self.event));
         ctx.run_task(write_loop(self.shared.clone(), me, self.event));
@@ -214,6 +229,8 @@ impl<M: Send + 'static> Connection<M> {
     pub fn read(&mut self, into: &mut Vec<u8>) -> usize {
         let shared = &self.shared;
         shared.data_sent.set(false);
+        // Reading may have paused for the actor: its idle time starts now.
+        shared.last_read.set(Instant::now());
         let mut input = shared.input.borrow_mut();
         let moved = input.len();
         if into.is_empty() {
@@ -254,7 +271,10 @@ impl<M: Send + 'static> Connection<M> {
         if !shared.holding.get() && shared.queued() > shared.options.max_output {
             shared.holding.set(true);
             let event = self.event;
-            ctx.wait(drained(shared.clone()), move |()| event(NetEvent::Drained));
+            if !ctx.wait(drained(shared.clone()), move |()| event(NetEvent::Drained)) {
+                // Shutting down: nothing to hold.
+                shared.holding.set(false);
+            }
         }
         Ok(())
     }

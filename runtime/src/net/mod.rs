@@ -107,15 +107,17 @@ pub struct NetOptions {
 }
 
 impl NetOptions {
-    /// 64 KiB of input, 256 KiB of output, 16 KiB reads, no timeouts,
-    /// sweeps every 100 ms, `TCP_NODELAY`, connections round robin.
+    /// 64 KiB of input, 256 KiB of output, 16 KiB reads, no idle timeout,
+    /// a 30 s write timeout (a peer that never reads is not kept
+    /// forever), sweeps every 100 ms, `TCP_NODELAY`, connections round
+    /// robin.
     pub fn new() -> Self {
         Self {
             max_input: 64 * 1024,
             max_output: 256 * 1024,
             read_chunk: 16 * 1024,
             idle_timeout: None,
-            write_timeout: None,
+            write_timeout: Some(Duration::from_secs(30)),
             sweep_every: Duration::from_millis(100),
             nodelay: true,
             send_buffer: None,
@@ -150,9 +152,10 @@ impl NetOptions {
     }
 
     /// Closes a connection whose write made no progress for this long (a
-    /// peer that does not read: [`CloseReason::WriteTimeout`]).
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = Some(timeout);
+    /// peer that does not read: [`CloseReason::WriteTimeout`]); `None`:
+    /// never (default 30 s).
+    pub fn write_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.write_timeout = timeout.into();
         self
     }
 
@@ -345,13 +348,33 @@ async fn accept_loop<A: Actor>(
     event: fn(NetEvent) -> A::Msg,
     factory: Arc<dyn Fn(Connection<A::Msg>) -> A + Send + Sync>,
 ) -> String {
+    let mut failures = 0u32;
     loop {
         let stream = match listener.accept().await {
-            Ok(stream) => stream,
+            Ok(stream) => {
+                failures = 0;
+                stream
+            }
             Err(e) => {
-                // Out of file descriptors, say: wait a little, go on.
+                let e = std::io::Error::from(e);
+                let transient = matches!(
+                    e.raw_os_error(),
+                    Some(
+                        libc::EMFILE
+                            | libc::ENFILE
+                            | libc::ENOBUFS
+                            | libc::ENOMEM
+                            | libc::ECONNABORTED
+                    )
+                );
+                if !transient {
+                    return format!("accept failed: {e}");
+                }
+                // Out of file descriptors, say: wait, longer each time (up
+                // to a second), and go on.
+                failures = (failures + 1).min(7);
                 tracing::warn!("whirl::net accept failed: {e}");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
+                glommio::timer::sleep(Duration::from_millis(10 << failures)).await;
                 continue;
             }
         };
@@ -362,9 +385,11 @@ async fn accept_loop<A: Actor>(
         };
         // A descriptor of its own, which any shard can adopt (the one
         // glommio accepted with is closed with `stream`).
-        // SAFETY: `dup` of an open descriptor; the result, if valid, is a
-        // new descriptor owned by nobody else.
-        let fd = unsafe { libc::dup(std::os::fd::AsRawFd::as_raw_fd(&stream)) };
+        // SAFETY: a duplicate (close-on-exec) of an open descriptor; the
+        // result, if valid, is a new descriptor owned by nobody else.
+        let fd = unsafe {
+            libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&stream), libc::F_DUPFD_CLOEXEC, 0)
+        };
         drop(stream);
         if fd < 0 {
             tracing::warn!(
@@ -373,7 +398,7 @@ async fn accept_loop<A: Actor>(
             );
             continue;
         }
-        // SAFETY: just made by `dup`, owned here alone.
+        // SAFETY: just made by `fcntl`, owned here alone.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let (options_here, factory) = (options.clone(), factory.clone());
         let placement = (options.place)(peer);
@@ -383,9 +408,11 @@ async fn accept_loop<A: Actor>(
             let stream = unsafe { TcpStream::from_raw_fd(fd.into_raw_fd()) };
             factory(Connection::new(stream, options_here, event))
         });
-        if let Err(e) = spawned {
+        match spawned {
+            Ok(_) => {}
             // The descriptor was closed with the refused closure.
-            tracing::warn!("whirl::net could not spawn a connection's actor: {e}");
+            Err(whirl_executor::SpawnError::ShuttingDown) => return "shutting down".to_owned(),
+            Err(e) => tracing::warn!("whirl::net could not spawn a connection's actor: {e}"),
         }
     }
 }
