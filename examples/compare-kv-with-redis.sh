@@ -5,13 +5,17 @@
 # CLIENT_CPUS=1 pins redis-benchmark to CPU 1 (`taskset -c`); the servers
 # stay where they run (kv pins shard i to CPU i; redis-server is unpinned).
 # SERVERS="kv-1-shard kv-2-shards" picks the servers (default: all three).
+# KV=path/to/kv runs that build of kv (an A/B of two commits) instead of
+# building this checkout's.
 # Each round runs every server once per load, servers interleaved; the table
 # gives each server's median round (requests per second) with that round's
 # p50 and p99 as redis-benchmark reports them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-cargo build --release -q -p whirl-examples --bin kv
+kv=${KV:-./target/release/kv}
+if [ -z "${KV:-}" ]; then cargo build --release -q -p whirl-examples --bin kv; fi
+[ -x "$kv" ] || { echo "no kv binary at '$kv'" >&2; exit 1; }
 out=$(mktemp -d)
 loads=("-P 16 -c 50 -n 400000" "-P 1 -c 50 -n 100000")
 read -r -a servers <<< "${SERVERS:-redis-server kv-1-shard kv-2-shards}"
@@ -34,8 +38,8 @@ start() { # name
   local port; port=$(port_of "$1")
   case $1 in
     redis-server) redis-server --port "$port" --save "" --appendonly no --daemonize yes >/dev/null ;;
-    kv-1-shard) ./target/release/kv --port "$port" --shards 1 >/dev/null & ;;
-    kv-2-shards) ./target/release/kv --port "$port" --shards 2 >/dev/null & ;;
+    kv-1-shard) "$kv" --port "$port" --shards 1 >/dev/null & ;;
+    kv-2-shards) "$kv" --port "$port" --shards 2 >/dev/null & ;;
   esac
   for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && return; sleep 0.05; done
   echo "$1 did not start" >&2; exit 1

@@ -46,11 +46,22 @@ pub(crate) struct Client {
     counted: bool,
     /// `SHUTDOWN` came: the server stops once its replies are written.
     shut_down_after: bool,
+    /// The replies of one read, written into by the wait and handed back
+    /// with them: one buffer for the connection's life.
+    out: Vec<u8>,
 }
 
 impl Client {
     pub(crate) fn new(conn: Connection<ConnMsg>, server: Arc<Server>) -> Self {
-        Self { conn, server, input: Vec::new(), need: 1, counted: false, shut_down_after: false }
+        Self {
+            conn,
+            server,
+            input: Vec::new(),
+            need: 1,
+            counted: false,
+            shut_down_after: false,
+            out: Vec::new(),
+        }
     }
 
     /// Runs every complete command read so far, in the connection's wait;
@@ -71,9 +82,9 @@ impl Client {
             return;
         }
         let server = self.server.clone();
+        let mut out = std::mem::take(&mut self.out);
         ctx.wait(
             async move {
-                let mut out = Vec::new();
                 let end = run(plans, &server, &mut out).await;
                 if let Some(error) = broken {
                     Response::err(error).write(&mut out);
@@ -119,10 +130,12 @@ impl Actor for Client {
                 }
                 ctx.stop();
             }
-            ConnMsg::Replied(out, end, broken) => {
+            ConnMsg::Replied(mut out, end, broken) => {
                 if !out.is_empty() {
                     let _ = self.conn.write(ctx, &out);
                 }
+                out.clear();
+                self.out = out;
                 if matches!(end, Some(End::Shutdown)) {
                     self.shut_down_after = true;
                 }
