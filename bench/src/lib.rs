@@ -18,6 +18,7 @@ pub mod affinity;
 pub mod alloc;
 pub mod ask;
 pub mod dispatch;
+pub mod echo;
 pub mod fan_in;
 pub mod floors;
 pub mod memory;

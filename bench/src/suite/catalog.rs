@@ -361,6 +361,40 @@ fn micro(config: &Config) -> Vec<Scenario> {
             .with(latencies("floor: eventfd", move || floors::wake(Sleep::Eventfd, samples, gap))),
         );
     }
+    let rounds = scale.wake_samples as usize;
+    all.push(
+        Scenario::new(
+            "net/echo/1-connection",
+            format!(
+                "{}-byte request and answer over loopback TCP, one connection, one at a time: \
+                 the server on CPU 0, the client on CPU 1",
+                crate::echo::MESSAGE
+            ),
+            Measure::Latency,
+        )
+        .with(latencies("whirl, whirl::net connection actors", move || {
+            crate::echo::whirl_latency(rounds)
+        }))
+        .with(latencies("epoll server, one thread", move || crate::echo::epoll_latency(rounds))),
+    );
+    let many = 50;
+    all.push(
+        Scenario::new(
+            "net/echo/50-connections",
+            format!(
+                "{}-byte requests over loopback TCP, {many} connections, one request on each \
+                 then each answer read: the server on CPU 0, the client on CPU 1",
+                crate::echo::MESSAGE
+            ),
+            per_second("requests"),
+        )
+        .with(Entry::run("whirl, whirl::net connection actors", move || {
+            Sample::Rate(crate::echo::whirl_rate(many, (rounds / 10).max(20)))
+        }))
+        .with(Entry::run("epoll server, one thread", move || {
+            Sample::Rate(crate::echo::epoll_rate(many, (rounds / 10).max(20)))
+        })),
+    );
     all.push(
         Scenario::new(
             "floors/cache-line-round-trip",

@@ -320,15 +320,36 @@ impl<M> std::fmt::Debug for Connection<M> {
 /// Waits until the queue is back to half of `max_output` (or the
 /// connection closed), then lets the actor go.
 async fn drained(shared: Rc<Shared>) {
+    until(&shared.drained, || {
+        shared.closed.get().is_some() || shared.queued() <= shared.options.max_output / 2
+    })
+    .await;
+    shared.holding.set(false);
+}
+
+/// Waits until `ready()`, keeping the task's waker in `waker` meanwhile
+/// (whoever makes it ready wakes it).
+async fn until(waker: &RefCell<Option<Waker>>, ready: impl Fn() -> bool) {
     std::future::poll_fn(|cx| {
-        if shared.closed.get().is_some() || shared.queued() <= shared.options.max_output / 2 {
-            shared.holding.set(false);
+        if ready() {
             return Poll::Ready(());
         }
-        *shared.drained.borrow_mut() = Some(cx.waker().clone());
+        *waker.borrow_mut() = Some(cx.waker().clone());
         Poll::Pending
     })
     .await;
+}
+
+/// Tells the actor the connection closed for `reason`, unless it was told.
+async fn report_closed<M: Send + 'static>(
+    shared: &Shared,
+    me: &ActorRef<M>,
+    event: fn(NetEvent) -> M,
+    reason: CloseReason,
+) {
+    if let Some(e) = shared.closed_event(reason) {
+        tell(me, event, e).await;
+    }
 }
 
 /// Sends `event` to the actor; false if it is gone.
@@ -346,21 +367,12 @@ async fn read_loop<M: Send + 'static>(
     let mut chunk = vec![0u8; shared.options.read_chunk];
     loop {
         // Room for more input, or closed.
-        std::future::poll_fn(|cx| {
-            if shared.closed.get().is_some()
-                || shared.input.borrow().len() < shared.options.max_input
-            {
-                return Poll::Ready(());
-            }
-            *shared.reader.borrow_mut() = Some(cx.waker().clone());
-            Poll::Pending
+        until(&shared.reader, || {
+            shared.closed.get().is_some() || shared.input.borrow().len() < shared.options.max_input
         })
         .await;
         if let Some(reason) = shared.closed.get() {
-            if let Some(e) = shared.closed_event(reason) {
-                tell(&me, event, e).await;
-            }
-            return;
+            return report_closed(&shared, &me, event, reason).await;
         }
         let read = std::future::poll_fn(|cx| {
             let mut stream = shared.stream.borrow_mut();
@@ -369,13 +381,12 @@ async fn read_loop<M: Send + 'static>(
         .await;
         match read {
             Ok(0) => {
-                let e = match shared.closed.get() {
-                    // Shut down by a timeout: that is why.
-                    Some(reason) => shared.closed_event(reason),
-                    None => Some(NetEvent::ReadClosed),
-                };
-                if let Some(e) = e {
-                    tell(&me, event, e).await;
+                match shared.closed.get() {
+                    // Shut down by a timeout or a close: that is why.
+                    Some(reason) => report_closed(&shared, &me, event, reason).await,
+                    None => {
+                        tell(&me, event, NetEvent::ReadClosed).await;
+                    }
                 }
                 return;
             }
@@ -387,10 +398,7 @@ async fn read_loop<M: Send + 'static>(
                 }
             }
             Err(error) => {
-                if let Some(e) = shared.closed_event(CloseReason::Error(error.kind())) {
-                    tell(&me, event, e).await;
-                }
-                return;
+                return report_closed(&shared, &me, event, CloseReason::Error(error.kind())).await;
             }
         }
     }
@@ -404,31 +412,20 @@ async fn write_loop<M: Send + 'static>(
     event: fn(NetEvent) -> M,
 ) {
     loop {
-        std::future::poll_fn(|cx| {
-            if !shared.output.borrow().is_empty()
+        until(&shared.writer, || {
+            !shared.output.borrow().is_empty()
                 || shared.closing.get()
                 || shared.closed.get().is_some()
-            {
-                return Poll::Ready(());
-            }
-            *shared.writer.borrow_mut() = Some(cx.waker().clone());
-            Poll::Pending
         })
         .await;
         if let Some(reason) = shared.closed.get() {
-            if let Some(e) = shared.closed_event(reason) {
-                tell(&me, event, e).await;
-            }
-            return;
+            return report_closed(&shared, &me, event, reason).await;
         }
         if shared.output.borrow().is_empty() {
             // Closing, and everything is out: the reading task's pending
             // read ends too.
             shared.abort(CloseReason::Local);
-            if let Some(e) = shared.closed_event(CloseReason::Local) {
-                tell(&me, event, e).await;
-            }
-            return;
+            return report_closed(&shared, &me, event, CloseReason::Local).await;
         }
         std::mem::swap(&mut *shared.output.borrow_mut(), &mut *shared.writing.borrow_mut());
         shared.write_started.set(Some(Instant::now()));
@@ -458,10 +455,7 @@ async fn write_loop<M: Send + 'static>(
         shared.write_started.set(None);
         if let Err(kind) = written {
             let reason = shared.closed.get().unwrap_or(CloseReason::Error(kind));
-            if let Some(e) = shared.closed_event(reason) {
-                tell(&me, event, e).await;
-            }
-            return;
+            return report_closed(&shared, &me, event, reason).await;
         }
         if shared.holding.get() && shared.queued() <= shared.options.max_output / 2 {
             if let Some(waker) = shared.drained.borrow_mut().take() {
