@@ -191,7 +191,51 @@ impl Actor for Summer {
     }
 }
 
-/// As [`measure`], for a stream: each round lets out `items` items and
+/// Allocations on whirl's paths, in glommio's, and wake-ups of a parked
+/// shard, over 200 rounds of `round` (after 20 rounds of warm-up); with
+/// what the last round returned.
+async fn watch_rounds<T, F: std::future::Future<Output = T>>(
+    sys: &whirl::System,
+    mut round: impl FnMut() -> F,
+) -> (T, (u64, u64, u64)) {
+    for _ in 0..20 {
+        round().await;
+    }
+    GLOMMIO.store(0, Ordering::Relaxed);
+    OTHER.store(0, Ordering::Relaxed);
+    let wakes = sys.stats().wakes;
+    WATCHING.store(true, Ordering::Relaxed);
+    let mut last = round().await;
+    for _ in 1..200 {
+        last = round().await;
+    }
+    WATCHING.store(false, Ordering::Relaxed);
+    let counted =
+        (OTHER.load(Ordering::Relaxed), GLOMMIO.load(Ordering::Relaxed), sys.stats().wakes - wakes);
+    (last, counted)
+}
+
+/// [`watch_rounds`] of `sends` sends and one ask to `to` a round. A
+/// round's sends must fit the ring between two shards.
+async fn measure<M: Send + 'static>(
+    sys: &whirl::System,
+    to: ActorRef<M>,
+    sends: u64,
+    add: fn() -> M,
+    get: fn(Reply<u64>) -> M,
+) -> (u64, u64, u64) {
+    let (total, counted) = watch_rounds(sys, || async {
+        for _ in 0..sends {
+            assert!(to.send(add()).is_ok(), "the mailbox and the ring have room");
+        }
+        to.ask(get).await.unwrap()
+    })
+    .await;
+    assert_eq!(total, 220 * sends);
+    counted
+}
+
+/// [`watch_rounds`] of a stream: each round lets out `items` items and
 /// asks until the actor has them all.
 async fn measure_stream(
     sys: &whirl::System,
@@ -200,7 +244,7 @@ async fn measure_stream(
     items: u64,
 ) -> (u64, u64, u64) {
     let mut expected = 0;
-    let mut round = || {
+    let round = || {
         expected += items;
         feed.give(items);
         let want = expected;
@@ -213,50 +257,7 @@ async fn measure_stream(
             }
         }
     };
-    for _ in 0..20 {
-        round().await;
-    }
-    GLOMMIO.store(0, Ordering::Relaxed);
-    OTHER.store(0, Ordering::Relaxed);
-    let wakes = sys.stats().wakes;
-    WATCHING.store(true, Ordering::Relaxed);
-    for _ in 0..200 {
-        round().await;
-    }
-    WATCHING.store(false, Ordering::Relaxed);
-    (OTHER.load(Ordering::Relaxed), GLOMMIO.load(Ordering::Relaxed), sys.stats().wakes - wakes)
-}
-
-/// Allocations on whirl's paths, in glommio's, and wake-ups of a parked
-/// shard, over 200 rounds of `sends` sends and one ask to `to` (after 20
-/// rounds of warm-up). A round's sends must fit the ring between two shards.
-async fn measure<M: Send + 'static>(
-    sys: &whirl::System,
-    to: ActorRef<M>,
-    sends: u64,
-    add: fn() -> M,
-    get: fn(Reply<u64>) -> M,
-) -> (u64, u64, u64) {
-    let round = || async {
-        for _ in 0..sends {
-            assert!(to.send(add()).is_ok(), "the mailbox and the ring have room");
-        }
-        to.ask(get).await.unwrap()
-    };
-    for _ in 0..20 {
-        round().await;
-    }
-    GLOMMIO.store(0, Ordering::Relaxed);
-    OTHER.store(0, Ordering::Relaxed);
-    let wakes = sys.stats().wakes;
-    WATCHING.store(true, Ordering::Relaxed);
-    let mut total = 0;
-    for _ in 0..200 {
-        total = round().await;
-    }
-    WATCHING.store(false, Ordering::Relaxed);
-    assert_eq!(total, 220 * sends);
-    (OTHER.load(Ordering::Relaxed), GLOMMIO.load(Ordering::Relaxed), sys.stats().wakes - wakes)
+    watch_rounds(sys, round).await.1
 }
 
 #[test]

@@ -42,8 +42,6 @@ pub(crate) struct Client {
     input: Vec<u8>,
     /// The bytes the pending command needs before parsing can get further.
     need: usize,
-    /// Counted in `Server::clients` (a refused client is not).
-    counted: bool,
     /// `SHUTDOWN` came: the server stops once its replies are written.
     shut_down_after: bool,
     /// The replies of one read, written into by the wait and handed back
@@ -53,15 +51,7 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn new(conn: Connection<ConnMsg>, server: Arc<Server>) -> Self {
-        Self {
-            conn,
-            server,
-            input: Vec::new(),
-            need: 1,
-            counted: false,
-            shut_down_after: false,
-            out: Vec::new(),
-        }
+        Self { conn, server, input: Vec::new(), need: 1, shut_down_after: false, out: Vec::new() }
     }
 
     /// Runs every complete command read so far, in the connection's wait;
@@ -100,9 +90,8 @@ impl Actor for Client {
     type Msg = ConnMsg;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.conn.start(ctx);
         let open = self.server.clients.fetch_add(1, Ordering::Relaxed);
-        self.counted = true;
+        self.conn.start(ctx);
         if open >= self.server.max_clients {
             let mut out = Vec::new();
             Response::Error("ERR max number of clients reached".into()).write(&mut out);
@@ -147,9 +136,8 @@ impl Actor for Client {
     }
 
     fn stopped(&mut self, _reason: &StopReason, _ctx: &mut Context<Self>) {
-        if self.counted {
-            self.server.clients.fetch_sub(1, Ordering::Relaxed);
-        }
+        // Counted in `started`, which runs first.
+        self.server.clients.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

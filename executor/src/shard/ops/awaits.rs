@@ -24,7 +24,7 @@ use crate::base::entry::{self, EntryFn, How};
 use crate::mesh::phase;
 use crate::shard::parts::awaits::Awaits;
 use crate::shard::parts::outbox::Backlog;
-use crate::shard::parts::slots::State;
+use crate::shard::parts::slots::{Slots, State};
 use crate::shard::{with_current, Shard};
 use crate::types::stats::DeadLetterCause;
 
@@ -97,10 +97,11 @@ impl Shard {
         msg: M,
     ) {
         let target = entry::target_word(slot, generation);
-        // Started by an incarnation that has restarted since (the wait was
-        // cancelled while its future finished): not for this one.
-        let stale = self.incarnation(slot) != incarnation;
+        let mut stale = false;
         let kept = self.slots.with(|slots| {
+            // Started by an incarnation that has restarted since (the wait
+            // was cancelled while its future finished): not for this one.
+            stale = slots.incarnation(slot) != incarnation;
             let waiting = !stale
                 && slots.live(slot, generation).is_some()
                 && slots.backlogs.get(&slot).is_some_and(|b| b.waits > 0);
@@ -166,19 +167,13 @@ impl Shard {
     /// waiting actor is released, so what waits in its inbox is handled in
     /// the drain.
     pub(crate) fn end_all_waits(&self) {
-        let mut ended = Vec::new();
-        self.slots.with(|slots| {
-            let generations: Vec<(u32, u32)> = slots
-                .backlogs
-                .iter()
+        let ended: Vec<_> = self.slots.with(|slots| {
+            let Slots { slots: table, backlogs, .. } = slots;
+            backlogs
+                .iter_mut()
                 .filter(|(_, b)| b.waits > 0 || b.awaits.is_some())
-                .map(|(&slot, _)| (slot, slots.slots[slot as usize].generation))
-                .collect();
-            for (slot, generation) in generations {
-                if let Some(backlog) = slots.backlogs.get_mut(&slot) {
-                    ended.push((slot, generation, backlog.end_waits()));
-                }
-            }
+                .map(|(&slot, b)| (slot, table[slot as usize].generation, b.end_waits()))
+                .collect()
         });
         for (slot, generation, awaits) in ended {
             self.cancel_waits(awaits);
@@ -208,11 +203,11 @@ impl Shard {
         incarnation: u32,
         cx: &mut Context<'_>,
     ) -> Poll<bool> {
-        if self.incarnation(slot) != incarnation {
-            return Poll::Ready(false);
-        }
         let capacity = self.mailbox_capacity;
         self.slots.with(|slots| {
+            if slots.incarnation(slot) != incarnation {
+                return Poll::Ready(false);
+            }
             let s = match slots.slots.get_mut(slot as usize) {
                 Some(s)
                     if s.generation == generation

@@ -407,7 +407,7 @@ impl Shard {
 
     /// How many times the actor at `slot` has been restarted.
     pub(crate) fn incarnation(&self, slot: u32) -> u32 {
-        self.slots.with(|slots| slots.restarts.get(&slot).map_or(0, |r| r.incarnation))
+        self.slots.with(|slots| slots.incarnation(slot))
     }
 }
 

@@ -229,7 +229,11 @@ impl Slots {
             return Admit::Hold;
         }
         let waiting = s.queued;
-        let room_made = counted && std::mem::take(&mut s.room_wanted);
+        // Read first, written only when set: no store per message.
+        let room_made = counted && s.room_wanted;
+        if room_made {
+            s.room_wanted = false;
+        }
         if counted {
             s.queued -= 1;
         }
@@ -251,6 +255,12 @@ impl Slots {
             }
         }
         Admit::Run(actor, turn_budget, timed)
+    }
+
+    /// How many times the actor at `slot` has been restarted (0: never,
+    /// or no restart policy).
+    pub(crate) fn incarnation(&self, slot: u32) -> u32 {
+        self.restarts.get(&slot).map_or(0, |r| r.incarnation)
     }
 
     /// Wakes the streams that wait for room in the mailbox of the actor at
